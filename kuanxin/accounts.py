@@ -1,0 +1,180 @@
+"""The account repository: every read and write the assistant and the console make, by business name."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from dateutil import tz
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from kuanxin import identity
+from kuanxin.db import Database, database
+from kuanxin.models import (
+    Borrower,
+    Escalation,
+    IdentityAttempt,
+    Loan,
+    PaymentPromise,
+    ServiceRequest,
+)
+from kuanxin.policy import IdentityPolicy
+
+REFERENCE_PREFIX = {"deferral": "YQ", "installment": "FQ", "waiver": "JM", "promise": "CN", "escalation": "RG"}
+Record = TypeVar("Record", ServiceRequest, PaymentPromise, Escalation)
+
+
+def utc_naive(moment: dt.datetime) -> dt.datetime:
+    """Stored timestamps are naive UTC, the one form every database keeps faithfully."""
+    return moment.astimezone(tz.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def reference_for(kind: str, day: dt.date, row_id: int) -> str:
+    return f"{REFERENCE_PREFIX[kind]}{day:%Y%m%d}-{row_id:04d}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: str  # verified | mismatch | locked
+    borrower_id: str | None = None
+    tries_left: int = 0
+    locked_until: dt.datetime | None = None  # naive UTC
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+
+class Accounts:
+    def __init__(self, db: Database | None = None):
+        self.db = db or database()
+
+    # --- identity -------------------------------------------------------------------------
+    def verify_identity(self, phone: str, id_last4: str, conversation_id: str,
+                        now: dt.datetime, policy: IdentityPolicy) -> Verification:
+        now = utc_naive(now)
+        since = now - dt.timedelta(minutes=2 * policy.lockout_minutes)
+        with self.db.session() as session:
+            by_phone, by_conversation = self._recent_attempts(session, phone, conversation_id, since)
+            lock = self._lock(by_phone, by_conversation, now, policy)
+            if lock:
+                return Verification("locked", locked_until=lock)
+            borrower = session.execute(select(Borrower).where(Borrower.phone == phone)).scalar_one_or_none()
+            ok = borrower is not None and borrower.id_last4 == id_last4.upper()
+            session.add(IdentityAttempt(phone=phone, conversation_id=conversation_id, succeeded=ok, at=now))
+        if ok:
+            return Verification("verified", borrower_id=borrower.id)
+        attempt = identity.Attempt(now, False)
+        by_phone, by_conversation = by_phone + [attempt], by_conversation + [attempt]
+        lock = self._lock(by_phone, by_conversation, now, policy)
+        if lock:
+            return Verification("locked", locked_until=lock)
+        left = min(identity.failures_left(by_phone, now, policy), identity.failures_left(by_conversation, now, policy))
+        return Verification("mismatch", tries_left=left)
+
+    def identity_lock(self, phone: str | None, conversation_id: str, now: dt.datetime,
+                      policy: IdentityPolicy) -> dt.datetime | None:
+        """When the lock on this phone or conversation ends (naive UTC), or None when the check is open."""
+        now = utc_naive(now)
+        since = now - dt.timedelta(minutes=2 * policy.lockout_minutes)
+        with self.db.session() as session:
+            by_phone, by_conversation = self._recent_attempts(session, phone or "", conversation_id, since)
+        return self._lock(by_phone, by_conversation, now, policy)
+
+    @staticmethod
+    def _recent_attempts(session, phone: str, conversation_id: str, since: dt.datetime):
+        rows = session.execute(
+            select(IdentityAttempt).where(
+                IdentityAttempt.at >= since,
+                or_(IdentityAttempt.phone == phone, IdentityAttempt.conversation_id == conversation_id),
+            )
+        ).scalars().all()
+        by_phone = [identity.Attempt(r.at, r.succeeded) for r in rows if r.phone == phone]
+        by_conversation = [identity.Attempt(r.at, r.succeeded) for r in rows if r.conversation_id == conversation_id]
+        return by_phone, by_conversation
+
+    @staticmethod
+    def _lock(by_phone, by_conversation, now, policy) -> dt.datetime | None:
+        locks = [identity.locked_until(a, now, policy) for a in (by_phone, by_conversation)]
+        return max((lock for lock in locks if lock), default=None)
+
+    # --- accounts -------------------------------------------------------------------------
+    def borrower_profile(self, borrower_id: str) -> Borrower | None:
+        """A borrower with loans, schedules and requests loaded, usable after the session ends."""
+        with self.db.session() as session:
+            return session.execute(
+                select(Borrower).where(Borrower.id == borrower_id).options(
+                    selectinload(Borrower.loans).selectinload(Loan.schedule),
+                    selectinload(Borrower.requests),
+                )
+            ).scalar_one_or_none()
+
+    def requests_of(self, borrower_id: str) -> list[ServiceRequest]:
+        with self.db.session() as session:
+            return list(session.execute(
+                select(ServiceRequest).where(ServiceRequest.borrower_id == borrower_id)
+                .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+            ).scalars())
+
+    # --- what conversations record ----------------------------------------------------------
+    def submit_request(self, *, borrower_id: str, loan_id: str | None, kind: str, conversation_id: str,
+                       today: dt.date, now: dt.datetime, months: int | None = None,
+                       periods: int | None = None, reason: str | None = None,
+                       details: dict | None = None) -> tuple[ServiceRequest, bool]:
+        """Records a pending request; (existing, False) when one of its kind is already pending on the loan."""
+        return self._insert_once(ServiceRequest, f"{kind}:{loan_id or borrower_id}", lambda key: ServiceRequest(
+            borrower_id=borrower_id, loan_id=loan_id, type=kind, status="pending", created_on=today,
+            created_at=utc_naive(now), months=months, periods=periods, reason=reason,
+            details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
+            conversation_id=conversation_id, open_key=key,
+        ), kind, today)
+
+    def record_promise(self, *, borrower_id: str, promised_date: dt.date, amount: Decimal,
+                       conversation_id: str, today: dt.date, now: dt.datetime) -> tuple[PaymentPromise, bool]:
+        key = f"{borrower_id}:{promised_date.isoformat()}"
+        return self._insert_once(PaymentPromise, key, lambda key: PaymentPromise(
+            borrower_id=borrower_id, promised_date=promised_date, amount=amount, status="open",
+            conversation_id=conversation_id, created_at=utc_naive(now), open_key=key,
+        ), "promise", today)
+
+    def open_escalation(self, *, conversation_id: str, borrower_id: str | None, reason: str, priority: str,
+                        channel: str | None, summary: str, today: dt.date,
+                        now: dt.datetime) -> tuple[Escalation, bool]:
+        """Opens an escalation; a second one for the same conversation and reason finds the first."""
+        return self._insert_once(Escalation, f"{conversation_id}:{reason}", lambda key: Escalation(
+            conversation_id=conversation_id, borrower_id=borrower_id, reason=reason, priority=priority,
+            status="open", channel=channel, summary=identity.mask_text(summary)[:500],
+            created_at=utc_naive(now), open_key=key,
+        ), "escalation", today)
+
+    def _insert_once(self, model: type[Record], key: str, build: Callable[[str], Record],
+                     kind: str, today: dt.date) -> tuple[Record, bool]:
+        # The unique open_key makes duplicated or concurrent confirmations create one record.
+        try:
+            with self.db.session() as session:
+                record = build(key)
+                session.add(record)
+                session.flush()
+                record.reference = reference_for(kind, today, record.id)
+            return record, True
+        except IntegrityError:
+            with self.db.session() as session:
+                return session.execute(select(model).where(model.open_key == key)).scalar_one(), False
+
+    def promises_of(self, borrower_id: str) -> list[PaymentPromise]:
+        with self.db.session() as session:
+            return list(session.execute(
+                select(PaymentPromise).where(PaymentPromise.borrower_id == borrower_id)
+                .order_by(PaymentPromise.id.desc())
+            ).scalars())
+
+    def open_escalations(self) -> list[Escalation]:
+        with self.db.session() as session:
+            return list(session.execute(
+                select(Escalation).where(Escalation.status == "open").order_by(Escalation.created_at.desc())
+            ).scalars())

@@ -1,0 +1,169 @@
+"""The account database: borrowers, loans and their schedules, and what conversations record.
+
+Only the last four characters and a masked form of an ID number are stored: nothing in the
+product needs more, and what is not kept cannot leak.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+Base = declarative_base()
+
+
+class ExactDecimal(TypeDecorator):
+    """Decimal stored exactly: NUMERIC where the database has it, text on SQLite (whose NUMERIC is a float)."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 6):
+        super().__init__()
+        self.precision, self.scale = precision, scale
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return str(value) if dialect.name == "sqlite" else Decimal(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(str(value))
+
+
+Money = ExactDecimal(14, 2)
+Rate = ExactDecimal(12, 8)
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    id = Column(String(64), primary_key=True)
+    name = Column(String(100), nullable=False)
+    phone = Column(String(20), nullable=False, unique=True)
+    id_last4 = Column(String(4), nullable=False)
+    id_masked = Column(String(32), nullable=False)
+    loans = relationship("Loan", back_populates="borrower", order_by="Loan.id",
+                         cascade="all, delete-orphan")
+    requests = relationship("ServiceRequest", back_populates="borrower",
+                            order_by="ServiceRequest.id", cascade="all, delete-orphan")
+
+
+class Loan(Base):
+    __tablename__ = "loans"
+    id = Column(String(64), primary_key=True)
+    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    product = Column(String(100), nullable=False)
+    principal = Column(Money, nullable=False)
+    annual_rate = Column(Rate, nullable=False)
+    penalty_daily_rate = Column(Rate, nullable=False)
+    late_fee = Column(Money, nullable=False)
+    start_date = Column(Date, nullable=False)
+    status = Column(String(20), nullable=False)  # active | litigation | settled
+    borrower = relationship("Borrower", back_populates="loans")
+    schedule = relationship("ScheduleRow", back_populates="loan", order_by="ScheduleRow.period",
+                            cascade="all, delete-orphan")
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedule_rows"
+    __table_args__ = (UniqueConstraint("loan_id", "period"),)
+    id = Column(Integer, primary_key=True)
+    loan_id = Column(String(64), ForeignKey("loans.id"), nullable=False)
+    period = Column(Integer, nullable=False)
+    due_date = Column(Date, nullable=False)
+    principal = Column(Money, nullable=False)
+    interest = Column(Money, nullable=False)
+    paid = Column(Money, nullable=False, default=Decimal("0.00"))
+    paid_on = Column(Date)
+    loan = relationship("Loan", back_populates="schedule")
+
+
+class ServiceRequest(Base):
+    """A deferral, installment or penalty-waiver request, pending until staff decide."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (Index("ix_requests_status_created", "status", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), unique=True)
+    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    loan_id = Column(String(64), ForeignKey("loans.id"))
+    type = Column(String(20), nullable=False)  # deferral | installment | waiver
+    status = Column(String(20), nullable=False)  # pending | approved | rejected | cancelled
+    created_on = Column(Date, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    months = Column(Integer)
+    periods = Column(Integer)
+    reason = Column(Text)
+    details = Column(Text)  # JSON: the new due date or the plan shown to the borrower
+    conversation_id = Column(String(128))
+    # Set while pending, so the database itself refuses a second pending request of a kind per loan.
+    open_key = Column(String(160), unique=True)
+    decided_at = Column(DateTime)
+    decided_by = Column(String(100))
+    decision_reason = Column(Text)
+    borrower = relationship("Borrower", back_populates="requests")
+
+
+class PaymentPromise(Base):
+    __tablename__ = "payment_promises"
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), unique=True)
+    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    promised_date = Column(Date, nullable=False)
+    amount = Column(Money, nullable=False)
+    status = Column(String(20), nullable=False, default="open")  # open | kept | broken
+    conversation_id = Column(String(128))
+    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    # One open promise per borrower and date: a repeated confirmation finds the first.
+    open_key = Column(String(160), unique=True)
+
+
+class Escalation(Base):
+    """A conversation handed to staff: disputes, abuse complaints, requests for a person."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_status_created", "status", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    borrower_id = Column(String(64), ForeignKey("borrowers.id"), index=True)
+    reason = Column(String(40), nullable=False)
+    priority = Column(String(10), nullable=False)  # high | normal
+    status = Column(String(20), nullable=False, default="open")
+    channel = Column(String(40))
+    summary = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    open_key = Column(String(200), unique=True)
+
+
+class IdentityAttempt(Base):
+    __tablename__ = "identity_attempts"
+    __table_args__ = (
+        Index("ix_attempts_phone_at", "phone", "at"),
+        Index("ix_attempts_conversation_at", "conversation_id", "at"),
+    )
+    id = Column(Integer, primary_key=True)
+    phone = Column(String(20), nullable=False)
+    conversation_id = Column(String(128), nullable=False)
+    succeeded = Column(Boolean, nullable=False)
+    at = Column(DateTime, nullable=False)

@@ -1,0 +1,136 @@
+"""Deferral, installment and penalty-waiver requests: quote against the policy, then record for staff.
+
+The assistant never grants anything: a request it records is pending until staff decide.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from kuanxin import eligibility
+from kuanxin.accounts import Accounts
+from kuanxin.eligibility import Decision, PlanItem, RuleFailure
+from kuanxin.models import Borrower, Loan, ServiceRequest
+from kuanxin.overdue import LoanStatement, loan_statement
+from kuanxin.policy import Policy
+
+
+@dataclass(frozen=True)
+class Quote:
+    kind: str
+    loan: Loan
+    statement: LoanStatement
+    decision: Decision
+    new_due_date: dt.date | None = None
+    plan: list[PlanItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Submission:
+    quote: Quote
+    request: ServiceRequest | None = None
+    created: bool = False
+
+
+def statements(borrower: Borrower, today: dt.date) -> list[LoanStatement]:
+    return [loan_statement(loan, today) for loan in borrower.loans]
+
+
+def overdue_loans(borrower: Borrower, today: dt.date) -> list[Loan]:
+    """Loans a plan could be asked for: not settled and with something overdue."""
+    return [loan for loan in borrower.loans
+            if loan.status != "settled" and loan_statement(loan, today).is_overdue]
+
+
+def find_loan(borrower: Borrower, loan_id: str | None) -> Loan | None:
+    return next((loan for loan in borrower.loans if loan.id == loan_id), None)
+
+
+def default_loan(borrower: Borrower, today: dt.date) -> Loan | None:
+    """The loan a request is about when the borrower has only one that could be meant."""
+    candidates = overdue_loans(borrower, today)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def quote_deferral(borrower: Borrower, loan: Loan, months: int | None, reason: str | None,
+                   today: dt.date, policy: Policy) -> Quote:
+    statement = loan_statement(loan, today)
+    decision = eligibility.check_deferral(loan, statement, borrower.requests, months, reason, today, policy.deferral)
+    new_due = eligibility.deferred_due_date(statement, months) if decision.eligible else None
+    return Quote("deferral", loan, statement, decision, new_due_date=new_due)
+
+
+def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today: dt.date,
+                      policy: Policy) -> Quote:
+    statement = loan_statement(loan, today)
+    decision = eligibility.check_installment(loan, statement, borrower.requests, periods, policy.installment)
+    plan = eligibility.installment_plan(statement.total, periods, today) if decision.eligible else []
+    return Quote("installment", loan, statement, decision, plan=plan)
+
+
+def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: Policy) -> Decision:
+    """The rules that can fail before the borrower says how many months or periods."""
+    statement = loan_statement(loan, today)
+    if kind == "deferral":
+        return eligibility.deferral_precheck(loan, statement, borrower.requests, today, policy.deferral)
+    return eligibility.installment_precheck(loan, statement, borrower.requests, policy.installment)
+
+
+def open_options(borrower: Borrower, today: dt.date, policy: Policy) -> list[tuple[str, Loan]]:
+    """What this borrower could apply for now: (deferral | installment | waiver, loan) pairs."""
+    options: list[tuple[str, Loan]] = []
+    for loan in overdue_loans(borrower, today):
+        for kind in ("deferral", "installment"):
+            if precheck(kind, borrower, loan, today, policy).eligible:
+                options.append((kind, loan))
+        if loan.status == "active" and loan_statement(loan, today).penalty > 0 and not _pending_waiver(borrower, loan):
+            options.append(("waiver", loan))
+    return options
+
+
+def _pending_waiver(borrower: Borrower, loan: Loan) -> bool:
+    return any(r.type == "waiver" and r.loan_id == loan.id and r.status == "pending" for r in borrower.requests)
+
+
+def submit_deferral(accounts: Accounts, borrower: Borrower, loan: Loan, months: int, reason: str,
+                    conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
+    quote = quote_deferral(borrower, loan, months, reason, today, policy)
+    if not quote.decision.eligible:
+        return Submission(quote)
+    request, created = accounts.submit_request(
+        borrower_id=borrower.id, loan_id=loan.id, kind="deferral", conversation_id=conversation_id,
+        today=today, now=now, months=months, reason=reason.strip()[:500],
+        details={"new_due_date": quote.new_due_date.isoformat(), "amount": str(quote.statement.total)},
+    )
+    return Submission(quote, request, created)
+
+
+def submit_installment(accounts: Accounts, borrower: Borrower, loan: Loan, periods: int,
+                       conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
+    quote = quote_installment(borrower, loan, periods, today, policy)
+    if not quote.decision.eligible:
+        return Submission(quote)
+    request, created = accounts.submit_request(
+        borrower_id=borrower.id, loan_id=loan.id, kind="installment", conversation_id=conversation_id,
+        today=today, now=now, periods=periods,
+        details={"total": str(quote.statement.total),
+                 "plan": [{"n": i.number, "due": i.due_date.isoformat(), "amount": str(i.amount)} for i in quote.plan]},
+    )
+    return Submission(quote, request, created)
+
+
+def submit_waiver(accounts: Accounts, borrower: Borrower, loan: Loan, reason: str | None,
+                  conversation_id: str, today: dt.date, now: dt.datetime) -> Submission:
+    """A penalty-waiver request is always only recorded: staff decide, and principal is never waived."""
+    statement = loan_statement(loan, today)
+    failures = () if statement.penalty > 0 or statement.late_fees > 0 else (
+        RuleFailure("nothing_to_waive", f"借款{loan.id}目前没有罚息或违约金"),)
+    quote = Quote("waiver", loan, statement, Decision(failures))
+    if failures:
+        return Submission(quote)
+    request, created = accounts.submit_request(
+        borrower_id=borrower.id, loan_id=loan.id, kind="waiver", conversation_id=conversation_id,
+        today=today, now=now, reason=(reason or "").strip()[:500] or None,
+        details={"penalty": str(statement.penalty), "late_fees": str(statement.late_fees)},
+    )
+    return Submission(quote, request, created)

@@ -1,0 +1,93 @@
+"""The lender's policy file (policy.yml), loaded once into typed, immutable settings."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from kuanxin import settings
+from kuanxin.money import to_money
+
+
+@dataclass(frozen=True)
+class Lender:
+    name: str
+    hotline: str
+    service_hours: str
+    complaint_channel: str
+    complaint_reply_days: int
+
+
+@dataclass(frozen=True)
+class IdentityPolicy:
+    max_failures: int
+    lockout_minutes: int
+
+
+@dataclass(frozen=True)
+class DeferralPolicy:
+    max_days_overdue: int
+    min_months: int
+    max_months: int
+    cooldown_months: int
+
+
+@dataclass(frozen=True)
+class InstallmentPolicy:
+    max_days_overdue: int
+    min_total_overdue: Decimal
+    allowed_periods: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    response_time: dict
+    high_priority_reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    lender: Lender
+    identity: IdentityPolicy
+    deferral: DeferralPolicy
+    installment: InstallmentPolicy
+    promise_max_days_ahead: int
+    escalation: EscalationPolicy
+    review_decision_time: str
+    texts: dict
+
+
+def parse_policy(raw: dict) -> Policy:
+    inst = raw["installment"]
+    esc = raw["escalation"]
+    return Policy(
+        lender=Lender(**raw["lender"]),
+        identity=IdentityPolicy(**raw["identity"]),
+        deferral=DeferralPolicy(**raw["deferral"]),
+        installment=InstallmentPolicy(
+            max_days_overdue=int(inst["max_days_overdue"]),
+            min_total_overdue=to_money(str(inst["min_total_overdue"])),
+            allowed_periods=tuple(sorted(int(p) for p in inst["allowed_periods"])),
+        ),
+        promise_max_days_ahead=int(raw["promise"]["max_days_ahead"]),
+        escalation=EscalationPolicy(
+            response_time=dict(esc["response_time"]),
+            high_priority_reasons=tuple(esc["high_priority_reasons"]),
+        ),
+        review_decision_time=raw["review"]["decision_time"],
+        texts=dict(raw["texts"]),
+    )
+
+
+def load_policy(path: Path) -> Policy:
+    with open(path, encoding="utf-8") as handle:
+        return parse_policy(yaml.safe_load(handle))
+
+
+@functools.lru_cache(maxsize=1)
+def current() -> Policy:
+    """The policy in force, read once per process from KUANXIN_POLICY or policy.yml."""
+    return load_policy(settings.policy_path())

@@ -1,0 +1,133 @@
+"""Runs the action server and Rasa side by side; `kuanxin serve` keeps them in the foreground."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from kuanxin.settings import PROJECT_ROOT
+
+
+def rasa_token(var_dir: Path) -> str:
+    """The HTTP API token: KUANXIN_RASA_TOKEN, or one made for this machine and kept under var/."""
+    configured = os.environ.get("KUANXIN_RASA_TOKEN", "").strip()
+    if configured:
+        return configured
+    path = var_dir / "rasa-token"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def latest_model(models_dir: Path) -> Path:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise SystemExit(f"no trained model in {models_dir}: run `make train` first")
+    return models[-1]
+
+
+class Servers:
+    """The action server and Rasa as child processes, started together and stopped together."""
+
+    def __init__(self, rasa_port: int, action_port: int, token: str, model: Path, env: dict | None = None):
+        self.rasa_port, self.action_port = rasa_port, action_port
+        self.token, self.model = token, model
+        self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=f"{self.actions_url}/webhook",
+                        RASA_TELEMETRY_ENABLED="false")
+        self.procs: list[subprocess.Popen] = []
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}"
+
+    def commands(self) -> tuple[list[str], list[str]]:
+        bin_dir = Path(sys.executable).parent
+        actions = [str(bin_dir / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
+        rasa = [str(bin_dir / "python"), "-m", "kuanxin.rasa_main", "run", "--model", str(self.model),
+                "--port", str(self.rasa_port), "--enable-api", "--auth-token", self.token, "--cors", "*",
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
+        return actions, rasa
+
+    def start(self, logs: tuple[IO, IO] | None = None, timeout: float = 300) -> None:
+        """Starts both and waits until both answer; raises with the reason when either does not."""
+        for cmd, log in zip(self.commands(), logs or (None, None), strict=True):
+            self.procs.append(subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=self.env, stdout=log,
+                                               stderr=subprocess.STDOUT if log else None))
+        for url in (f"{self.actions_url}/health", f"{self.rasa_url}/"):
+            if not self._wait_for(url, timeout):
+                self.stop()
+                raise RuntimeError(f"{url} did not come up within {timeout:.0f}s")
+
+    def _wait_for(self, url: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return True
+            except OSError:
+                time.sleep(0.3)
+        return False
+
+    def alive(self) -> bool:
+        return bool(self.procs) and all(p.poll() is None for p in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def serve(rasa_port: int = 5005, action_port: int = 5055) -> int:
+    var_dir = Path(os.environ.get("KUANXIN_VAR_DIR", PROJECT_ROOT / "var"))
+    servers = Servers(rasa_port, action_port, rasa_token(var_dir), latest_model(PROJECT_ROOT / "models"))
+    signal.signal(signal.SIGTERM, lambda *_: servers.stop())
+    try:
+        servers.start()
+        print(_greeting(rasa_port, var_dir), flush=True)
+        while servers.alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        print(f"kuanxin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        servers.stop()
+    return 0
+
+
+def _greeting(rasa_port: int, var_dir: Path) -> str:
+    return f"""
+kuanxin is up.
+  Talk to it over REST:
+    curl -s localhost:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+         -d '{{"sender": "demo-1", "message": "你好,我逾期了多少钱?"}}'
+  Socket.io channel: ws://localhost:{rasa_port}/socket.io
+  HTTP API token: KUANXIN_RASA_TOKEN, or the file {var_dir / 'rasa-token'}
+  Demo borrower: phone 13812345678, ID ending 123X (more in README.md)
+  Ctrl-C stops both servers.
+"""

@@ -1,0 +1,510 @@
+"""Numbers, month and installment counts, dates and amounts of money in Chinese free text.
+
+Every public function accepts any string and never raises: when the text does not hold
+what was asked for, the answer is None. Input is normalized first (NFKC), so full-width
+digits and punctuation behave like ASCII. All regexes are precompiled, ASCII-digit only and
+free of nested quantifiers, so the cost stays linear in the length of the message.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from dateutil.relativedelta import relativedelta
+
+__all__ = [
+    "find_money",
+    "find_month_count",
+    "find_period_count",
+    "normalize_text",
+    "parse_chinese_number",
+    "parse_date",
+]
+
+# --------------------------------------------------------------------------- normalization
+
+# Cc and Cf characters (bidi overrides, zero-width spaces, BOM, tags) and lone surrogates;
+# tab/newline/CR/VT/FF are left for the whitespace pass so that they separate words.
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]"
+)
+_WHITESPACE_RE = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width → ASCII), control characters removed, whitespace collapsed to one space."""
+    if not isinstance(text, str):
+        return ""
+    text = _CONTROL_RE.sub("", text)  # before NFKC: lone surrogates must not reach it
+    text = unicodedata.normalize("NFKC", text)
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+# --------------------------------------------------------------------------- numbers
+
+_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "壹": 1, "幺": 1, "二": 2, "贰": 2, "两": 2, "俩": 2,
+    "三": 3, "叁": 3, "仨": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6,
+    "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9,
+}
+_ZEROS = frozenset("零〇")
+_SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_BIG_UNITS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+_UNIT_CHARS = "".join(_SMALL_UNITS) + "".join(_BIG_UNITS)
+_CN_NUM_CHARS = "".join(_DIGITS) + _UNIT_CHARS
+
+_ASCII_DIGITS = "0123456789"
+_MAX_TOKEN_CHARS = 24  # longer "numbers" are ID or card numbers, not amounts or counts
+_ARABIC_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?")
+_PIECE_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?|.", re.S)
+
+
+def _parse_number(token: str) -> Decimal | None:
+    """Value of an arabic, Chinese or mixed ("2万", "1.5万") number token."""
+    token = token.strip()
+    if not token or len(token) > _MAX_TOKEN_CHARS:
+        return None
+    if _ARABIC_RE.fullmatch(token):
+        return Decimal(token.replace(",", ""))
+    if all(ch in _DIGITS for ch in token):
+        return _parse_digit_by_digit(token)
+    return _parse_with_units(token)
+
+
+def _parse_digit_by_digit(token: str) -> Decimal | None:
+    """二零二六 / 幺二 read digit by digit; but 两三, 七八 are ranges ("two or three"), not 23."""
+    if len(token) == 2 and not any(ch in "零〇幺" for ch in token):
+        return None
+    return Decimal("".join(str(_DIGITS[ch]) for ch in token))
+
+
+def _parse_with_units(token: str) -> Decimal | None:
+    """Positional Chinese numbers: 二十三, 一百零五, 一万二千五, 2万5, 十万."""
+    total = section = Decimal(0)
+    pending: Decimal | None = None
+    pending_is_digit = False  # one digit right after a unit may abbreviate (一万二 = 12000)
+    last_unit = 0
+    smallest_unit = 10**4  # small units must decrease inside a section (no 十百)
+    after_zero = False  # 一百零五: the digit after 零 is literal
+    for piece in _PIECE_RE.findall(token):
+        arabic = piece[0] in _ASCII_DIGITS
+        if arabic or (piece in _DIGITS and piece not in _ZEROS):
+            if pending is not None:
+                return None  # two numbers in a row: a range like 三五百
+            pending = Decimal(piece) if arabic else Decimal(_DIGITS[piece])
+            pending_is_digit = len(piece) == 1
+        elif piece in _ZEROS:
+            if pending is not None:
+                return None
+            after_zero = True
+        elif piece in _SMALL_UNITS:
+            unit = _SMALL_UNITS[piece]
+            if pending is None:
+                if unit != 10:
+                    return None  # only 十 may stand alone; 千万 means "by all means"
+                pending = Decimal(1)
+            if unit >= smallest_unit:
+                return None
+            section += pending * unit
+            pending, smallest_unit, last_unit, after_zero = None, unit, unit, False
+        elif piece in _BIG_UNITS:
+            unit = _BIG_UNITS[piece]
+            if pending is not None:
+                section += pending
+                pending = None
+            if section == 0:
+                return None  # 万一 means "in case", not a number
+            total = (total + section) * unit if unit == 10**8 else total + section * unit
+            section, smallest_unit, last_unit, after_zero = Decimal(0), 10**4, unit, False
+        else:
+            return None
+    if pending is not None:
+        if pending_is_digit and not after_zero and last_unit >= 100:
+            pending *= last_unit // 10
+        section += pending
+    return total + section
+
+
+def parse_chinese_number(token: str) -> int | None:
+    """Integer value of a number token: "六"→6, "二十三"→23, "一万二"→12000, "2万"→20000."""
+    value = _parse_number(normalize_text(token))
+    if value is None or value != value.to_integral_value():
+        return None
+    return int(value)
+
+
+# --------------------------------------------------------------------------- month counts
+
+_COUNT_NUM = r"(?:[0-9]{1,3}|[零〇一二两俩仨三四五六七八九十百]{1,4})"
+_NOT_MID_NUMBER = rf"(?<![0-9.{_CN_NUM_CHARS}])"
+_MAX_MONTHS = 120
+_MAX_PERIODS = 360
+
+_MONTHS_RE = re.compile(rf"{_NOT_MID_NUMBER}(?<![下上这本那每第])(?P<n>{_COUNT_NUM})\s?个\s?(?P<unit>月|季度)")
+_YEARS_RE = re.compile(rf"{_NOT_MID_NUMBER}(?<![上下])(?P<n>{_COUNT_NUM}|半)\s?年(?P<half>半)?(?![级度底初末])")
+# 三月 without 个 is usually a month name; see _bare_month_candidate.
+_BARE_MONTHS_RE = re.compile(
+    rf"{_NOT_MID_NUMBER}(?P<n>{_COUNT_NUM})\s?月(?![份0-9{_CN_NUM_CHARS}号日初底中末旬])"
+)
+_DEFER_KEY_RE = re.compile(r"延|推|缓|宽限|展期|等|停")
+_DEFER_TAIL_RE = re.compile(r"(?:延期|延后|延迟|延长|推迟|推后|往后推|顺延|展期|宽限|缓|等|停)(?:了|个)?\s?$")
+_INSTALLMENT_TAIL_RE = re.compile(r"分\s?(?:期|成|为)?\s?$")
+_CLAUSE_BREAK_RE = re.compile(r"[。！？!?；;，,]")
+_NEVER_MONTH_NAMES = frozenset("两俩仨")
+
+
+def _count(token: str) -> int | None:
+    """Integer count; 半 is handled by the callers that accept halves."""
+    return parse_chinese_number(token) if token != "半" else None
+
+
+def _has_deferral_context(text: str, start: int) -> bool:
+    """A deferral verb earlier in the same clause (延期…两个月, 缓一下两个月)."""
+    clause = _CLAUSE_BREAK_RE.split(text[max(0, start - 10):start])[-1]
+    return _DEFER_KEY_RE.search(clause) is not None
+
+
+def _is_installment(text: str, start: int) -> bool:
+    return _INSTALLMENT_TAIL_RE.search(text, max(0, start - 4), start) is not None
+
+
+def _month_candidates(text: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, months, said_with_a_deferral_verb) for every month count in the text."""
+    for m in _MONTHS_RE.finditer(text):
+        n = _count(m["n"])
+        if n is not None:
+            yield m.start(), n * (3 if m["unit"] == "季度" else 1), _has_deferral_context(text, m.start())
+    for m in _YEARS_RE.finditer(text):
+        years = 0.5 if m["n"] == "半" else _count(m["n"])
+        if years is not None and years <= 10:
+            yield m.start(), int(years * 12) + (6 if m["half"] else 0), _has_deferral_context(text, m.start())
+    for m in _BARE_MONTHS_RE.finditer(text):
+        candidate = _bare_month_candidate(text, m)
+        if candidate is not None:
+            yield candidate
+
+
+def _bare_month_candidate(text: str, m: re.Match) -> tuple[int, int, bool] | None:
+    """延期三月 counts months; 三月 alone is March. 两月/俩月 is never a month name."""
+    right_after_verb = _DEFER_TAIL_RE.search(text, max(0, m.start() - 5), m.start()) is not None
+    if not right_after_verb and m["n"] not in _NEVER_MONTH_NAMES:
+        return None
+    n = _count(m["n"])
+    if n is None:
+        return None
+    return m.start(), n, right_after_verb or _has_deferral_context(text, m.start())
+
+
+def find_month_count(text: str) -> int | None:
+    """Months asked for in a deferral: "延期两个月"→2, "半年"→6, "一个季度"→3; dates are not counts.
+
+    A count said after a deferral verb wins over an earlier one (逾期三个月了，想延期两个月 → 2);
+    installment plans (分24个月) are left to find_period_count.
+    """
+    text = normalize_text(text)
+    candidates = [
+        (start, months, deferral)
+        for start, months, deferral in _month_candidates(text)
+        if 1 <= months <= _MAX_MONTHS and not _is_installment(text, start)
+    ]
+    preferred = [c for c in candidates if c[2]] or candidates
+    return min(preferred)[1] if preferred else None
+
+
+# --------------------------------------------------------------------------- period counts
+
+_SPLIT = r"分\s?(?:期|成|为)?\s?"
+_SPLIT_PERIODS_RE = re.compile(rf"{_SPLIT}(?P<n>{_COUNT_NUM})\s?(?:个\s?)?(?:期|月|次)")
+_SPLIT_YEARS_RE = re.compile(rf"{_SPLIT}(?P<n>{_COUNT_NUM}|半)\s?(?:个\s?)?年(?P<half>半)?")
+# 第三期 is an ordinal and 前三期 a subset, not a plan length.
+_BARE_PERIODS_RE = re.compile(
+    rf"{_NOT_MID_NUMBER}(?<![第前后上下本这每A-Za-z])(?P<n>{_COUNT_NUM})\s?期(?![间限待望货])"
+)
+
+
+def _periods(m: re.Match, per_year: bool) -> int | None:
+    if not per_year:
+        return _count(m["n"])
+    years = 0.5 if m["n"] == "半" else _count(m["n"])
+    if years is None or years > 30:
+        return None
+    return int(years * 12) + (6 if m["half"] else 0)
+
+
+def find_period_count(text: str) -> int | None:
+    """Installment periods: "分6期"→6, "分24个月还"→24, "分两年"→24, "12期"→12.
+
+    An explicit split (分…) wins over a bare "N期" earlier in the text.
+    """
+    text = normalize_text(text)
+    split = [
+        (m.start(), _periods(m, per_year))
+        for regex, per_year in ((_SPLIT_PERIODS_RE, False), (_SPLIT_YEARS_RE, True))
+        for m in regex.finditer(text)
+    ]
+    bare = [(m.start(), _periods(m, False)) for m in _BARE_PERIODS_RE.finditer(text)]
+    for group in (split, bare):
+        valid = sorted((start, n) for start, n in group if n is not None and 1 <= n <= _MAX_PERIODS)
+        if valid:
+            return valid[0][1]
+    return None
+
+
+# --------------------------------------------------------------------------- dates
+
+_DAY_NUM = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_MONTH_NUM = r"(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})"
+_DAYS_NUM = r"(?:[0-9]{1,4}|[零一二两三四五六七八九十百]{1,5})"
+# 早上/晚上 and 一下 are not "last"/"next".
+_REL = r"(?P<rel>上上|下下|(?<![早晚马])上|(?<![一以])下|这|本)"
+_REL_OFFSETS = {None: 0, "上上": -2, "上": -1, "这": 0, "本": 0, "下": 1, "下下": 2}
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+_RELATIVE_DAYS = {
+    "大后天": 3, "后天": 2, "明天": 1, "明日": 1, "明儿": 1, "今天": 0, "今日": 0, "今儿": 0,
+    "昨天": -1, "昨日": -1, "前天": -2,
+}
+_YEAR_OFFSETS = {"去": -1, "今": 0, "明": 1, "后": 2}
+
+_RELATIVE_DAY_RE = re.compile("|".join(sorted(_RELATIVE_DAYS, key=len, reverse=True)))
+_DAYS_LATER_RE = re.compile(
+    rf"(?<![超不经越])过\s?(?P<n1>{_DAYS_NUM})\s?天"
+    rf"|{_NOT_MID_NUMBER}(?P<n2>{_DAYS_NUM})\s?(?:个\s?)?[天日]\s?(?:之|以)?\s?后"
+)
+_WEEKDAY_RE = re.compile(
+    rf"(?:{_REL}\s?个?\s?|(?<![0-9{_CN_NUM_CHARS}]))(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])(?![0-9])"
+)
+_MONTH_EDGE_RE = re.compile(rf"(?:{_REL}\s?个?\s?)?月\s?(?P<edge>底|末|初)")
+_REL_MONTH_DAY_RE = re.compile(rf"{_REL}\s?个?\s?月\s?(?:的\s?)?(?P<day>{_DAY_NUM})\s?[号日]")
+# With an explicit year the 日 may be left out (2026年12月3); without one it may not (3月5个人).
+_MONTH_DAY_RE = re.compile(
+    rf"{_NOT_MID_NUMBER}"
+    rf"(?:(?:(?P<year>[0-9]{{4}}|[零〇一二三四五六七八九]{{4}})|(?P<yrel>[去今明后]))\s?年\s?)?"
+    rf"(?P<month>{_MONTH_NUM})\s?月份?\s?"
+    rf"(?:(?P<day>{_DAY_NUM})\s?(?(year)[号日]?|[号日])(?![0-9])|(?P<edge>底|末|初))"
+)
+# 号码/3号楼/5号线 are not days; 30日内 is a duration.
+_DAY_OF_MONTH_RE = re.compile(
+    rf"(?<![0-9.{_CN_NUM_CHARS}/\-:A-Za-z])(?P<day>{_DAY_NUM})\s?(?:号|日(?!\s?(?:之|以)?\s?内))"
+    r"(?![码楼线房室床位])"
+)
+_ISO_DATE_RE = re.compile(
+    r"(?<![0-9.\-/])(?P<year>[0-9]{4})(?P<sep>[-/.])(?P<month>[0-9]{1,2})(?P=sep)(?P<day>[0-9]{1,2})(?![0-9])"
+)
+_SLASH_DATE_RE = re.compile(r"(?<![0-9.\-/])(?P<month>[0-9]{1,2})/(?P<day>[0-9]{1,2})(?![0-9/])(?:\s?[号日])?")
+
+
+def _first_of_month(today: dt.date, months_ahead: int) -> dt.date:
+    return today.replace(day=1) + relativedelta(months=months_ahead)
+
+
+def _end_of_month(day: dt.date) -> dt.date:
+    return day + relativedelta(day=31)  # relativedelta clamps day=31 to the month's last day
+
+
+def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _resolve_relative_day(m: re.Match, today: dt.date) -> dt.date | None:
+    return today + dt.timedelta(days=_RELATIVE_DAYS[m[0]])
+
+
+def _resolve_days_later(m: re.Match, today: dt.date) -> dt.date | None:
+    days = parse_chinese_number(m["n1"] or m["n2"])
+    return None if days is None else today + dt.timedelta(days=days)
+
+
+def _resolve_weekday(m: re.Match, today: dt.date) -> dt.date | None:
+    """Weeks run Monday to Sunday; a bare 周五 already past this week is next week's."""
+    weekday = int(m["wd"]) - 1 if m["wd"].isdigit() else _WEEKDAYS[m["wd"]]
+    monday = today - dt.timedelta(days=today.weekday())
+    target = monday + dt.timedelta(weeks=_REL_OFFSETS[m["rel"]], days=weekday)
+    if m["rel"] is None and target < today:
+        target += dt.timedelta(weeks=1)
+    return target
+
+
+def _resolve_month_edge(m: re.Match, today: dt.date) -> dt.date | None:
+    """月底 is this month's last day; a bare 月初 is the 1st of next month (this one has begun)."""
+    if m["edge"] == "初":
+        months_ahead = 1 if m["rel"] is None else _REL_OFFSETS[m["rel"]]
+        return _first_of_month(today, months_ahead)
+    return _end_of_month(_first_of_month(today, _REL_OFFSETS[m["rel"]]))
+
+
+def _resolve_rel_month_day(m: re.Match, today: dt.date) -> dt.date | None:
+    day = parse_chinese_number(m["day"])
+    first = _first_of_month(today, _REL_OFFSETS[m["rel"]])
+    return None if day is None else _date_or_none(first.year, first.month, day)
+
+
+def _resolve_month_day(m: re.Match, today: dt.date) -> dt.date | None:
+    month = parse_chinese_number(m["month"])
+    if month is None or not 1 <= month <= 12:
+        return None
+    if m["year"]:
+        year = parse_chinese_number(m["year"])
+        if year is None:
+            return None
+    elif m["yrel"]:
+        year = today.year + _YEAR_OFFSETS[m["yrel"]]
+    else:
+        year = None  # this year, or next year when the day has passed
+    if m["edge"]:
+        return _month_edge_in_year(year, month, m["edge"], today)
+    day = parse_chinese_number(m["day"])
+    return None if day is None else _day_in_year(year, month, day, today)
+
+
+def _day_in_year(year: int | None, month: int, day: int, today: dt.date) -> dt.date | None:
+    if year is None:
+        year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+    return _date_or_none(year, month, day)
+
+
+def _month_edge_in_year(year: int | None, month: int, edge: str, today: dt.date) -> dt.date | None:
+    def edge_of(y: int) -> dt.date | None:
+        first = _date_or_none(y, month, 1)
+        return first if first is None or edge == "初" else _end_of_month(first)
+
+    target = edge_of(year if year is not None else today.year)
+    if year is None and target is not None and target < today:
+        target = edge_of(today.year + 1)
+    return target
+
+
+def _resolve_day_of_month(m: re.Match, today: dt.date) -> dt.date | None:
+    """15号: this month unless already past, then next month; a day the month lacks is None."""
+    day = parse_chinese_number(m["day"])
+    if day is None:
+        return None
+    first = _first_of_month(today, 0 if day >= today.day else 1)
+    return _date_or_none(first.year, first.month, day)
+
+
+def _resolve_numeric_date(m: re.Match, today: dt.date) -> dt.date | None:
+    year = int(m["year"]) if "year" in m.re.groupindex else None
+    return _day_in_year(year, int(m["month"]), int(m["day"]), today)
+
+
+_DATE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match, dt.date], dt.date | None]], ...] = (
+    (_RELATIVE_DAY_RE, _resolve_relative_day),
+    (_DAYS_LATER_RE, _resolve_days_later),
+    (_WEEKDAY_RE, _resolve_weekday),
+    (_MONTH_EDGE_RE, _resolve_month_edge),
+    (_REL_MONTH_DAY_RE, _resolve_rel_month_day),
+    (_MONTH_DAY_RE, _resolve_month_day),
+    (_DAY_OF_MONTH_RE, _resolve_day_of_month),
+    (_ISO_DATE_RE, _resolve_numeric_date),
+    (_SLASH_DATE_RE, _resolve_numeric_date),
+)
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | None:
+    """The first date expression in the text, resolved against ``today``.
+
+    The leftmost expression wins (the longest one when two start together); when it
+    names an impossible day (2月30日, 31号 in November) the answer is None rather than a
+    later, different date.
+    """
+    if isinstance(today, dt.datetime):
+        today = today.date()
+    text = normalize_text(text)
+    best: tuple[re.Match, Callable[[re.Match, dt.date], dt.date | None]] | None = None
+    for regex, resolve in _DATE_PATTERNS:
+        m = regex.search(text)
+        if m and (best is None or (m.start(), -m.end()) < (best[0].start(), -best[0].end())):
+            best = (m, resolve)
+    if best is None:
+        return None
+    try:
+        return best[1](best[0], today)
+    except (ValueError, OverflowError):  # date arithmetic beyond year 9999
+        return None
+
+
+# --------------------------------------------------------------------------- money
+
+CENT = Decimal("0.01")
+_MAX_AMOUNT = Decimal(10) ** 12
+_MAX_INTEGER_DIGITS = 10  # an 11-digit run is a phone number, not an amount
+
+_AMOUNT_TOKEN_RE = re.compile(
+    rf"(?<![0-9.{_CN_NUM_CHARS}])(?:[0-9]+(?:,[0-9]{{3}})*(?:\.[0-9]+)?|[{_CN_NUM_CHARS}])[0-9{_CN_NUM_CHARS}]*"
+)
+_LONG_DIGITS_RE = re.compile(rf"[0-9]{{{_MAX_INTEGER_DIGITS + 1},}}")
+_UNIT_SUFFIX_RE = re.compile(
+    r"\s?(?P<mult>[kKwW](?![A-Za-z]))?\s?(?:多|来)?\s?(?P<unit>块钱|块(?!儿)|元|圆|(?i:rmb)|人民币)?"
+)
+_TENTHS_RE = re.compile(
+    rf"\s?(?P<tenths>[1-9一二两三四五六七八九])(?:\s?(?:毛|角)|(?![0-9{_CN_NUM_CHARS}号日月天期个年点分周次]))"
+)
+_CURRENCY_PREFIX_RE = re.compile(r"(?:¥|人民币|(?i:rmb))\s?$")
+_PAY_PREFIX_RE = re.compile(
+    r"(?:还|付|交|转|打|存|凑|补|差|欠|给|每期|每月|每个月)(?:款|钱|了|上|掉|清|完|你们|给你们)?\s?$"
+)
+_NOT_MONEY_SUFFIX_RE = re.compile(r"\s?(?:[号日月天期个年周次点%倍岁折人/:\-A-Za-z]|分钟|小时|星期|礼拜)")
+_MULTIPLIERS = {"k": 1000, "w": 10000}
+
+
+def _amount_value(token: str) -> Decimal | None:
+    if _LONG_DIGITS_RE.search(token.replace(",", "")):
+        return None
+    value = _parse_number(token)
+    return value if value is not None and value < _MAX_AMOUNT else None
+
+
+def _has_unit(token: str, units: str) -> bool:
+    return any(ch in units for ch in token)
+
+
+def _classify_amount(text: str, m: re.Match) -> Decimal | None:
+    """The token's value when its surroundings say it is money (块/元/¥/3k/一万二/还500)."""
+    token, start, end = m[0], m.start(), m.end()
+    value = _amount_value(token)
+    if value is None:
+        return None
+    suffix = _UNIT_SUFFIX_RE.match(text, end)
+    if suffix["mult"]:
+        value *= _MULTIPLIERS[suffix["mult"].lower()]
+    if suffix["mult"] or suffix["unit"]:
+        return value + _tenths_after(text, suffix) if suffix["unit"] in ("块", "元") else value
+    if _CURRENCY_PREFIX_RE.search(text, max(0, start - 4), start):
+        return value
+    if _NOT_MONEY_SUFFIX_RE.match(text, end):
+        return None
+    if _has_unit(token, "千万亿仟萬億"):
+        return value  # 一万二, 三千: large round numbers in this domain are amounts
+    paid = _PAY_PREFIX_RE.search(text, max(0, start - 6), start) is not None
+    if paid and (token[0] in _ASCII_DIGITS or _has_unit(token, _UNIT_CHARS)):
+        return value  # 还500; but not 还一下 / 还一部分
+    return None
+
+
+def _tenths_after(text: str, suffix: re.Match) -> Decimal:
+    """三块五 / 5块5毛 = 3.5 / 5.5."""
+    tenths = _TENTHS_RE.match(text, suffix.end())
+    if tenths is None:
+        return Decimal(0)
+    digit = tenths["tenths"]
+    return Decimal(int(digit) if digit.isdigit() else _DIGITS[digit]) / 10
+
+
+def find_money(text: str) -> Decimal | None:
+    """The first amount of money in the text, quantized to the cent (ROUND_HALF_UP)."""
+    text = normalize_text(text)
+    for m in _AMOUNT_TOKEN_RE.finditer(text):
+        value = _classify_amount(text, m)
+        if value is not None:
+            try:
+                return value.quantize(CENT, rounding=ROUND_HALF_UP)
+            except InvalidOperation:
+                return None
+    return None
