@@ -1,9 +1,13 @@
-"""`python -m kuanxin.rasa_main ...` runs the Rasa command line with kuanxin's measured speed-ups.
+"""`python -m kuanxin.rasa_main ...` runs the Rasa command line with two fixes to Rasa 3.6 internals.
 
-Rasa 3.6 checks every action-server response with ``jsonschema.validate()``, which first
-re-validates the response *schema* against its meta-schema on every call; with jsonschema
-4.17 that was two thirds of Rasa's CPU time per message (py-spy, `make bench`). Here the
-validator is built once and reused: responses get exactly the same checks and errors.
+1. Speed: Rasa checks every action-server response with ``jsonschema.validate()``, which first
+   re-validates the response *schema* against its meta-schema on every call; with jsonschema
+   4.17 that was two thirds of Rasa's CPU time per message (py-spy, `make bench`). Here the
+   validator is built once and reused: responses get exactly the same checks and errors.
+2. Robustness: LogisticRegressionClassifier raises on a message with no features (an empty or
+   blank message), which the REST channel turns into an HTTP 500 with no reply. Such a message
+   now gets no intent (confidence 0), so the FallbackClassifier marks it nlu_fallback and the
+   borrower is asked, politely, to say what they need.
 """
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ import sys
 
 from jsonschema import validators
 from rasa.core.actions.action import RemoteAction
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.training_data.message import Message
 
 
 @functools.lru_cache(maxsize=1)
@@ -29,8 +36,23 @@ def _validate_action_result(self: RemoteAction, result: dict) -> bool:
     return True
 
 
+_classify = LogisticRegressionClassifier.process
+
+
+def _classify_unless_featureless(self: LogisticRegressionClassifier, messages: list[Message]) -> list[Message]:
+    featureless = [m for m in messages if self._create_X([m]).shape[1] == 0]
+    for message in featureless:
+        message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+    rest = [m for m in messages if m not in featureless]
+    if rest:
+        _classify(self, rest)
+    return messages
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
+    LogisticRegressionClassifier.process = _classify_unless_featureless
 
 
 def main() -> None:

@@ -1,10 +1,13 @@
 import datetime as dt
+import os
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from kuanxin.db import Database
-from kuanxin.models import Borrower, Loan, ScheduleRow, ServiceRequest
+from kuanxin.models import Base, Borrower, Loan, ScheduleRow, ServiceRequest
 from kuanxin.policy import load_policy
 from kuanxin.settings import PROJECT_ROOT
 
@@ -14,11 +17,34 @@ def policy():
     return load_policy(PROJECT_ROOT / "policy.yml")
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'kuanxin.db'}")
-    database.create_schema()
+POSTGRES_URL = os.environ.get("KUANXIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/kuanxin_test")
+
+
+def _postgres_database() -> Database:
+    """A clean kuanxin_test database on the local PostgreSQL, created when missing."""
+    admin = create_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with admin.connect() as conn:
+            name = POSTGRES_URL.rsplit("/", 1)[1]
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}")
+    finally:
+        admin.dispose()
+    database = Database(POSTGRES_URL)
+    Base.metadata.drop_all(database.engine)
     return database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """The account database on both backends the product supports."""
+    database = (Database(f"sqlite:///{tmp_path / 'kuanxin.db'}") if request.param == "sqlite"
+                else _postgres_database())
+    database.create_schema()
+    yield database
+    database.engine.dispose()
 
 
 def make_loan(rows, *, status="active", rate="0.0005", late_fee="30.00", loan_id="L1"):

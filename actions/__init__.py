@@ -1,0 +1,1 @@
+"""kuanxin custom actions: thin adapters between Rasa and the kuanxin domain package."""

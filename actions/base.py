@@ -1,0 +1,86 @@
+"""What every kuanxin action shares: error handling, the repository, who the borrower is."""
+from __future__ import annotations
+
+import logging
+import traceback
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from kuanxin import clock, policy
+from kuanxin.accounts import Accounts
+from kuanxin.identity import mask_text
+from kuanxin.models import Borrower
+
+logger = logging.getLogger("kuanxin.actions")
+_accounts: Accounts | None = None
+
+MAX_TEXT = 2000  # longer messages are read only this far; nothing we parse needs more
+
+
+def accounts() -> Accounts:
+    global _accounts
+    if _accounts is None:
+        _accounts = Accounts()
+    return _accounts
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("text") or "")[:MAX_TEXT]
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def verified_borrower(tracker: Tracker) -> Borrower | None:
+    """The borrower this conversation proved to be, with their accounts; None before verification."""
+    borrower_id = tracker.get_slot("borrower_id")
+    if not tracker.get_slot("verified") or not borrower_id:
+        return None
+    return accounts().borrower_profile(borrower_id)
+
+
+class KuanxinAction(Action, ABC):
+    """An action whose failures end in an apology to the borrower, never in a stack trace.
+
+    Abstract bases are skipped by the action server's discovery, so only concrete actions register.
+    """
+
+    @abstractmethod
+    def name(self) -> str:
+        ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except Exception:  # noqa: BLE001 - the borrower must get an answer whatever failed
+            # Database errors quote their parameters: mask phone and ID numbers before logging.
+            logger.error("action %s failed in conversation %s:\n%s", self.name(), mask_text(tracker.sender_id),
+                         mask_text(traceback.format_exc()))
+            dispatcher.utter_message(response="utter_internal_error")
+            return self.on_failure(tracker)
+
+    def on_failure(self, tracker: Tracker) -> list[EventType]:
+        return []
+
+    @abstractmethod
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        ...
+
+    @staticmethod
+    def today():
+        return clock.today()
+
+    @staticmethod
+    def now():
+        return clock.now()
+
+    @staticmethod
+    def policy():
+        return policy.current()

@@ -1,0 +1,98 @@
+"""Deferral (延期还款): collect months and reason, check the policy, confirm, record for staff review."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
+from actions.forms import FormValidator, activating, trigger_text
+from actions.render import date_cn, loan_title
+from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
+from kuanxin import eligibility, plans
+from kuanxin.money import yuan
+from kuanxin.overdue import loan_statement
+from kuanxin.zh_parse import find_month_count
+
+REASON_CUE = re.compile(r"(?:因为|由于|原因是|原因:|原因:|理由是)\s*(.+)")
+MAX_REASON = 300
+
+
+def reason_in_request(text: str) -> str | None:
+    """The reason given in the same breath as the request: "延期两个月,因为我失业了"."""
+    match = REASON_CUE.search(text)
+    reason = match.group(1).strip(" ,。,.!!") if match else ""  # noqa: B005 - a set of characters
+    return reason[:MAX_REASON] or None
+
+
+def reason_answer(text: str) -> str | None:
+    """A reply to "why": any words, but not a button payload or a lone character."""
+    text = text.strip()
+    return text[:MAX_REASON] if len(text) >= 2 and not text.startswith("/") else None
+
+
+class ValidateDeferralForm(FormValidator):
+    form = "deferral_form"
+    slots = ("loan_id", "deferral_months", "deferral_reason", "confirm_request")
+
+    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
+                   requested: str | None) -> dict:
+        borrower = verified_borrower(tracker)
+        if borrower is None:
+            return {"request_blocked": True}
+        starting = activating(tracker)
+        text = trigger_text(tracker, "request_deferral") if starting else latest_text(tracker)
+        found, loan = loan_slots("deferral", borrower, values["loan_id"], text, self.today(), self.policy())
+        if loan is None:
+            return found
+        months = find_month_count(text)
+        if months is not None and (values["deferral_months"] is None or requested == "deferral_months"):
+            problem = (eligibility.months_allowed(months, self.policy().deferral)
+                       or eligibility.new_date_ahead(loan_statement(loan, self.today()), months, self.today()))
+            if problem:
+                dispatcher.utter_message(text=f"{problem.explanation}。")
+            else:
+                found["deferral_months"] = float(months)
+        if values["deferral_reason"] is None:
+            reason = reason_in_request(text) if starting else (
+                reason_answer(text) if requested == "deferral_reason" else None)
+            if reason:
+                found["deferral_reason"] = reason
+        return {**found, **self.confirmation(tracker, requested)}
+
+
+class ActionAskDeferralConfirm(KuanxinAction):
+    def name(self) -> str:
+        return "action_ask_deferral_form_confirm_request"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        borrower = verified_borrower(tracker)
+        loan = plans.find_loan(borrower, tracker.get_slot("loan_id"))
+        months = int(tracker.get_slot("deferral_months"))
+        quote = plans.quote_deferral(borrower, loan, months, tracker.get_slot("deferral_reason"),
+                                     self.today(), self.policy())
+        dispatcher.utter_message(
+            text=f"请确认您的延期还款申请:\n"
+                 f"· 借款:{loan_title(loan)}\n"
+                 f"· 逾期金额:{yuan(quote.statement.total)}\n"
+                 f"· 延期:{months}个月,逾期部分的新还款日为{date_cn(quote.new_due_date)}\n"
+                 f"· 原因:{tracker.get_slot('deferral_reason')}\n"
+                 f"提交后由工作人员审核,审核通过前原还款安排不变。确认提交吗?",
+            buttons=CONFIRM_BUTTONS)
+        return []
+
+
+class ActionSubmitDeferral(SubmitPlanAction):
+    kind, label = "deferral", "延期"
+
+    def name(self) -> str:
+        return "action_submit_deferral"
+
+    def submit(self, tracker: Tracker, borrower, loan) -> plans.Submission:
+        return plans.submit_deferral(accounts(), borrower, loan, int(tracker.get_slot("deferral_months")),
+                                     tracker.get_slot("deferral_reason") or "", tracker.sender_id,
+                                     self.today(), self.now(), self.policy())

@@ -1,0 +1,55 @@
+"""Greeting and the lender's configurable texts (policy.yml)."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import KuanxinAction
+
+MENU = [
+    {"title": "查询欠款", "payload": "/check_overdue"},
+    {"title": "申请分期", "payload": "/request_installment"},
+    {"title": "申请延期", "payload": "/request_deferral"},
+    {"title": "怎么还款", "payload": "/ask_repayment_methods"},
+    {"title": "转人工", "payload": "/request_human"},
+]
+
+
+class ActionGreet(KuanxinAction):
+    def name(self) -> str:
+        return "action_greet"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lender = self.policy().lender
+        dispatcher.utter_message(
+            text=f"您好,我是{lender.name}的AI智能助手「宽心」。我可以帮您查询欠款明细、了解逾期影响、"
+                 f"申请延期或分期还款、登记还款日期,也可以随时帮您转人工。请问有什么可以帮您?",
+            buttons=MENU)
+        return []
+
+
+class ActionPolicyText(KuanxinAction):
+    text_key: str
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=self.policy().texts[self.text_key])
+        return []
+
+
+class ActionRepaymentMethods(ActionPolicyText):
+    text_key = "repayment_methods"
+
+    def name(self) -> str:
+        return "action_repayment_methods"
+
+
+class ActionPreventionTips(ActionPolicyText):
+    text_key = "prevention"
+
+    def name(self) -> str:
+        return "action_prevention_tips"

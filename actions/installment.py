@@ -1,0 +1,71 @@
+"""Installment plans (分期还款): collect the number of periods, show the full schedule, confirm, record."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
+from actions.forms import FormValidator, activating, trigger_text
+from actions.render import loan_title, plan_table
+from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
+from kuanxin import eligibility, plans
+from kuanxin.money import yuan
+from kuanxin.zh_parse import find_period_count
+
+
+class ValidateInstallmentForm(FormValidator):
+    form = "installment_form"
+    slots = ("loan_id", "installment_periods", "confirm_request")
+
+    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
+                   requested: str | None) -> dict:
+        borrower = verified_borrower(tracker)
+        if borrower is None:
+            return {"request_blocked": True}
+        starting = activating(tracker)
+        text = trigger_text(tracker, "request_installment") if starting else latest_text(tracker)
+        found, loan = loan_slots("installment", borrower, values["loan_id"], text, self.today(), self.policy())
+        if loan is None:
+            return found
+        periods = find_period_count(text)
+        if periods is not None and (values["installment_periods"] is None or requested == "installment_periods"):
+            problem = eligibility.periods_allowed(periods, self.policy().installment)
+            if problem:
+                dispatcher.utter_message(text=f"{problem.explanation}。")
+            else:
+                found["installment_periods"] = float(periods)
+        return {**found, **self.confirmation(tracker, requested)}
+
+
+class ActionAskInstallmentConfirm(KuanxinAction):
+    def name(self) -> str:
+        return "action_ask_installment_form_confirm_request"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        borrower = verified_borrower(tracker)
+        loan = plans.find_loan(borrower, tracker.get_slot("loan_id"))
+        periods = int(tracker.get_slot("installment_periods"))
+        quote = plans.quote_installment(borrower, loan, periods, self.today(), self.policy())
+        total = quote.statement.total
+        dispatcher.utter_message(
+            text=f"{loan_title(loan)}逾期总额{yuan(total)},分{periods}期的还款计划如下:\n"
+                 f"{plan_table(quote.plan)}\n"
+                 f"本方案按今天的逾期总额分期,不另收利息或手续费(年化费率0%),共需还款{yuan(total)}。"
+                 f"方案以工作人员审核通过为准,审核前原还款安排不变。确认提交吗?",
+            buttons=CONFIRM_BUTTONS)
+        return []
+
+
+class ActionSubmitInstallment(SubmitPlanAction):
+    kind, label = "installment", "分期"
+
+    def name(self) -> str:
+        return "action_submit_installment"
+
+    def submit(self, tracker: Tracker, borrower, loan) -> plans.Submission:
+        return plans.submit_installment(accounts(), borrower, loan, int(tracker.get_slot("installment_periods")),
+                                        tracker.sender_id, self.today(), self.now(), self.policy())

@@ -1,0 +1,54 @@
+"""Which loan a request is about: implied when only one is overdue, otherwise asked with buttons."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import KuanxinAction, verified_borrower
+from actions.render import loan_title
+from kuanxin import plans
+from kuanxin.models import Borrower, Loan
+from kuanxin.money import yuan
+from kuanxin.overdue import loan_statement
+from kuanxin.zh_parse import parse_chinese_number
+
+ORDINAL = re.compile(r"第\s*([0-9一二三四五六七八九十两]+)\s*(?:笔|个|项)")
+
+
+def loan_in_text(candidates: list[Loan], text: str) -> Loan | None:
+    """A loan named by id, by product, or by its place in the list ("第二笔")."""
+    lowered = text.lower()
+    by_id = [loan for loan in candidates if loan.id.lower() in lowered]
+    if len(by_id) == 1:
+        return by_id[0]
+    by_product = [loan for loan in candidates if loan.product and loan.product in text]
+    if len(by_product) == 1:
+        return by_product[0]
+    ordinal = ORDINAL.search(text)
+    position = parse_chinese_number(ordinal.group(1)) if ordinal else None
+    return candidates[position - 1] if position and 0 < position <= len(candidates) else None
+
+
+def choose_loan(borrower: Borrower, text: str, today) -> Loan | None:
+    candidates = plans.overdue_loans(borrower, today)
+    if len(candidates) == 1:
+        return candidates[0]
+    return loan_in_text(candidates, text)
+
+
+class ActionAskLoanId(KuanxinAction):
+    def name(self) -> str:
+        return "action_ask_loan_id"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        borrower = verified_borrower(tracker)
+        candidates = plans.overdue_loans(borrower, self.today()) if borrower else []
+        buttons = [{"title": f"{loan_title(loan)} 逾期{yuan(loan_statement(loan, self.today()).total)}",
+                    "payload": loan.id} for loan in candidates]
+        dispatcher.utter_message(text="您有多笔逾期借款,这次要办理的是哪一笔?", buttons=buttons)
+        return []
