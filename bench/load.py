@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--borrowers", type=int, default=2000, help="synthetic borrowers in the database")
     parser.add_argument("--conversations", type=int, default=160, help="conversations in the concurrent run")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--stock-rasa", action="store_true", help="run stock Rasa, without kuanxin.rasa_main")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kuanxin-bench-"))
     url = f"sqlite:///{workdir / 'accounts.db'}"
@@ -96,7 +97,8 @@ def main() -> None:
     db.create_schema()
     load_document(db, synthetic_accounts(args.borrowers))
     env = dict(os.environ, KUANXIN_DATABASE_URL=url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3")
-    servers = Servers(free_port(), free_port(), uuid.uuid4().hex, latest_model(PROJECT_ROOT / "models"), env)
+    servers = Servers(free_port(), free_port(), uuid.uuid4().hex, latest_model(PROJECT_ROOT / "models"), env,
+                      rasa_module="rasa" if args.stock_rasa else "kuanxin.rasa_main")
     logs = (open(workdir / "actions.log", "w"), open(workdir / "rasa.log", "w"))
     servers.start(logs)
     endpoint = f"{servers.rasa_url}/webhooks/rest/webhook"
@@ -109,7 +111,8 @@ def main() -> None:
         servers.stop()
     cores = os.cpu_count()
     print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}")
-    print(f"database: SQLite, {args.borrowers + 6} borrowers; each conversation {len(conversation(0))} messages")
+    print(f"database: SQLite, {args.borrowers + 6} borrowers; each conversation {len(conversation(0))} messages; "
+          f"{'stock Rasa' if args.stock_rasa else 'kuanxin.rasa_main'}")
     print(report("1 borrower (sequential)", alone, alone_time))
     print(report(f"{args.concurrency} borrowers at once", many, many_time))
 

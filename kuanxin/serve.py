@@ -44,8 +44,10 @@ def latest_model(models_dir: Path) -> Path:
 class Servers:
     """The action server and Rasa as child processes, started together and stopped together."""
 
-    def __init__(self, rasa_port: int, action_port: int, token: str, model: Path, env: dict | None = None):
+    def __init__(self, rasa_port: int, action_port: int, token: str, model: Path, env: dict | None = None,
+                 rasa_module: str = "kuanxin.rasa_main"):
         self.rasa_port, self.action_port = rasa_port, action_port
+        self.rasa_module = rasa_module  # "rasa" runs stock Rasa, for comparisons
         self.token, self.model = token, model
         self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=f"{self.actions_url}/webhook",
                         RASA_TELEMETRY_ENABLED="false")
@@ -62,7 +64,7 @@ class Servers:
     def commands(self) -> tuple[list[str], list[str]]:
         bin_dir = Path(sys.executable).parent
         actions = [str(bin_dir / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
-        rasa = [str(bin_dir / "python"), "-m", "kuanxin.rasa_main", "run", "--model", str(self.model),
+        rasa = [str(bin_dir / "python"), "-m", self.rasa_module, "run", "--model", str(self.model),
                 "--port", str(self.rasa_port), "--enable-api", "--auth-token", self.token, "--cors", "*",
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
         return actions, rasa
