@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kuanxin.policy import IdentityPolicy
+from kuanxin.zh_parse import normalize_text
 
 _CN_DIGITS = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
 _CN_DIGIT_RUN = re.compile(r"[零〇一二三四五六七八九幺]{3,}")
@@ -22,9 +22,8 @@ _ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 def normalize(text: str) -> str:
-    """Full-width to ASCII, and runs of Chinese digits (一三八…) to Arabic ones."""
-    text = unicodedata.normalize("NFKC", text or "")
-    return _CN_DIGIT_RUN.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
+    """Full-width to ASCII, no control characters, and runs of Chinese digits (一三八…) to Arabic ones."""
+    return _CN_DIGIT_RUN.sub(lambda m: m.group(0).translate(_CN_DIGITS), normalize_text(text))
 
 
 def find_phone(text: str) -> str | None:

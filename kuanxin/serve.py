@@ -107,6 +107,7 @@ def serve(rasa_port: int = 5005, action_port: int = 5055) -> int:
     var_dir = Path(os.environ.get("KUANXIN_VAR_DIR", PROJECT_ROOT / "var"))
     servers = Servers(rasa_port, action_port, rasa_token(var_dir), latest_model(PROJECT_ROOT / "models"))
     signal.signal(signal.SIGTERM, lambda *_: servers.stop())
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         servers.start()
         print(_greeting(rasa_port, var_dir), flush=True)

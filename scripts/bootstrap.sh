@@ -38,7 +38,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $python"
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade "pip==26.3" "setuptools==70.3.0" "wheel==0.45.1"
-.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+# (the grep hides pip's notes about this machine's optional local package folders)
+pip_install() { .venv/bin/python -m pip install --quiet "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+pip_install --upgrade "pip==26.3" "setuptools==70.3.0" "wheel==0.45.1"
+pip_install -c constraints.txt -e '.[dev]'
 echo "$stamp_value" > "$stamp"
 echo ".venv ready"
