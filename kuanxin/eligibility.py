@@ -137,7 +137,7 @@ def installment_precheck(loan: Loan, statement: LoanStatement, requests: Iterabl
     ])
 
 
-def periods_allowed(periods: int, policy: InstallmentPolicy) -> RuleFailure | None:
+def periods_allowed(periods: int | None, policy: InstallmentPolicy) -> RuleFailure | None:
     choices = "、".join(str(p) for p in policy.allowed_periods)
     return _rule(periods in policy.allowed_periods, "installment_periods", f"分期期数可选{choices}期")
 
@@ -145,9 +145,7 @@ def periods_allowed(periods: int, policy: InstallmentPolicy) -> RuleFailure | No
 def check_installment(loan: Loan, statement: LoanStatement, requests: Iterable[ServiceRequest],
                       periods: int | None, policy: InstallmentPolicy) -> Decision:
     pre = installment_precheck(loan, statement, requests, policy)
-    periods_failure = (periods_allowed(periods, policy) if periods is not None
-                       else periods_allowed(-1, policy))
-    return _decide([*pre.failures, periods_failure])
+    return _decide([*pre.failures, periods_allowed(periods, policy)])
 
 
 def installment_plan(total: Decimal, periods: int, today: dt.date) -> list[PlanItem]:
