@@ -27,7 +27,7 @@ class ActionShowOverdue(KuanxinAction):
         statements = plans.statements(borrower, self.today())
         buttons = []
         if any(s.is_overdue for s in statements):
-            buttons = [REPAY_BUTTON, *other_options(borrower, self.today(), self.policy(), exclude="")]
+            buttons = [REPAY_BUTTON, *other_options(borrower, self.today(), self.policy())]
         dispatcher.utter_message(text=overdue_summary(statements, self.today()), buttons=buttons)
         return []
 
@@ -75,7 +75,7 @@ class ActionExplainConsequences(KuanxinAction):
         hotline = self.policy().lender.hotline
         text = "\n\n".join(stage_text(s, hotline) for s in overdue)
         dispatcher.utter_message(text=f"{text}\n\n尽早还款或主动协商,都能减少这些影响。",
-                                 buttons=other_options(borrower, self.today(), self.policy(), exclude=""))
+                                 buttons=other_options(borrower, self.today(), self.policy()))
         return []
 
 

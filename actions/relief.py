@@ -10,12 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, accounts, verified_borrower
 from actions.forms import trigger_text
 from actions.render import loan_title
-from actions.requests_common import HUMAN_BUTTON, other_options
+from actions.requests_common import HUMAN_BUTTON, OPTION_BUTTONS, OPTION_WORDS, open_kinds
 from kuanxin import plans
 from kuanxin.money import yuan
-
-OPTION_WORDS = {"申请延期还款": "延期还款(推迟逾期部分的还款日)", "申请分期还款": "分期还款(把逾期总额分成几个月还)",
-                "申请减免罚息": "申请减免罚息(由工作人员审核)", "转人工客服": "转人工客服,和工作人员详细沟通"}
 
 
 class ActionOfferHardshipOptions(KuanxinAction):
@@ -25,16 +22,16 @@ class ActionOfferHardshipOptions(KuanxinAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
-        buttons = other_options(borrower, self.today(), self.policy(), exclude="")
         if not plans.overdue_loans(borrower, self.today()):
             dispatcher.utter_message(text="理解您的难处。您目前没有逾期,如果预计下一期还款有困难,"
                                           "建议在还款日前联系我们提前协商。", buttons=[HUMAN_BUTTON])
             return []
-        choices = "\n".join(f"{i}. {OPTION_WORDS[b['title']]}" for i, b in enumerate(buttons, 1))
+        kinds = open_kinds(borrower, self.today(), self.policy())
+        choices = "\n".join(f"{i}. {OPTION_WORDS[kind]}" for i, kind in enumerate(kinds, 1))
         dispatcher.utter_message(
             text=f"遇到困难不是您的错,谢谢您愿意主动沟通。按您账户目前的情况,可以选择:\n{choices}\n"
                  f"申请时如果能提供失业证明、医疗记录或收入证明等材料,会更容易通过审核。",
-            buttons=buttons)
+            buttons=[OPTION_BUTTONS[kind] for kind in kinds])
         return []
 
 

@@ -21,8 +21,15 @@ OPTION_BUTTONS = {
     "deferral": {"title": "申请延期还款", "payload": "/request_deferral"},
     "installment": {"title": "申请分期还款", "payload": "/request_installment"},
     "waiver": {"title": "申请减免罚息", "payload": "/request_penalty_waiver"},
+    "human": {"title": "转人工客服", "payload": "/request_human"},
 }
-HUMAN_BUTTON = {"title": "转人工客服", "payload": "/request_human"}
+OPTION_WORDS = {
+    "deferral": "延期还款(推迟逾期部分的还款日)",
+    "installment": "分期还款(把逾期总额分成几个月还)",
+    "waiver": "申请减免罚息(由工作人员审核)",
+    "human": "转人工客服,和工作人员详细沟通",
+}
+HUMAN_BUTTON = OPTION_BUTTONS["human"]
 CONFIRM_BUTTONS = [{"title": "确认提交", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]
 
 
@@ -46,12 +53,17 @@ def loan_slots(kind: str, borrower: Borrower, loan_id: str | None, text: str, to
     return {"loan_id": loan.id}, loan
 
 
-def other_options(borrower: Borrower, today, policy, exclude: str) -> list[dict]:
+def open_kinds(borrower: Borrower, today, policy, exclude: str = "") -> list[str]:
+    """What the borrower can apply for now (each kind once), then a person, who is always open."""
     kinds = []
     for kind, _loan in plans.open_options(borrower, today, policy):
         if kind != exclude and kind not in kinds:
             kinds.append(kind)
-    return [OPTION_BUTTONS[kind] for kind in kinds] + [HUMAN_BUTTON]
+    return [*kinds, "human"]
+
+
+def other_options(borrower: Borrower, today, policy, exclude: str = "") -> list[dict]:
+    return [OPTION_BUTTONS[kind] for kind in open_kinds(borrower, today, policy, exclude)]
 
 
 def say_refusal(dispatcher: CollectingDispatcher, what: str, failures: tuple[RuleFailure, ...],

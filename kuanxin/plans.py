@@ -68,9 +68,10 @@ def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today
     return Quote("installment", loan, statement, decision, plan=plan)
 
 
-def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: Policy) -> Decision:
+def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: Policy,
+             statement: LoanStatement | None = None) -> Decision:
     """The rules that can fail before the borrower says how many months or periods."""
-    statement = loan_statement(loan, today)
+    statement = statement or loan_statement(loan, today)
     if kind == "deferral":
         return eligibility.deferral_precheck(loan, statement, borrower.requests, today, policy.deferral)
     return eligibility.installment_precheck(loan, statement, borrower.requests, policy.installment)
@@ -80,10 +81,11 @@ def open_options(borrower: Borrower, today: dt.date, policy: Policy) -> list[tup
     """What this borrower could apply for now: (deferral | installment | waiver, loan) pairs."""
     options: list[tuple[str, Loan]] = []
     for loan in overdue_loans(borrower, today):
+        statement = loan_statement(loan, today)
         for kind in ("deferral", "installment"):
-            if precheck(kind, borrower, loan, today, policy).eligible:
+            if precheck(kind, borrower, loan, today, policy, statement).eligible:
                 options.append((kind, loan))
-        if loan.status == "active" and loan_statement(loan, today).penalty > 0 and not _pending_waiver(borrower, loan):
+        if loan.status == "active" and statement.penalty > 0 and not _pending_waiver(borrower, loan):
             options.append(("waiver", loan))
     return options
 
