@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import traceback
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -30,6 +31,14 @@ def accounts() -> Accounts:
 
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message.get("text") or "")[:MAX_TEXT]
+
+
+def user_messages(tracker: Tracker) -> Iterator[tuple[str, str | None]]:
+    """(text, intent) of each borrower message, newest first."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            yield (event.get("text") or "")[:MAX_TEXT], intent.get("name")
 
 
 def latest_intent(tracker: Tracker) -> str | None:

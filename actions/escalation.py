@@ -1,13 +1,14 @@
 """Hand-over to staff: disputes, abuse complaints, requests for a person, and turns the assistant cannot read."""
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_intent, latest_text
+from actions.base import KuanxinAction, accounts, latest_intent, latest_text, user_messages
 from actions.requests_common import reset_request_slots
 
 REASON_BY_INTENT = {
@@ -61,17 +62,6 @@ class ActionEscalate(KuanxinAction):
         return reset_request_slots()
 
 
-def user_intents(tracker: Tracker, count: int) -> list[str | None]:
-    """The intents of the last `count` user messages, newest first."""
-    intents = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            intents.append((event.get("parse_data") or {}).get("intent", {}).get("name"))
-            if len(intents) == count:
-                break
-    return intents
-
-
 class ActionHandleLowConfidence(KuanxinAction):
     """Asks to rephrase once; the second unclear message in a row goes to a person."""
 
@@ -80,7 +70,8 @@ class ActionHandleLowConfidence(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        if user_intents(tracker, 2) == ["nlu_fallback", "nlu_fallback"]:
+        last_two = [intent for _text, intent in islice(user_messages(tracker), 2)]
+        if last_two == ["nlu_fallback", "nlu_fallback"]:
             escalate(dispatcher, tracker, "low_confidence", self.policy(), self.today(), self.now())
         else:
             dispatcher.utter_message(

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, latest_intent
+from actions.base import KuanxinAction, latest_intent, user_messages
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 CANCEL_INTENTS = {"deny", "goodbye"}
@@ -21,10 +21,7 @@ CANCEL_INTENTS = {"deny", "goodbye"}
 
 def trigger_text(tracker: Tracker, intent: str) -> str:
     """The text of the latest message with this intent: what the borrower first asked for."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") == intent:
-            return (event.get("text") or "")[:2000]
-    return ""
+    return next((text for text, said in user_messages(tracker) if said == intent), "")
 
 
 def activating(tracker: Tracker) -> bool:
@@ -49,17 +46,18 @@ class FormValidator(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         intent = latest_intent(tracker)
         requested = tracker.get_slot("requested_slot")
-        if not activating(tracker) and intent in HAND_OVER_INTENTS:
+        answering = requested is not None  # not activating: the form has asked something
+        if answering and intent in HAND_OVER_INTENTS:
             return []  # the rules hand the conversation over
         values = {slot: tracker.get_slot(slot) for slot in self.slots}
-        if not activating(tracker) and requested != self.confirm_slot and intent in CANCEL_INTENTS:
+        if answering and requested != self.confirm_slot and intent in CANCEL_INTENTS:
             return self.cancel()
         said_before = len(dispatcher.messages)
         found = await self.fill(dispatcher, tracker, values, requested)
         values.update(found)
         missing = None if self.done_early(values) else self.next_slot(values)
         nothing_said = len(dispatcher.messages) == said_before
-        if requested and missing == requested and requested not in found and nothing_said and not activating(tracker):
+        if answering and missing == requested and requested not in found and nothing_said:
             self.not_understood(dispatcher, requested)
         return [SlotSet(k, v) for k, v in found.items()] + [SlotSet("requested_slot", missing)]
 

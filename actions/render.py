@@ -12,7 +12,6 @@ from kuanxin.overdue import LoanStatement
 WEEKDAYS = "一二三四五六日"
 REQUEST_KIND = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
 REQUEST_STATUS = {"pending": "审核中", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
-LOAN_STATUS = {"active": "正常", "litigation": "诉讼中", "settled": "已结清"}
 
 
 def date_cn(day: dt.date) -> str:
