@@ -1,12 +1,13 @@
 """Identity check: phone number + last 4 ID characters, verified against the account database."""
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from dateutil import tz
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text
@@ -17,6 +18,7 @@ from kuanxin.identity import find_id_last4, find_phone, mask_phone
 # At activation the message was a request, not an answer: only take 4 characters as the ID
 # tail when the borrower says so, so "2026年" is never mistaken for one.
 ID_CUE = re.compile(r"身份证|证件|后四位|后4位|尾号|末四位|末4位")
+logger = logging.getLogger("kuanxin.actions")
 
 
 def _local_time(naive_utc) -> str:
@@ -91,3 +93,26 @@ class ActionIdentityLocked(KuanxinAction):
                  f"{policy.identity.lockout_minutes}分钟{when}。如需帮助,可以说「转人工」,"
                  f"或拨打客服热线{policy.lender.hotline}。")
         return [SlotSet("phone_number", None), SlotSet("id_last4", None)]
+
+
+class ActionSessionStart(Action):
+    """Starts each session verified when a channel has vouched for the borrower behind it.
+
+    The web chat binds a signed-in borrower's session; WeChat binds an OpenID after an identity check.
+    A failure here must not stop the conversation: the borrower is simply asked to verify.
+    """
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        try:
+            borrower_id = accounts().bound_borrower(tracker.sender_id, clock.now())
+        except Exception:  # noqa: BLE001 - logged; the identity check still works
+            logger.exception("could not read the sender binding")
+            borrower_id = None
+        if borrower_id:
+            events += [SlotSet("verified", True), SlotSet("borrower_id", borrower_id)]
+        return events + [ActionExecuted("action_listen")]

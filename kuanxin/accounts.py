@@ -21,6 +21,7 @@ from kuanxin.models import (
     IdentityAttempt,
     Loan,
     PaymentPromise,
+    SenderBinding,
     ServiceRequest,
 )
 from kuanxin.policy import IdentityPolicy
@@ -178,3 +179,30 @@ class Accounts:
             return list(session.execute(
                 select(Escalation).where(Escalation.status == "open").order_by(Escalation.created_at.desc())
             ).scalars())
+
+    def bind_sender(self, *, sender_id: str, channel: str, borrower_id: str, now: dt.datetime,
+                    expires_at: dt.datetime | None = None) -> None:
+        """Vouches for the borrower behind a conversation; binding again replaces the earlier binding."""
+        with self.db.session() as session:
+            binding = session.get(SenderBinding, sender_id) or SenderBinding(sender_id=sender_id)
+            binding.channel, binding.borrower_id = channel, borrower_id
+            binding.created_at = utc_naive(now)
+            binding.expires_at = utc_naive(expires_at) if expires_at else None
+            session.add(binding)
+
+    def unbind_sender(self, sender_id: str) -> bool:
+        """Forgets the binding; True when there was one."""
+        with self.db.session() as session:
+            binding = session.get(SenderBinding, sender_id)
+            if binding is None:
+                return False
+            session.delete(binding)
+            return True
+
+    def bound_borrower(self, sender_id: str, now: dt.datetime) -> str | None:
+        """The borrower id a channel vouched for on this conversation, unless the binding has expired."""
+        with self.db.session() as session:
+            binding = session.get(SenderBinding, sender_id)
+            if binding is None or (binding.expires_at and binding.expires_at <= utc_naive(now)):
+                return None
+            return binding.borrower_id

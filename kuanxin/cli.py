@@ -35,7 +35,7 @@ def cmd_db_demo(args) -> int:
 
 def cmd_serve(args) -> int:
     from kuanxin.serve import serve
-    return serve(args.port, args.action_port)
+    return serve(args.port, args.action_port, args.web_port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = db.add_parser("demo", help="load the shipped demo accounts")
     demo_cmd.add_argument("--if-empty", action="store_true", help="only when the database has no borrowers")
     demo_cmd.set_defaults(func=cmd_db_demo)
-    serve = commands.add_parser("serve", help="run the action server and Rasa in the foreground")
+    serve = commands.add_parser("serve", help="run the action server, Rasa and the web app in the foreground")
     serve.add_argument("--port", type=int, default=5005)
     serve.add_argument("--action-port", type=int, default=5055)
+    serve.add_argument("--web-port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
     return parser
 

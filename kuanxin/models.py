@@ -167,3 +167,17 @@ class IdentityAttempt(Base):
     conversation_id = Column(String(128), nullable=False)
     succeeded = Column(Boolean, nullable=False)
     at = Column(DateTime, nullable=False)
+
+
+class SenderBinding(Base):
+    """A conversation (sender id) whose borrower a channel has vouched for.
+
+    The web chat binds its server-chosen session id after checking the lender's signed token;
+    WeChat binds an OpenID after an identity check there. The assistant then needs no identity questions.
+    """
+    __tablename__ = "sender_bindings"
+    sender_id = Column(String(128), primary_key=True)
+    channel = Column(String(40), nullable=False)
+    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime)  # None: until unbound

@@ -42,14 +42,15 @@ def latest_model(models_dir: Path) -> Path:
 
 
 class Servers:
-    """The action server and Rasa as child processes, started together and stopped together."""
+    """The action server, Rasa and (with a web port) the web app as child processes, started and stopped together."""
 
     def __init__(self, rasa_port: int, action_port: int, token: str, model: Path, env: dict | None = None,
-                 rasa_module: str = "kuanxin.rasa_main"):
-        self.rasa_port, self.action_port = rasa_port, action_port
+                 rasa_module: str = "kuanxin.rasa_main", web_port: int | None = None):
+        self.rasa_port, self.action_port, self.web_port = rasa_port, action_port, web_port
         self.rasa_module = rasa_module  # "rasa" runs stock Rasa, for comparisons
         self.token, self.model = token, model
         self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=f"{self.actions_url}/webhook",
+                        KUANXIN_RASA_URL=self.rasa_url, KUANXIN_RASA_TOKEN=token,
                         RASA_TELEMETRY_ENABLED="false")
         self.procs: list[subprocess.Popen] = []
 
@@ -61,23 +62,39 @@ class Servers:
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}"
 
-    def commands(self) -> tuple[list[str], list[str]]:
-        bin_dir = Path(sys.executable).parent
-        actions = [str(bin_dir / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
-        rasa = [str(bin_dir / "python"), "-m", self.rasa_module, "run", "--model", str(self.model),
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def commands(self) -> list[list[str]]:
+        python = str(Path(sys.executable).parent / "python")
+        actions = [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
+        rasa = [python, "-m", self.rasa_module, "run", "--model", str(self.model),
                 "--port", str(self.rasa_port), "--enable-api", "--auth-token", self.token, "--cors", "*",
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
-        return actions, rasa
+        web = [python, "-m", "uvicorn", "--factory", "web.app:create_app", "--host", "127.0.0.1",
+               "--port", str(self.web_port), "--no-access-log", "--ws", "none"]
+        return [actions, rasa] + ([web] if self.web_port else [])
 
-    def start(self, logs: tuple[IO, IO] | None = None, timeout: float = 300) -> None:
-        """Starts both and waits until both answer; raises with the reason when either does not."""
-        for cmd, log in zip(self.commands(), logs or (None, None), strict=True):
+    def health_urls(self) -> list[str]:
+        urls = [f"{self.actions_url}/health", f"{self.rasa_url}/"]
+        return urls + ([f"{self.web_url}/health"] if self.web_port else [])
+
+    def start(self, logs: list[IO] | tuple[IO, ...] | None = None, timeout: float = 300) -> None:
+        """Starts every server and waits until each answers; raises with the reason when one does not.
+
+        `logs` gives one file per server, in the order of commands(); without it they share our output.
+        """
+        commands = self.commands()
+        for cmd, log in zip(commands, logs or [None] * len(commands), strict=True):
             self.procs.append(subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=self.env, stdout=log,
                                                stderr=subprocess.STDOUT if log else None))
-        for url in (f"{self.actions_url}/health", f"{self.rasa_url}/"):
+        for url in self.health_urls():
             if not self._wait_for(url, timeout):
+                exited = [" ".join(self.commands()[i][:4]) for i, p in enumerate(self.procs) if p.poll() is not None]
                 self.stop()
-                raise RuntimeError(f"{url} did not come up within {timeout:.0f}s")
+                reason = f"exited: {'; '.join(exited)}" if exited else f"not within {timeout:.0f}s"
+                raise RuntimeError(f"{url} did not come up ({reason})")
 
     def _wait_for(self, url: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -103,14 +120,15 @@ class Servers:
                 proc.kill()
 
 
-def serve(rasa_port: int = 5005, action_port: int = 5055) -> int:
+def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) -> int:
     var_dir = Path(os.environ.get("KUANXIN_VAR_DIR", PROJECT_ROOT / "var"))
-    servers = Servers(rasa_port, action_port, rasa_token(var_dir), latest_model(PROJECT_ROOT / "models"))
+    servers = Servers(rasa_port, action_port, rasa_token(var_dir), latest_model(PROJECT_ROOT / "models"),
+                      web_port=web_port)
     signal.signal(signal.SIGTERM, lambda *_: servers.stop())
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         servers.start()
-        print(_greeting(rasa_port, var_dir), flush=True)
+        print(_greeting(rasa_port, web_port, var_dir), flush=True)
         while servers.alive():
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -123,14 +141,15 @@ def serve(rasa_port: int = 5005, action_port: int = 5055) -> int:
     return 0
 
 
-def _greeting(rasa_port: int, var_dir: Path) -> str:
+def _greeting(rasa_port: int, web_port: int, var_dir: Path) -> str:
     return f"""
 kuanxin is up.
+  Web app: http://localhost:{web_port}/
   Talk to it over REST:
     curl -s localhost:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
          -d '{{"sender": "demo-1", "message": "你好,我逾期了多少钱?"}}'
   Socket.io channel: ws://localhost:{rasa_port}/socket.io
   HTTP API token: KUANXIN_RASA_TOKEN, or the file {var_dir / 'rasa-token'}
   Demo borrower: phone 13812345678, ID ending 123X (more in README.md)
-  Ctrl-C stops both servers.
+  Ctrl-C stops every server.
 """

@@ -102,3 +102,19 @@ def test_open_options_reflect_each_demo_borrower(db, policy):
     assert kinds("B1004") == []                               # in litigation
     assert kinds("B1005") == []                               # settled
     assert kinds("B1006") == ["waiver"]                       # deferral this year, plan pending
+
+
+def test_a_bound_sender_names_its_borrower_until_unbound_or_expired(db):
+    accounts = demo_accounts(db)
+    assert accounts.bound_borrower("openid-1", NOW) is None
+    accounts.bind_sender(sender_id="openid-1", channel="wechat", borrower_id="B1001", now=NOW)
+    accounts.bind_sender(sender_id="web-1", channel="webchat", borrower_id="B1002", now=NOW,
+                         expires_at=NOW + dt.timedelta(hours=1))
+    assert accounts.bound_borrower("openid-1", NOW + dt.timedelta(days=400)) == "B1001"
+    assert accounts.bound_borrower("web-1", NOW + dt.timedelta(minutes=59)) == "B1002"
+    assert accounts.bound_borrower("web-1", NOW + dt.timedelta(hours=1)) is None
+    accounts.bind_sender(sender_id="openid-1", channel="wechat", borrower_id="B1003", now=NOW)
+    assert accounts.bound_borrower("openid-1", NOW) == "B1003"
+    assert accounts.unbind_sender("openid-1") is True
+    assert accounts.unbind_sender("openid-1") is False
+    assert accounts.bound_borrower("openid-1", NOW) is None
