@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: all setup run serve train validate lint unit test-stories e2e test evaluate bench demo clean
+.PHONY: all setup browser run serve train validate lint unit test-stories e2e test evaluate bench demo clean
 
 all: test
 
@@ -46,7 +46,11 @@ validate: $(STAMP)
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/results/stories
 
-e2e: $(MODEL)
+# Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || scripts/install-chromium.sh
+
+e2e: $(MODEL) browser
 	$(BIN)/pytest -q tests/e2e
 
 # The order of the rasa-demo CI: lint, unit tests, data validation, training, story tests, then whole conversations.

@@ -1,4 +1,4 @@
-"""Real servers for whole conversations: the action server and Rasa on free ports, over HTTP.
+"""Real servers for whole conversations: the action server, Rasa and the web app on free ports, over HTTP.
 
 The account database is a fresh SQLite file loaded with the shipped demo accounts, and every
 process runs with KUANXIN_TODAY pinned, so amounts and dates in replies are exact.
@@ -20,10 +20,10 @@ TOKEN = "e2e-" + uuid.uuid4().hex
 
 
 def start_servers(workdir: Path, database_url: str) -> Servers:
-    """Both servers on free ports, on this database, with today pinned; logs kept beside the database."""
+    """Every server on free ports, on this database, with today pinned; logs kept beside the database."""
     env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3")
-    servers = Servers(free_port(), free_port(), TOKEN, MODEL, env)
-    logs = (open(workdir / "actions.log", "w"), open(workdir / "rasa.log", "w"))
+    servers = Servers(free_port(), free_port(), TOKEN, MODEL, env, web_port=free_port())
+    logs = [open(workdir / f"{name}.log", "w") for name in ("actions", "rasa", "web")]
     try:
         servers.start(logs)
     except RuntimeError as exc:
