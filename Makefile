@@ -6,13 +6,14 @@ PY := $(BIN)/python
 RASA := $(BIN)/rasa
 STAMP := $(VENV)/.kuanxin-installed
 MODEL := models/kuanxin.tar.gz
+WIDGET := widget/dist/kuanxin-chat.js
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: all setup browser run serve train validate lint unit test-stories e2e test evaluate bench demo clean
+.PHONY: all setup widget browser run serve train validate lint unit test-stories e2e test evaluate bench demo clean
 
 all: test
 
@@ -28,14 +29,21 @@ $(MODEL): $(TRAINING_INPUTS) | $(STAMP)
 
 train: $(MODEL)
 
+# The chat widget: one bundled script, rebuilt when its sources or locked packages change.
+$(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.js)
+	cd widget && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	@touch $(WIDGET)
+
+widget: $(WIDGET)
+
 demo: $(STAMP)
 	$(BIN)/kuanxin db demo --if-empty
 
-run: $(MODEL) demo
+run: $(MODEL) $(WIDGET) demo
 	$(BIN)/kuanxin serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check kuanxin actions tests bench
+	$(BIN)/ruff check kuanxin actions channels web tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
@@ -48,9 +56,9 @@ test-stories: $(MODEL)
 
 # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
 browser:
-	@command -v chromium >/dev/null || scripts/install-chromium.sh
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || scripts/install-chromium.sh
 
-e2e: $(MODEL) browser
+e2e: $(MODEL) $(WIDGET) browser
 	$(BIN)/pytest -q tests/e2e
 
 # The order of the rasa-demo CI: lint, unit tests, data validation, training, story tests, then whole conversations.
@@ -63,4 +71,4 @@ bench: $(MODEL)
 	$(PY) -m bench.load
 
 clean:
-	rm -rf models var .pytest_cache
+	rm -rf models var .pytest_cache widget/dist widget/node_modules

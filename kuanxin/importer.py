@@ -24,6 +24,7 @@ from kuanxin.models import (
     Loan,
     PaymentPromise,
     ScheduleRow,
+    SenderBinding,
     ServiceRequest,
 )
 from kuanxin.money import to_money
@@ -251,7 +252,8 @@ def load_document(db: Database, document: Any) -> dict[str, int]:
     """Replaces all account data (and what conversations recorded about it) with the document's."""
     rows = validate(document)
     with db.session() as session:
-        for model in (IdentityAttempt, Escalation, PaymentPromise, ServiceRequest, ScheduleRow, Loan, Borrower):
+        for model in (SenderBinding, IdentityAttempt, Escalation, PaymentPromise, ServiceRequest, ScheduleRow, Loan,
+                      Borrower):
             session.execute(delete(model))
         for model, batch in ((Borrower, rows.borrowers), (Loan, rows.loans), (ScheduleRow, rows.schedule)):
             if batch:

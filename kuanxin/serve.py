@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -12,20 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from kuanxin.settings import PROJECT_ROOT
-
-
-def rasa_token(var_dir: Path) -> str:
-    """The HTTP API token: KUANXIN_RASA_TOKEN, or one made for this machine and kept under var/."""
-    configured = os.environ.get("KUANXIN_RASA_TOKEN", "").strip()
-    if configured:
-        return configured
-    path = var_dir / "rasa-token"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+from kuanxin.settings import PROJECT_ROOT, rasa_token, var_dir, webchat_secret
 
 
 def free_port() -> int:
@@ -71,7 +57,8 @@ class Servers:
         actions = [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
         rasa = [python, "-m", self.rasa_module, "run", "--model", str(self.model),
                 "--port", str(self.rasa_port), "--enable-api", "--auth-token", self.token, "--cors", "*",
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
+                "--endpoints", "endpoints.yml",
+                "--credentials", self.env.get("KUANXIN_CREDENTIALS", "credentials.yml")]
         web = [python, "-m", "uvicorn", "--factory", "web.app:create_app", "--host", "127.0.0.1",
                "--port", str(self.web_port), "--no-access-log", "--ws", "none"]
         return [actions, rasa] + ([web] if self.web_port else [])
@@ -121,14 +108,14 @@ class Servers:
 
 
 def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) -> int:
-    var_dir = Path(os.environ.get("KUANXIN_VAR_DIR", PROJECT_ROOT / "var"))
-    servers = Servers(rasa_port, action_port, rasa_token(var_dir), latest_model(PROJECT_ROOT / "models"),
+    env = dict(os.environ, KUANXIN_WEBCHAT_SECRET=webchat_secret())  # Rasa and the web app must agree on it
+    servers = Servers(rasa_port, action_port, rasa_token(), latest_model(PROJECT_ROOT / "models"), env,
                       web_port=web_port)
     signal.signal(signal.SIGTERM, lambda *_: servers.stop())
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         servers.start()
-        print(_greeting(rasa_port, web_port, var_dir), flush=True)
+        print(_greeting(rasa_port, web_port, var_dir()), flush=True)
         while servers.alive():
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -141,7 +128,7 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) 
     return 0
 
 
-def _greeting(rasa_port: int, web_port: int, var_dir: Path) -> str:
+def _greeting(rasa_port: int, web_port: int, folder: Path) -> str:
     return f"""
 kuanxin is up.
   Web app: http://localhost:{web_port}/
@@ -149,7 +136,7 @@ kuanxin is up.
     curl -s localhost:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
          -d '{{"sender": "demo-1", "message": "你好,我逾期了多少钱?"}}'
   Socket.io channel: ws://localhost:{rasa_port}/socket.io
-  HTTP API token: KUANXIN_RASA_TOKEN, or the file {var_dir / 'rasa-token'}
+  HTTP API token: KUANXIN_RASA_TOKEN, or the file {folder / 'rasa-token'}
   Demo borrower: phone 13812345678, ID ending 123X (more in README.md)
   Ctrl-C stops every server.
 """

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from web import demo_site
+
 
 def create_app() -> FastAPI:
     app = FastAPI(title="kuanxin web", docs_url=None, redoc_url=None, openapi_url=None)
@@ -14,4 +16,5 @@ def create_app() -> FastAPI:
     def health() -> dict:
         return {"status": "ok"}
 
+    app.include_router(demo_site.router)
     return app

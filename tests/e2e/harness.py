@@ -17,11 +17,13 @@ from kuanxin.settings import PROJECT_ROOT
 TODAY = "2026-11-22"
 MODEL = PROJECT_ROOT / "models" / "kuanxin.tar.gz"
 TOKEN = "e2e-" + uuid.uuid4().hex
+WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
 
 
 def start_servers(workdir: Path, database_url: str) -> Servers:
     """Every server on free ports, on this database, with today pinned; logs kept beside the database."""
-    env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
+               KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1")
     servers = Servers(free_port(), free_port(), TOKEN, MODEL, env, web_port=free_port())
     logs = [open(workdir / f"{name}.log", "w") for name in ("actions", "rasa", "web")]
     try:

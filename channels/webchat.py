@@ -1,0 +1,211 @@
+"""The web chat channel: socket.io for the widget, with private, server-chosen sessions.
+
+Rasa's stock socket.io channel lets any client join any session id it names and trusts the
+session id and metadata in every message. Here the server picks an unguessable session id, the
+browser proves it on reload with a credential only we can make (kuanxin.signin.ResumeKeys), and
+each socket's session is kept server-side: a message is always filed under its socket's session.
+A lender-signed token binds the session to a signed-in borrower, who then skips the identity check.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from socketio import AsyncServer
+
+from kuanxin import clock, settings
+from kuanxin.accounts import Accounts
+from kuanxin.signin import ResumeKeys, borrower_from_token
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000  # the widget caps input at 1000; anything longer is not a borrower typing
+HISTORY_LIMIT = 200  # messages replayed to a reloaded page
+APOLOGY = "抱歉,系统暂时出了点问题,请稍后再试。如需帮助,可以说「转人工」。"
+EMPTY_MESSAGE = "您好像没有输入内容,请告诉我您想咨询什么,例如「我逾期了多少钱」。"
+NAMESPACE = "/"
+
+
+def staff_name(message: dict[str, Any]) -> str | None:
+    """The staff member's name when a console reply is being delivered (see the console's reply contract)."""
+    custom = message.get("custom")
+    staff = custom.get("kuanxin_staff") if isinstance(custom, dict) else None
+    return str(staff.get("name") or "工作人员") if isinstance(staff, dict) else None
+
+
+def widget_message(message: dict[str, Any]) -> dict[str, Any]:
+    """One bot message as the widget draws it: text, quick replies, and who sent it."""
+    payload: dict[str, Any] = {"text": message.get("text") or ""}
+    buttons = message.get("buttons") or message.get("quick_replies") or []
+    if buttons:
+        payload["quick_replies"] = [{"title": b.get("title", ""), "payload": b.get("payload", "")}
+                                    for b in buttons if isinstance(b, dict)]
+    name = staff_name(message)
+    if name:
+        payload["staff"] = {"name": name}
+    return payload
+
+
+def history_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The borrower's and the bot's messages of a conversation, oldest first, for a reloaded page."""
+    history = []
+    for event in events:
+        if event.get("event") == "user" and event.get("text"):
+            history.append({"from": "user", "text": event["text"]})
+        elif event.get("event") == "bot" and event.get("text"):
+            history.append({"from": "bot", **widget_message({"text": event["text"], **(event.get("data") or {})})})
+    return history[-HISTORY_LIMIT:]
+
+
+class WebChatOutput(OutputChannel):
+    """Sends each bot message as one event to every socket of the session (its room)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str):
+        self.sio, self.bot_message_evt = sio, bot_message_evt
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if message.get("text") or message.get("custom") or message.get("buttons"):
+            await self.sio.emit(self.bot_message_evt, widget_message(message), room=recipient_id,
+                                namespace=NAMESPACE)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class AppAwareBlueprint(SocketBlueprint):
+    """Remembers the Sanic app it joins, so the channel can read trackers for a reloaded page."""
+
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
+        self.ctx.app = app
+        super().register(app, options)
+
+
+class WebChatInput(InputChannel):
+    """socket.io input for the kuanxin widget (credentials.yml: `channels.webchat.WebChatInput`)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+                   bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+                   socketio_path=credentials.get("socketio_path", "/socket.io"),
+                   signed_in_hours=float(credentials.get("signed_in_hours", 12)))
+
+    def __init__(self, user_message_evt: str = "user_uttered", bot_message_evt: str = "bot_uttered",
+                 socketio_path: str = "/socket.io", signed_in_hours: float = 12):
+        self.user_message_evt, self.bot_message_evt = user_message_evt, bot_message_evt
+        self.socketio_path = socketio_path
+        self.signed_in_for = dt.timedelta(hours=signed_in_hours)
+        self.sio: AsyncServer | None = None
+        self._accounts: Accounts | None = None
+
+    def get_output_channel(self) -> OutputChannel | None:
+        # Used for messages that do not answer a borrower's message (staff replies from the console).
+        return WebChatOutput(self.sio, self.bot_message_evt) if self.sio else None
+
+    def accounts(self) -> Accounts:
+        if self._accounts is None:
+            self._accounts = Accounts()
+        return self._accounts
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # CORS is left to Sanic (`rasa run --cors`), as in Rasa's own channel.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        self.sio = sio
+        webchat = AppAwareBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
+        keys = ResumeKeys(settings.webchat_secret())
+
+        @webchat.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("session_request", namespace=NAMESPACE)
+        async def session_request(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            borrower_id = self.signed_in_borrower(data.get("token"))
+            session_id = keys.session_to_resume(data.get("resume"), borrower_id)
+            resumed = session_id is not None
+            if not resumed:
+                session_id = keys.new_session_id()
+                if borrower_id:
+                    self.bind(session_id, borrower_id)
+            earlier = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
+            if earlier and earlier != session_id:
+                await sio.leave_room(sid, earlier, namespace=NAMESPACE)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=NAMESPACE)
+            # (Rasa 3.6's own channel calls enter_room without await: with python-socketio 5.x it never joins)
+            await sio.enter_room(sid, session_id, namespace=NAMESPACE)
+            await sio.emit("session_confirm", {"resume": keys.credential(session_id, borrower_id),
+                                               "signed_in": bool(borrower_id), "resumed": resumed},
+                           room=sid, namespace=NAMESPACE)
+            if resumed:
+                await sio.emit("history", await self.history(webchat, session_id), room=sid, namespace=NAMESPACE)
+
+        @sio.on(self.user_message_evt, namespace=NAMESPACE)
+        async def handle_message(sid: str, data: Any) -> None:
+            session_id = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
+            output = WebChatOutput(sio, self.bot_message_evt)
+            if not session_id:
+                return  # a client that skipped session_request has nowhere to be filed
+            text = data.get("message") if isinstance(data, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                await output.send_text_message(session_id, EMPTY_MESSAGE)
+                return
+            await self.answer(on_new_message, output, session_id, text[:MAX_MESSAGE_CHARS])
+
+        return webchat
+
+    def signed_in_borrower(self, token: Any) -> str | None:
+        """The borrower a valid lender token names, if they are in our records; otherwise nobody."""
+        borrower_id = borrower_from_token(token, settings.webchat_secret())
+        if borrower_id is None:
+            return None
+        try:
+            return borrower_id if self.accounts().borrower_profile(borrower_id) else None
+        except Exception:  # noqa: BLE001 - the borrower can still verify by phone and ID
+            logger.exception("could not look up a signed-in borrower")
+            return None
+
+    def bind(self, session_id: str, borrower_id: str) -> None:
+        now = clock.now()
+        self.accounts().bind_sender(sender_id=session_id, channel=self.name(), borrower_id=borrower_id,
+                                    now=now, expires_at=now + self.signed_in_for)
+
+    async def answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], output: WebChatOutput,
+                     session_id: str, text: str) -> None:
+        await output.sio.emit("bot_typing", {"typing": True}, room=session_id, namespace=NAMESPACE)
+        try:
+            # client metadata is never passed on: nothing a browser says can vouch for a borrower
+            await on_new_message(UserMessage(text, output, session_id, input_channel=self.name()))
+        except Exception:  # noqa: BLE001 - the borrower gets an apology, the log gets the trace
+            logger.exception("web chat turn failed")
+            await output.send_text_message(session_id, APOLOGY)
+        finally:
+            await output.sio.emit("bot_typing", {"typing": False}, room=session_id, namespace=NAMESPACE)
+
+    @staticmethod
+    async def history(webchat: AppAwareBlueprint, session_id: str) -> list[dict[str, Any]]:
+        agent = getattr(getattr(webchat.ctx, "app", None), "ctx", None)
+        agent = getattr(agent, "agent", None)
+        if agent is None:
+            return []
+        try:
+            tracker = await agent.tracker_store.retrieve(session_id)
+        except Exception:  # noqa: BLE001 - a page without history is better than no chat
+            logger.exception("could not read the conversation for a reloaded page")
+            return []
+        return history_of([event.as_dict() for event in tracker.events]) if tracker else []

@@ -1,0 +1,38 @@
+"""What the web chat channel sends to the widget: one message per bot turn, staff replies marked."""
+from channels.webchat import history_of, widget_message
+
+
+def test_a_bot_message_with_buttons_becomes_text_and_quick_replies():
+    message = {"text": "确认提交吗?", "buttons": [{"title": "确认", "payload": "/affirm"},
+                                              {"title": "取消", "payload": "/deny"}]}
+    assert widget_message(message) == {"text": "确认提交吗?", "quick_replies": [
+        {"title": "确认", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]}
+
+
+def test_a_staff_reply_is_one_message_naming_the_staff_member():
+    message = {"text": "您好,我来帮您处理。", "custom": {"kuanxin_staff": {"name": "王小明"}}}
+    assert widget_message(message) == {"text": "您好,我来帮您处理。", "staff": {"name": "王小明"}}
+    assert widget_message({"text": "x", "custom": {"kuanxin_staff": {}}})["staff"] == {"name": "工作人员"}
+    assert "staff" not in widget_message({"text": "x", "custom": {"something": "else"}})
+
+
+def test_history_keeps_only_what_the_borrower_saw():
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet"}}},
+        {"event": "slot", "name": "verified", "value": True},
+        {"event": "bot", "text": "您好!", "data": {"buttons": [{"title": "查欠款", "payload": "/check_overdue"}]}},
+        {"event": "user", "text": ""},
+        {"event": "bot", "text": "稍等", "data": {"custom": {"kuanxin_staff": {"name": "李"}}}},
+    ]
+    assert history_of(events) == [
+        {"from": "user", "text": "你好"},
+        {"from": "bot", "text": "您好!", "quick_replies": [{"title": "查欠款", "payload": "/check_overdue"}]},
+        {"from": "bot", "text": "稍等", "staff": {"name": "李"}},
+    ]
+
+
+def test_history_is_capped():
+    events = [{"event": "user", "text": f"消息{i}"} for i in range(500)]
+    history = history_of(events)
+    assert len(history) == 200 and history[-1]["text"] == "消息499"
