@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from kuanxin import clock, demo, importer
@@ -33,6 +34,41 @@ def cmd_db_demo(args) -> int:
     return _load(demo.rebased(demo.demo_document(), clock.today()), from_file=False)
 
 
+def cmd_staff_add(args) -> int:
+    from kuanxin.staff import StaffDirectory, StaffError
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _ask_password()
+    try:
+        member = StaffDirectory().add(args.name, password, args.role, args.display_name, clock.now())
+    except StaffError as exc:
+        print(f"kuanxin: {exc}", file=sys.stderr)
+        return 1
+    print(f"added {member.role} {member.username} ({member.display_name})")
+    return 0
+
+
+def _ask_password() -> str:
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("kuanxin: the passwords differ")
+    return first
+
+
+def cmd_staff_list(_args) -> int:
+    from kuanxin.staff import StaffDirectory
+    for member, active in StaffDirectory().members():
+        print(f"{member.username:20} {member.role:11} {'active' if active else 'disabled':9} {member.display_name}")
+    return 0
+
+
+def cmd_staff_disable(args) -> int:
+    from kuanxin.staff import StaffDirectory
+    if not StaffDirectory().disable(args.name):
+        print(f"kuanxin: no staff member {args.name}", file=sys.stderr)
+        return 1
+    print(f"disabled {args.name}; their sessions are closed")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from kuanxin.serve import serve
     return serve(args.port, args.action_port, args.web_port)
@@ -48,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = db.add_parser("demo", help="load the shipped demo accounts")
     demo_cmd.add_argument("--if-empty", action="store_true", help="only when the database has no borrowers")
     demo_cmd.set_defaults(func=cmd_db_demo)
+    staff = commands.add_parser("staff", help="staff console accounts").add_subparsers(dest="staff_command",
+                                                                                     required=True)
+    add = staff.add_parser("add", help="add a staff member (the password is asked for)")
+    add.add_argument("name", help="login name: lowercase letters, digits, . _ -")
+    add.add_argument("--role", choices=("agent", "supervisor"), required=True)
+    add.add_argument("--display-name", help="the name borrowers and colleagues see (default: the login name)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=cmd_staff_add)
+    staff.add_parser("list", help="list staff members").set_defaults(func=cmd_staff_list)
+    disable = staff.add_parser("disable", help="stop a staff member from signing in")
+    disable.add_argument("name")
+    disable.set_defaults(func=cmd_staff_disable)
     serve = commands.add_parser("serve", help="run the action server, Rasa and the web app in the foreground")
     serve.add_argument("--port", type=int, default=5005)
     serve.add_argument("--action-port", type=int, default=5055)

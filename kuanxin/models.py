@@ -153,7 +153,11 @@ class Escalation(Base):
     channel = Column(String(40))
     summary = Column(Text)
     created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
-    open_key = Column(String(200), unique=True)
+    open_key = Column(String(200), unique=True)  # cleared on resolution, so a later one can be opened
+    claimed_by = Column(String(64))  # staff username
+    taken_over = Column(Boolean, nullable=False, default=False)  # the assistant is paused for staff
+    outcome = Column(Text)
+    resolved_at = Column(DateTime)
 
 
 class IdentityAttempt(Base):
@@ -181,3 +185,51 @@ class SenderBinding(Base):
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
     created_at = Column(DateTime, nullable=False)
     expires_at = Column(DateTime)  # None: until unbound
+
+
+class StaffMember(Base):
+    """A lender employee who uses the console: an agent answers borrowers, a supervisor also decides requests."""
+    __tablename__ = "staff_members"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    role = Column(String(20), nullable=False)  # agent | supervisor
+    password_hash = Column(String(200), nullable=False)  # argon2id
+    active = Column(Boolean, nullable=False, default=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime)
+    created_at = Column(DateTime, nullable=False)
+
+
+class StaffSession(Base):
+    """A console login. Only a hash of the cookie's token is stored, so a database leak opens no session."""
+    __tablename__ = "staff_sessions"
+    token_hash = Column(String(64), primary_key=True)
+    staff_id = Column(Integer, ForeignKey("staff_members.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    last_seen = Column(DateTime, nullable=False)
+    ended_at = Column(DateTime)
+
+
+class AuditEntry(Base):
+    """One staff action. Written in the same transaction as the action; never updated or deleted."""
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_conversation_at", "conversation_id", "at"),)
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False)
+    staff = Column(String(64), nullable=False)
+    action = Column(String(40), nullable=False)
+    conversation_id = Column(String(128))
+    target = Column(String(64))  # a reference: RG…, YQ…, FQ…, JM…
+    detail = Column(Text)
+
+
+class ConversationNote(Base):
+    """A private staff note on a conversation; the borrower never sees it."""
+    __tablename__ = "conversation_notes"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    staff = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)

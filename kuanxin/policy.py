@@ -49,6 +49,14 @@ class EscalationPolicy:
 
 
 @dataclass(frozen=True)
+class ConsolePolicy:
+    max_failed_logins: int
+    lockout_minutes: int
+    idle_minutes: int
+    login_attempts_per_minute: int  # from one address, whatever the username
+
+
+@dataclass(frozen=True)
 class Policy:
     lender: Lender
     identity: IdentityPolicy
@@ -58,6 +66,7 @@ class Policy:
     escalation: EscalationPolicy
     review_decision_time: str
     texts: dict
+    console: ConsolePolicy
 
 
 def parse_policy(raw: dict) -> Policy:
@@ -79,6 +88,7 @@ def parse_policy(raw: dict) -> Policy:
         ),
         review_decision_time=raw["review"]["decision_time"],
         texts=dict(raw["texts"]),
+        console=ConsolePolicy(**raw["console"]),
     )
 
 

@@ -4,9 +4,14 @@ Each feature brings its own router; this module only assembles them.
 """
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler as default_http_error
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException
 
 from web import demo_site
+from web.console import routes as console
+from web.console.auth import NotSignedIn
 
 
 def create_app() -> FastAPI:
@@ -17,4 +22,16 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(demo_site.router)
+    app.include_router(console.router)
+
+    @app.exception_handler(NotSignedIn)
+    async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:
+        return RedirectResponse("/console/login", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if request.url.path.startswith("/console"):
+            return console.page(request, "error.html", None, None, exc.status_code, message=exc.detail)
+        return await default_http_error(request, exc)
+
     return app

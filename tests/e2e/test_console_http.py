@@ -1,0 +1,99 @@
+"""The staff console over HTTP against the running web app: who may do what, and nothing unescaped."""
+from __future__ import annotations
+
+import html
+
+import pytest
+import requests
+
+from kuanxin.casework import Casework
+from tests.e2e.console_client import ConsoleClient, new_staff
+
+
+@pytest.fixture
+def escalation(borrower, db):
+    """An escalation a real conversation created, after the borrower verified and asked for a deferral."""
+    borrower.verify("13812345678", "123X")
+    assert "延期:3个月" in borrower.say("我想延期三个月,因为我失业了")
+    assert "YQ" in borrower.say("/affirm")
+    borrower.say("转人工")
+    found = [e for e in Casework(db).queue() if e.conversation_id == borrower.sender]
+    assert found, "转人工 should open an escalation"
+    return found[0]
+
+
+def pending_reference(db, borrower_id="B1001") -> str:
+    from kuanxin.accounts import Accounts
+    return next(r.reference for r in Accounts(db).requests_of(borrower_id) if r.status == "pending")
+
+
+def test_every_page_and_action_refuses_an_anonymous_request(servers, escalation):
+    anonymous = requests.Session()
+    for path in ("/console", f"/console/escalations/{escalation.id}", "/console?status=all"):
+        response = anonymous.get(servers.web_url + path, allow_redirects=False, timeout=30)
+        assert response.status_code == 303 and response.headers["location"] == "/console/login"
+    for action in ("claim", "take-over", "hand-back", "reply", "resolve", "note"):
+        response = anonymous.post(f"{servers.web_url}/console/escalations/{escalation.id}/{action}",
+                                  data={"text": "x", "outcome": "x"}, allow_redirects=False, timeout=30)
+        assert response.status_code == 403, action
+    for path in ("/console/requests/YQ20261122-0001/decide", "/console/logout"):
+        assert anonymous.post(servers.web_url + path, data={"decision": "approve"}, timeout=30).status_code == 403
+    assert anonymous.get(servers.web_url + "/console/login", timeout=30).status_code == 200
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(servers, db, escalation):
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "agent"))
+    response = console.post(f"/console/escalations/{escalation.id}/claim", csrf=False)
+    assert response.status_code == 403
+    forged = console.http.post(f"{servers.web_url}/console/escalations/{escalation.id}/claim",
+                               data={"csrf_token": "not-the-token"}, timeout=30)
+    assert forged.status_code == 403
+    assert Casework(db).escalation(escalation.id).claimed_by is None
+    assert console.post(f"/console/escalations/{escalation.id}/claim").status_code == 200
+    assert Casework(db).escalation(escalation.id).status == "claimed"
+
+
+def test_an_agent_cannot_decide_requests(servers, db, escalation):
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "agent"))
+    page = console.get(f"/console/escalations/{escalation.id}").text
+    reference = pending_reference(db)
+    assert reference in page and "批准" not in page  # no decision form for an agent
+    response = console.post(f"/console/requests/{reference}/decide", decision="approve", reason="同意",
+                            escalation_id=str(escalation.id))
+    assert response.status_code == 403
+    assert pending_reference(db) == reference
+
+
+def test_repeated_wrong_passwords_lock_the_login(servers, db):
+    username = new_staff(db, "agent")
+    console = ConsoleClient(servers.web_url)
+    statuses = [console.log_in(username, "wrong-password").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 401, 423]
+    locked = console.log_in(username)
+    assert locked.status_code == 423 and "锁定" in locked.text
+    assert console.get("/console", allow_redirects=False).status_code == 303
+
+
+def test_staff_cannot_inject_markup_through_notes_or_replies(servers, db, escalation):
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "supervisor", display_name="<b>主管</b>"))
+    script = "<script>alert('note')</script>"
+    image = '<img src=x onerror="alert(1)">'
+    console.post(f"/console/escalations/{escalation.id}/note", text=script)
+    page = console.post(f"/console/escalations/{escalation.id}/reply", text=image).text
+    assert script not in page and image not in page and "<b>主管</b>" not in page
+    assert html.escape(script, quote=False) in page or "&lt;script&gt;" in page
+    assert "&lt;img src=x" in page
+
+
+def test_logout_ends_the_session(servers, db):
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "agent"))
+    assert console.get("/console").status_code == 200
+    cookie = console.http.cookies.get("kx_staff")
+    console.post("/console/logout")
+    replay = requests.get(servers.web_url + "/console", cookies={"kx_staff": cookie}, allow_redirects=False,
+                          timeout=30)
+    assert replay.status_code == 303

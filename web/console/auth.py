@@ -1,0 +1,93 @@
+"""Console sign-in: a server-side session behind an HttpOnly SameSite cookie, CSRF tokens on every form,
+and a per-address limit on login attempts (per-account lockout lives in kuanxin.staff)."""
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+
+from fastapi import HTTPException, Request
+from fastapi.responses import Response
+
+from kuanxin import clock, policy
+from kuanxin.staff import Staff, StaffDirectory
+
+SESSION_COOKIE = "kx_staff"
+LOGIN_COOKIE = "kx_login"  # a login form's CSRF token, before there is a session
+COOKIE_PATH = "/console"
+
+
+class NotSignedIn(Exception):
+    """Raised by pages that need a session; the app turns it into a redirect to the login page."""
+
+
+def secure_cookies() -> bool:
+    return os.environ.get("KUANXIN_CONSOLE_SECURE_COOKIES", "0").strip() in ("1", "true", "yes")
+
+
+def set_cookie(response: Response, name: str, value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict", path=COOKIE_PATH, secure=secure_cookies())
+
+
+def directory() -> StaffDirectory:
+    return StaffDirectory()
+
+
+def signed_in(request: Request) -> tuple[Staff, str] | None:
+    """(staff member, CSRF token) of this request's session; touching it keeps the session alive."""
+    return directory().session_of(request.cookies.get(SESSION_COOKIE), clock.now(), policy.current().console)
+
+
+def require_staff(request: Request) -> tuple[Staff, str]:
+    session = signed_in(request)
+    if session is None:
+        raise NotSignedIn()
+    return session
+
+
+async def require_form(request: Request) -> tuple[Staff, str, dict]:
+    """For every POST: a session and the form's CSRF token matching it, or 403 before anything happens."""
+    session = signed_in(request)
+    if session is None:
+        raise HTTPException(status_code=403, detail="请先登录。")
+    form = dict(await request.form())
+    if not same_token(form.get("csrf_token"), session[1]):
+        raise HTTPException(status_code=403, detail="页面已过期,请刷新后重试。")
+    return session[0], session[1], form
+
+
+def same_token(given: object, expected: str | None) -> bool:
+    return isinstance(given, str) and bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def new_login_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class AttemptLimiter:
+    """At most N failed logins per minute from one address (in this process), whatever the usernames.
+
+    Only failures count, so colleagues behind one office address do not lock each other out.
+    """
+
+    def __init__(self):
+        self._failures: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, address: str, per_minute: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            recent = self._failures[address]
+            while recent and now - recent[0] > 60:
+                recent.popleft()
+            return len(recent) < per_minute
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        with self._lock:
+            self._failures[address].append(time.monotonic() if now is None else now)
+
+
+login_limiter = AttemptLimiter()

@@ -1,0 +1,221 @@
+"""Console pages and actions. Every page needs a session; every POST also needs the session's CSRF token."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from kuanxin import clock, policy
+from kuanxin.accounts import Accounts, utc_naive
+from kuanxin.casework import STATUSES, CaseError, Casework, Forbidden
+from kuanxin.identity import mask_phone
+from kuanxin.money import yuan
+from kuanxin.overdue import loan_statement
+from kuanxin.staff import Staff
+from web.console import rasa_api, transcript
+from web.console.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    directory,
+    login_limiter,
+    new_login_token,
+    require_form,
+    require_staff,
+    same_token,
+    set_cookie,
+    signed_in,
+)
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+templates.env.filters["yuan"] = yuan
+templates.env.filters["mask_phone"] = mask_phone
+router = APIRouter(prefix="/console")
+REASONS = {"request_human": "要求人工", "dispute": "异议", "complaint": "投诉催收", "hardship": "困难",
+           "low_confidence": "未能理解", "waiver": "减免申请"}
+ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
+                "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请"}
+REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
+templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS)
+
+
+def page(request: Request, template: str, staff: Staff | None, csrf: str | None, status_code: int = 200,
+         **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, f"console/{template}", {"staff": staff, "csrf_token": csrf, **context},
+                                      status_code=status_code)
+
+
+def see(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def age(created_at: dt.datetime) -> str:
+    minutes = max(0, int((utc_naive(clock.now()) - created_at).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}分钟"
+    hours = minutes // 60
+    return f"{hours}小时{minutes % 60}分钟" if hours < 48 else f"{hours // 24}天"
+
+
+templates.env.filters["age"] = age
+
+
+# signing in and out
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    if signed_in(request):
+        return see("/console")
+    return login_form(request)
+
+
+def login_form(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    token = new_login_token()
+    response = page(request, "login.html", None, token, status_code, error=error)
+    set_cookie(response, LOGIN_COOKIE, token)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def log_in(request: Request) -> Response:
+    form = await request.form()
+    if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE)):
+        return login_form(request, "页面已过期,请重新登录。", 403)
+    rules, address = policy.current().console, request.client.host if request.client else "?"
+    if not login_limiter.allow(address, rules.login_attempts_per_minute):
+        return login_form(request, "登录尝试过于频繁,请一分钟后再试。", 429)
+    result = directory().log_in(str(form.get("username", "")), str(form.get("password", "")), clock.now(), rules)
+    if result.status != "ok":
+        login_limiter.failed(address)
+    if result.status == "locked":
+        until = result.locked_until.replace(tzinfo=dt.timezone.utc).astimezone(clock.BEIJING).strftime("%H:%M")
+        return login_form(request, f"连续输错密码次数过多,账户已临时锁定,请在 {until} 后再试。", 423)
+    if result.status != "ok":
+        return login_form(request, "用户名或密码错误。", 401)
+    response = see("/console")
+    set_cookie(response, SESSION_COOKIE, result.token)
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    return response
+
+
+@router.post("/logout")
+def log_out(request: Request, _form=Depends(require_form)) -> Response:
+    directory().log_out(request.cookies.get(SESSION_COOKIE))
+    response = see("/console/login")
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+# the queue
+
+@router.get("", response_class=HTMLResponse)
+def queue(request: Request, status: str = "open", reason: str = "", priority: str = "", channel: str = "",
+          day: str = "", session=Depends(require_staff)) -> HTMLResponse:
+    since = until = None
+    if day:
+        try:
+            start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), clock.BEIJING)
+            since, until = start, start + dt.timedelta(days=1)
+        except ValueError:
+            day = ""
+    status = status if status in STATUSES or status == "all" else "open"
+    casework = Casework()
+    escalations = casework.queue(status=None if status == "all" else status, reason=reason or None,
+                                 priority=priority or None, channel=channel or None, since=since, until=until)
+    filters = {"status": status, "reason": reason, "priority": priority, "channel": channel, "day": day}
+    return page(request, "queue.html", *session, escalations=escalations, counts=casework.counts_by_status(),
+                filters=filters)
+
+
+# one conversation
+
+@router.get("/escalations/{escalation_id}", response_class=HTMLResponse)
+def conversation(request: Request, escalation_id: int, session=Depends(require_staff)) -> HTMLResponse:
+    return conversation_page(request, escalation_id, *session)
+
+
+def conversation_page(request: Request, escalation_id: int, staff: Staff, csrf: str, error: str | None = None,
+                      status_code: int = 200) -> HTMLResponse:
+    casework = Casework()
+    escalation = casework.escalation(escalation_id)
+    if escalation is None:
+        return page(request, "error.html", staff, csrf, 404, message="找不到这条转人工记录。")
+    try:
+        tracker, rasa_error = rasa_api.tracker(escalation.conversation_id), None
+    except rasa_api.RasaUnavailable as exc:
+        tracker, rasa_error = {}, str(exc)
+    accounts, today = Accounts(), clock.today()
+    borrower = accounts.borrower_profile(escalation.borrower_id) if escalation.borrower_id else None
+    return page(
+        request, "conversation.html", staff, csrf, status_code, error=error, rasa_error=rasa_error,
+        escalation=escalation, turns=transcript.turns(tracker), slots=transcript.filled_slots(tracker),
+        paused=transcript.is_paused(tracker), borrower=borrower, today=today,
+        statements=[loan_statement(loan, today) for loan in borrower.loans] if borrower else [],
+        requests=accounts.requests_of(borrower.id) if borrower else [],
+        related=casework.escalations_of(escalation.conversation_id, escalation.borrower_id),
+        notes=casework.notes_of(escalation.conversation_id), audit=casework.audit_of(escalation.conversation_id))
+
+
+@router.post("/escalations/{escalation_id}/{action}", response_class=HTMLResponse)
+def act(request: Request, escalation_id: int, action: str, signed=Depends(require_form)) -> Response:
+    staff, csrf, form = signed
+    casework, now = Casework(), clock.now()
+    escalation = casework.escalation(escalation_id)
+    if escalation is None or action not in ESCALATION_ACTIONS:
+        return page(request, "error.html", staff, csrf, 404, message="找不到这条记录或操作。")
+    try:
+        ESCALATION_ACTIONS[action](casework, escalation, staff, form, now)
+    except (CaseError, rasa_api.RasaUnavailable) as exc:
+        return conversation_page(request, escalation_id, staff, csrf, error=str(exc), status_code=409)
+    return see(f"/console/escalations/{escalation_id}")
+
+
+def _take_over(casework, escalation, staff, _form, now) -> None:
+    rasa_api.pause(escalation.conversation_id)
+    casework.take_over(escalation.id, staff, now)
+
+
+def _hand_back(casework, escalation, staff, _form, now) -> None:
+    rasa_api.resume(escalation.conversation_id)
+    casework.hand_back(escalation.id, staff, now)
+
+
+def _reply(casework, escalation, staff, form, now) -> None:
+    text = str(form.get("text", "")).strip()
+    if not text:
+        raise CaseError("回复内容不能为空。")
+    if len(text) > 1000:
+        raise CaseError("回复太长了,请控制在1000字以内。")
+    rasa_api.send_staff_reply(escalation.conversation_id, text, staff.display_name)
+    casework.record_reply(escalation.id, staff, text, now)
+
+
+ESCALATION_ACTIONS = {
+    "claim": lambda casework, escalation, staff, _form, now: casework.claim(escalation.id, staff, now),
+    "take-over": _take_over,
+    "hand-back": _hand_back,
+    "reply": _reply,
+    "resolve": lambda casework, escalation, staff, form, now: casework.resolve(
+        escalation.id, staff, str(form.get("outcome", "")), now),
+    "note": lambda casework, escalation, staff, form, now: casework.add_note(
+        escalation.conversation_id, staff, str(form.get("text", "")), now),
+}
+
+
+@router.post("/requests/{reference}/decide", response_class=HTMLResponse)
+def decide(request: Request, reference: str, signed=Depends(require_form)) -> Response:
+    staff, csrf, form = signed
+    back = str(form.get("escalation_id", ""))
+    escalation = Casework().escalation(int(back)) if back.isdigit() else None
+    try:
+        Casework().decide_request(reference, staff, str(form.get("decision", "")), str(form.get("reason", "")),
+                                  clock.now(), escalation.conversation_id if escalation else None)
+    except Forbidden as exc:
+        return page(request, "error.html", staff, csrf, 403, message=str(exc))
+    except CaseError as exc:
+        if escalation:
+            return conversation_page(request, escalation.id, staff, csrf, error=str(exc), status_code=409)
+        return page(request, "error.html", staff, csrf, 409, message=str(exc))
+    return see(f"/console/escalations/{escalation.id}" if escalation else "/console")

@@ -1,0 +1,54 @@
+"""A Rasa tracker as staff read it: who said what and when, what the assistant understood, the slots."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from kuanxin import clock
+from kuanxin.identity import mask_text
+
+HIDDEN_SLOTS = {"requested_slot", "session_started_metadata"}
+MARKERS = {"pause": "人工接管:助手已暂停", "resume": "已交还助手", "session_started": "新会话开始"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    at: str
+    who: str  # borrower | bot | staff | marker
+    text: str
+    intent: str | None = None
+    confidence: float | None = None
+    staff: str | None = None
+
+
+def _time(timestamp) -> str:
+    if not isinstance(timestamp, (int, float)):
+        return ""
+    return dt.datetime.fromtimestamp(timestamp, clock.BEIJING).strftime("%m-%d %H:%M:%S")
+
+
+def _turn(event: dict) -> Turn | None:
+    at, kind = _time(event.get("timestamp")), event.get("event")
+    if kind == "user":
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        return Turn(at, "borrower", mask_text(event.get("text") or ""), intent.get("name"), intent.get("confidence"))
+    if kind == "bot":
+        staff = (((event.get("data") or {}).get("custom") or {}).get("kuanxin_staff") or {}).get("name")
+        return Turn(at, "staff" if staff else "bot", mask_text(event.get("text") or ""), staff=staff)
+    if kind in MARKERS:
+        return Turn(at, "marker", MARKERS[kind])
+    return None
+
+
+def turns(tracker: dict) -> list[Turn]:
+    return [turn for turn in map(_turn, tracker.get("events") or []) if turn]
+
+
+def filled_slots(tracker: dict) -> list[tuple[str, str]]:
+    slots = tracker.get("slots") or {}
+    return [(name, mask_text(str(value))) for name, value in sorted(slots.items())
+            if value not in (None, "", [], False) and name not in HIDDEN_SLOTS]
+
+
+def is_paused(tracker: dict) -> bool:
+    return bool(tracker.get("paused"))
