@@ -131,7 +131,9 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) 
 def _greeting(rasa_port: int, web_port: int, folder: Path) -> str:
     return f"""
 kuanxin is up.
-  Web app: http://localhost:{web_port}/
+  Demo lender page with the chat widget: http://localhost:{web_port}/   (signed in: /signed-in)
+  Staff console: http://localhost:{web_port}/console
+    first staff account: .venv/bin/kuanxin staff add NAME --role supervisor
   Talk to it over REST:
     curl -s localhost:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
          -d '{{"sender": "demo-1", "message": "你好,我逾期了多少钱?"}}'

@@ -78,7 +78,7 @@ def test_a_session_ends_on_logout_idle_timeout_or_when_disabled(staff, policy):
 def escalated(db):
     importer.load_document(db, demo_document())
     escalation, _ = Accounts(db).open_escalation(
-        conversation_id="c1", borrower_id="B1001", reason="request_human", priority="normal", channel="webchat",
+        conversation_id="c1", borrower_id="B1001", reason="human", priority="normal", channel="webchat",
         summary="借款人要求人工 13812345678", today=TODAY, now=NOW)
     return escalation
 
@@ -86,7 +86,7 @@ def escalated(db):
 def test_queue_puts_high_priority_first_and_filters(db, staff):
     escalation = escalated(db)
     accounts = Accounts(db)
-    urgent, _ = accounts.open_escalation(conversation_id="c2", borrower_id=None, reason="complaint", priority="high",
+    urgent, _ = accounts.open_escalation(conversation_id="c2", borrower_id=None, reason="collection_abuse", priority="high",
                                          channel="wechat", summary="投诉", today=TODAY,
                                          now=NOW - dt.timedelta(hours=1))
     casework = Casework(db)

@@ -33,8 +33,8 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templa
 templates.env.filters["yuan"] = yuan
 templates.env.filters["mask_phone"] = mask_phone
 router = APIRouter(prefix="/console")
-REASONS = {"request_human": "要求人工", "dispute": "异议", "complaint": "投诉催收", "hardship": "困难",
-           "low_confidence": "未能理解", "waiver": "减免申请"}
+# the reasons actions/escalation.py records
+REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解"}
 ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
                 "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请"}
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}

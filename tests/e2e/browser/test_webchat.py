@@ -7,45 +7,12 @@ from __future__ import annotations
 import re
 
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from kuanxin.signin import sign_borrower_token
+from tests.e2e.browser.chat_page import ChatPage
 from tests.e2e.browser.conftest import PHONE
 from tests.e2e.harness import TOKEN, WEBCHAT_SECRET
-
-RESUME_KEY = re.compile(r"^kuanxin-chat:.*:(signed|anonymous)$")
-
-
-class ChatPage:
-    """One borrower's browser tab with the widget."""
-
-    def __init__(self, page: Page, url: str):
-        self.page = page
-        page.goto(url)
-
-    def open(self) -> ChatPage:
-        launcher = self.page.locator("#kuanxin-chat .launcher")
-        if launcher.is_visible():
-            launcher.click()
-        expect(self.page.locator("#kuanxin-chat .status")).to_contain_text("已连接")
-        return self
-
-    def send(self, text: str) -> None:
-        before = self.bot_messages().count()
-        self.page.locator("#kuanxin-chat textarea").fill(text)
-        self.page.locator("#kuanxin-chat textarea").press("Enter")
-        expect(self.bot_messages()).not_to_have_count(before)
-        expect(self.page.locator("#kuanxin-chat .typing")).to_be_hidden()
-
-    def bot_messages(self):
-        return self.page.locator("#kuanxin-chat .message.bot")
-
-    def transcript(self) -> str:
-        return self.page.locator("#kuanxin-chat .log").inner_text()
-
-    def session_id(self) -> str:
-        stored = self.page.evaluate("() => Object.entries(localStorage)")
-        return next(value for key, value in stored if RESUME_KEY.match(key)).split(".")[0]
 
 
 def tracker(servers, session_id: str) -> dict:
