@@ -86,8 +86,8 @@ def escalated(db):
 def test_queue_puts_high_priority_first_and_filters(db, staff):
     escalation = escalated(db)
     accounts = Accounts(db)
-    urgent, _ = accounts.open_escalation(conversation_id="c2", borrower_id=None, reason="collection_abuse", priority="high",
-                                         channel="wechat", summary="投诉", today=TODAY,
+    urgent, _ = accounts.open_escalation(conversation_id="c2", borrower_id=None, reason="collection_abuse",
+                                         priority="high", channel="wechat", summary="投诉", today=TODAY,
                                          now=NOW - dt.timedelta(hours=1))
     casework = Casework(db)
     assert [e.reference for e in casework.queue()] == [urgent.reference, escalation.reference]
