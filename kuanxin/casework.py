@@ -28,7 +28,7 @@ class Forbidden(PermissionError):
 
 
 def _clean(text: str | None, limit: int = MAX_TEXT) -> str:
-    return (text or "").strip()[:limit]
+    return (text or "").replace("\x00", "").strip()[:limit]
 
 
 class Casework:
@@ -103,7 +103,7 @@ class Casework:
 
     def record_reply(self, escalation_id: int, staff: Staff, text: str, now: dt.datetime) -> Escalation:
         """Audits a reply sent to the borrower (the caller delivers it through the conversation's channel)."""
-        return self._change(escalation_id, staff, now, "reply", lambda e: None, detail=mask_text(text))
+        return self._change(escalation_id, staff, now, "reply", lambda e: None, detail=mask_text(_clean(text)))
 
     def add_note(self, conversation_id: str, staff: Staff, text: str, now: dt.datetime) -> ConversationNote:
         text = _clean(text)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler as default_http_error
+from fastapi.exception_handlers import request_validation_exception_handler as default_validation_error
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException
 
@@ -27,6 +29,13 @@ def create_app() -> FastAPI:
     @app.exception_handler(NotSignedIn)
     async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:
         return RedirectResponse("/console/login", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_address(request: Request, exc: RequestValidationError):
+        # e.g. /console/escalations/abc: a page that does not exist, not a list of validation errors
+        if request.url.path.startswith("/console"):
+            return console.page(request, "error.html", None, None, 404, message="找不到这个页面。")
+        return await default_validation_error(request, exc)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

@@ -97,3 +97,15 @@ def test_logout_ends_the_session(servers, db):
     replay = requests.get(servers.web_url + "/console", cookies={"kx_staff": cookie}, allow_redirects=False,
                           timeout=30)
     assert replay.status_code == 303
+
+
+def test_malformed_and_hostile_addresses_get_a_polite_page(servers, db):
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "supervisor"))
+    for path in ("/console/escalations/abc", "/console/escalations/999999", "/console/escalations/1%27%20OR%201=1"):
+        response = console.get(path)
+        assert response.status_code == 404 and "找不到" in response.text and "Traceback" not in response.text
+    response = console.post("/console/requests/YQ%27%3B%20DROP%20TABLE%20service_requests%3B--/decide",
+                            decision="approve", reason="x" * 10_000)
+    assert response.status_code == 409 and "找不到这笔申请" in response.text
+    assert console.get("/console?status=<script>&day=not-a-date&reason=%00").status_code == 200

@@ -173,3 +173,10 @@ def test_failed_logins_from_one_address_are_limited_per_minute():
     assert not limiter.allow("10.0.0.1", 3, now=110)
     assert limiter.allow("10.0.0.2", 3, now=110)  # another address is not affected
     assert limiter.allow("10.0.0.1", 3, now=161)  # a minute after the first failure
+
+
+def test_nul_bytes_never_reach_the_database(db, staff):
+    _, _, agent = staff
+    escalated(db)
+    note = Casework(db).add_note("c1", agent, "备注\x00内容", NOW)
+    assert note.text == "备注内容"

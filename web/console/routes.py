@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
@@ -37,6 +38,7 @@ router = APIRouter(prefix="/console")
 REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解"}
 ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
                 "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请"}
+CHANNEL = re.compile(r"[a-z_]{1,40}")
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
 templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS)
 
@@ -120,7 +122,11 @@ def queue(request: Request, status: str = "open", reason: str = "", priority: st
             since, until = start, start + dt.timedelta(days=1)
         except ValueError:
             day = ""
+    # only known values reach the database (a NUL byte, for one, is an error on PostgreSQL)
     status = status if status in STATUSES or status == "all" else "open"
+    reason = reason if reason in REASONS else ""
+    priority = priority if priority in ("high", "normal") else ""
+    channel = channel if CHANNEL.fullmatch(channel) else ""
     casework = Casework()
     escalations = casework.queue(status=None if status == "all" else status, reason=reason or None,
                                  priority=priority or None, channel=channel or None, since=since, until=until)
