@@ -19,6 +19,7 @@ from kuanxin.identity import find_id_last4, find_phone, mask_phone
 # tail when the borrower says so, so "2026年" is never mistaken for one.
 ID_CUE = re.compile(r"身份证|证件|后四位|后4位|尾号|末四位|末4位")
 logger = logging.getLogger("kuanxin.actions")
+WECHAT = "wechat"  # the input channel whose sender id (the OpenID) stays with the borrower
 
 
 def _local_time(naive_utc) -> str:
@@ -67,13 +68,40 @@ class ValidateIdentityForm(FormValidator):
         identity = self.policy().identity
         result = accounts().verify_identity(phone, last4, tracker.sender_id, self.now(), identity)
         if result.verified:
-            dispatcher.utter_message(text=f"身份核实成功({mask_phone(phone)}),谢谢您的配合。")
+            remembered = self.remember_in_wechat(tracker, result.borrower_id)
+            dispatcher.utter_message(text=f"身份核实成功({mask_phone(phone)}),谢谢您的配合。" + remembered)
             return {"verified": True, "borrower_id": result.borrower_id, "id_last4": "****"}
         if result.status == "locked":
             return {"identity_locked": True, "phone_number": phone, "id_last4": None}
         dispatcher.utter_message(
             text=f"抱歉,手机号或身份证后四位与我们的记录不一致,还可以再试{result.tries_left}次。")
         return {"phone_number": None, "id_last4": None}
+
+
+    def remember_in_wechat(self, tracker: Tracker, borrower_id: str) -> str:
+        """Binds a WeChat OpenID to the borrower it just proved to be, so later chats skip the check."""
+        if tracker.get_latest_input_channel() != WECHAT:
+            return ""
+        accounts().bind_sender(sender_id=tracker.sender_id, channel=WECHAT, borrower_id=borrower_id, now=self.now())
+        return "本微信已绑定您的账户,下次咨询无需再核实身份;如需解除,随时回复「解除绑定」。"
+
+
+class ActionUnbindAccount(KuanxinAction):
+    """Forgets the channel's binding (WeChat OpenID or signed-in web session) and ends the verification."""
+
+    def name(self) -> str:
+        return "action_unbind_account"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        was_bound = accounts().unbind_sender(tracker.sender_id)
+        if was_bound:
+            dispatcher.utter_message(text="已为您解除绑定。之后查询账户或办理申请时,需要重新核实身份。")
+        elif tracker.get_slot("verified"):
+            dispatcher.utter_message(text="您没有绑定账户。本次对话已退出您的账户,再次查询时需要重新核实身份。")
+        else:
+            dispatcher.utter_message(text="您目前没有绑定账户,无需解除。")
+        return [SlotSet("verified", False), SlotSet("borrower_id", None), SlotSet("phone_number", None)]
 
 
 class ActionIdentityLocked(KuanxinAction):

@@ -19,24 +19,16 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from socketio import AsyncServer
 
+from channels.common import APOLOGY, EMPTY_MESSAGE, MAX_MESSAGE_CHARS
 from kuanxin import clock, settings
 from kuanxin.accounts import Accounts
 from kuanxin.signin import ResumeKeys, borrower_from_token
+from kuanxin.staff_reply import staff_name
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000  # the widget caps input at 1000; anything longer is not a borrower typing
 HISTORY_LIMIT = 200  # messages replayed to a reloaded page
-APOLOGY = "抱歉,系统暂时出了点问题,请稍后再试。如需帮助,可以说「转人工」。"
-EMPTY_MESSAGE = "您好像没有输入内容,请告诉我您想咨询什么,例如「我逾期了多少钱」。"
 NAMESPACE = "/"
-
-
-def staff_name(message: dict[str, Any]) -> str | None:
-    """The staff member's name when a console reply is being delivered (see the console's reply contract)."""
-    custom = message.get("custom")
-    staff = custom.get("kuanxin_staff") if isinstance(custom, dict) else None
-    return str(staff.get("name") or "工作人员") if isinstance(staff, dict) else None
 
 
 def widget_message(message: dict[str, Any]) -> dict[str, Any]:

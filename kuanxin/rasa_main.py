@@ -20,6 +20,8 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from kuanxin.wechat.config import check_settings_or_exit
+
 
 @functools.lru_cache(maxsize=1)
 def _response_validator():
@@ -56,6 +58,8 @@ def install() -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["run"]:
+        check_settings_or_exit()
     install()
     from rasa.__main__ import main as rasa_main
     sys.argv[0] = "rasa"

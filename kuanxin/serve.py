@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from kuanxin.settings import PROJECT_ROOT, rasa_token, var_dir, webchat_secret
+from kuanxin.wechat.config import check_settings_or_exit
 
 
 def free_port() -> int:
@@ -31,11 +32,13 @@ class Servers:
     """The action server, Rasa and (with a web port) the web app as child processes, started and stopped together."""
 
     def __init__(self, rasa_port: int, action_port: int, token: str, model: Path, env: dict | None = None,
-                 rasa_module: str = "kuanxin.rasa_main", web_port: int | None = None):
+                 rasa_module: str = "kuanxin.rasa_main", web_port: int | None = None,
+                 action_endpoint: str | None = None):
         self.rasa_port, self.action_port, self.web_port = rasa_port, action_port, web_port
         self.rasa_module = rasa_module  # "rasa" runs stock Rasa, for comparisons
         self.token, self.model = token, model
-        self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=f"{self.actions_url}/webhook",
+        # action_endpoint: where Rasa calls the action server, when something sits in between (tests)
+        self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=action_endpoint or f"{self.actions_url}/webhook",
                         KUANXIN_RASA_URL=self.rasa_url, KUANXIN_RASA_TOKEN=token,
                         RASA_TELEMETRY_ENABLED="false")
         self.procs: list[subprocess.Popen] = []
@@ -108,6 +111,7 @@ class Servers:
 
 
 def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) -> int:
+    check_settings_or_exit()
     env = dict(os.environ, KUANXIN_WEBCHAT_SECRET=webchat_secret())  # Rasa and the web app must agree on it
     servers = Servers(rasa_port, action_port, rasa_token(), latest_model(PROJECT_ROOT / "models"), env,
                       web_port=web_port)

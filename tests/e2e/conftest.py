@@ -4,11 +4,33 @@ import pytest
 from kuanxin.db import Database
 from kuanxin.demo import demo_document
 from kuanxin.importer import load_document
-from tests.e2e.harness import MODEL, Borrower, start_servers
+from tests.e2e.harness import MODEL, ActionProxy, Borrower, start_servers
+from tests.e2e.wechat import double as wechat
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory):
+def wechat_account():
+    return wechat.Account()
+
+
+@pytest.fixture(scope="session")
+def wechat_api(wechat_account):
+    """The WeChat API double the servers' WeChat channel calls."""
+    api = wechat.Api(wechat_account)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def action_proxy():
+    proxy = ActionProxy()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy):
+    """One set of servers for every end-to-end test: REST, web chat and WeChat (against the double)."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train`")
     workdir = tmp_path_factory.mktemp("servers")
@@ -16,7 +38,8 @@ def servers(tmp_path_factory):
     db = Database(url)
     db.create_schema()
     load_document(db, demo_document())
-    running = start_servers(workdir, url)
+    running = start_servers(workdir, url, wechat_account.env(wechat_api.url), action_proxy)
+    running.logs = workdir
     try:
         yield running
     finally:

@@ -5,8 +5,12 @@ process runs with KUANXIN_TODAY pinned, so amounts and dates in replies are exac
 """
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -20,17 +24,59 @@ TOKEN = "e2e-" + uuid.uuid4().hex
 WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
 
 
-def start_servers(workdir: Path, database_url: str) -> Servers:
-    """Every server on free ports, on this database, with today pinned; logs kept beside the database."""
+def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | None = None,
+                  action_proxy: ActionProxy | None = None) -> Servers:
+    """Every server on free ports, on this database, with today pinned; logs kept beside the database.
+
+    With an action proxy, Rasa calls the action server through it (so a test can slow actions down).
+    """
     env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
-               KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1")
-    servers = Servers(free_port(), free_port(), TOKEN, MODEL, env, web_port=free_port())
+               KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1", **(extra_env or {}))
+    action_port = action_proxy.target_port if action_proxy else free_port()
+    servers = Servers(free_port(), action_port, TOKEN, MODEL, env, web_port=free_port(),
+                      action_endpoint=f"{action_proxy.url}/webhook" if action_proxy else None)
     logs = [open(workdir / f"{name}.log", "w") for name in ("actions", "rasa", "web")]
     try:
         servers.start(logs)
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}\n{(workdir / 'rasa.log').read_text()[-3000:]}") from None
     return servers
+
+
+class ActionProxy:
+    """Forwards Rasa's calls to the action server, holding chosen actions back for a while (slow-action tests)."""
+
+    def __init__(self) -> None:
+        self.target_port = free_port()
+        self.delays: dict[str, float] = {}
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(proxy.delays.get(json.loads(body or b"{}").get("next_action"), 0))
+                answer = requests.post(f"http://127.0.0.1:{proxy.target_port}{self.path}", data=body,
+                                       headers={"Content-Type": "application/json"}, timeout=120)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Borrower:

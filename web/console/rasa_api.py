@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import requests
 
+from kuanxin.staff_reply import staff_reply_data
+
 TIMEOUT_SECONDS = 10
 
 
@@ -52,6 +54,6 @@ def send_staff_reply(conversation_id: str, text: str, staff_name: str) -> None:
 
     Each channel's output renders `custom.kuanxin_staff` as a message from a person.
     """
-    event = {"event": "bot", "text": text, "data": {"custom": {"kuanxin_staff": {"name": staff_name}}}}
+    event = {"event": "bot", "text": text, "data": staff_reply_data(staff_name)}
     _call("POST", _url(conversation_id, "/events"), json=event,
           params={"output_channel": "latest", "execute_side_effects": "true"})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kuanxin import clock
 from kuanxin.identity import mask_text
+from kuanxin.staff_reply import staff_name
 
 HIDDEN_SLOTS = {"requested_slot", "session_started_metadata"}
 MARKERS = {"pause": "人工接管:助手已暂停", "resume": "已交还助手", "session_started": "新会话开始"}
@@ -33,7 +34,7 @@ def _turn(event: dict) -> Turn | None:
         intent = (event.get("parse_data") or {}).get("intent") or {}
         return Turn(at, "borrower", mask_text(event.get("text") or ""), intent.get("name"), intent.get("confidence"))
     if kind == "bot":
-        staff = (((event.get("data") or {}).get("custom") or {}).get("kuanxin_staff") or {}).get("name")
+        staff = staff_name(event.get("data") or {})
         return Turn(at, "staff" if staff else "bot", mask_text(event.get("text") or ""), staff=staff)
     if kind in MARKERS:
         return Turn(at, "marker", MARKERS[kind])

@@ -1,0 +1,173 @@
+"""The WeChat Official Account channel (服务号): WeChat pushes to /webhooks/wechat/webhook.
+
+WeChat waits 5 seconds for an answer and then pushes the same message again, so every push is
+checked (kuanxin.wechat.inbound), acknowledged at once with "success", and its turn runs in the
+background; the answer goes out through the customer-service message API. Retries are recognised
+(kuanxin.wechat.inbox) so a message makes exactly one turn, and each borrower's turns run in order.
+The sender id is the OpenID; after an identity check in WeChat the OpenID is bound to the borrower.
+Settings come from KUANXIN_WECHAT_* (kuanxin.wechat.config); with none set the channel is off.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+
+from channels.common import APOLOGY, MAX_MESSAGE_CHARS
+from kuanxin.accounts import Accounts
+from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError, mask_openid
+from kuanxin.wechat.config import WeChatSettings, settings_from_env
+from kuanxin.wechat.inbound import Inbound, Incoming, Refused
+from kuanxin.wechat.inbox import SeenMessages, SerialQueues
+from kuanxin.wechat.render import buttons_of, choice_payload, render_turn
+
+logger = logging.getLogger(__name__)
+
+UNSUPPORTED = "目前我只能看懂文字和语音消息。请用文字告诉我您想咨询什么,例如「我逾期了多少钱」。"
+UNHEARD = "抱歉,没有听清您的语音,请再说一次,或者直接打字告诉我。"
+MAX_CHOICE_CHARS = 12  # longer replies are sentences, not a pick from the last choices
+
+
+class WeChatOutput(OutputChannel):
+    """Sends through the customer-service API; used for staff replies from the console."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    def __init__(self, api: WeChatApi):
+        self.api = api
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await send_all(self.api, recipient_id, render_turn([message]))
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+async def send_all(api: WeChatApi, openid: str, texts: list[str]) -> None:
+    """Sends the texts in order; stops at the first refusal (the rest would be refused too)."""
+    for text in texts:
+        try:
+            await api.send_text(openid, text)
+        except OutsideServiceWindow:
+            return  # logged by the client; the borrower will see the answer in the next conversation
+        except WeChatApiError:
+            logger.error("undelivered WeChat answer to %s", mask_openid(openid))
+            return
+
+
+class WeChatInput(InputChannel):
+    """credentials.yml: `channels.wechat.WeChatInput:`, no keys (the settings are secrets, from the environment)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(settings_from_env())  # a bad setting raises WeChatConfigError with the variable's name
+
+    def __init__(self, settings: WeChatSettings | None):
+        self.settings = settings
+        self.inbound = Inbound(settings) if settings else None
+        self.api = WeChatApi(settings) if settings else None
+        self.seen = SeenMessages()
+        self.queues = SerialQueues()
+        self._accounts: Accounts | None = None
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return WeChatOutput(self.api) if self.api else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        wechat = Blueprint("wechat_webhook", __name__)
+
+        @wechat.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok" if self.settings else "not configured"})
+
+        @wechat.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> response.HTTPResponse:
+            if self.inbound is None:
+                return response.text("WeChat is not configured", status=404)
+            try:
+                return response.text(self.inbound.verify_url(_query(request)))
+            except Refused as refused:
+                logger.warning("WeChat URL check refused: %s", refused)
+                return response.text("", status=refused.status)
+
+        @wechat.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            if self.inbound is None:
+                return response.text("WeChat is not configured", status=404)
+            try:
+                incoming = self.inbound.read(_query(request), request.body or b"")
+            except Refused as refused:
+                logger.warning("WeChat push refused: %s", refused)
+                return response.text("", status=refused.status)
+            # claim() and submit() run without an await between them: concurrent retries cannot both pass
+            if incoming is not None and self.seen.claim(incoming.dedup_key):
+                self.queues.submit(incoming.openid, functools.partial(self.take_turn, incoming, on_new_message,
+                                                                      request.app))
+            return response.text("success")
+
+        return wechat
+
+    def accounts(self) -> Accounts:
+        if self._accounts is None:
+            self._accounts = Accounts()
+        return self._accounts
+
+    async def take_turn(self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                        app: Sanic) -> None:
+        assert self.api is not None
+        if incoming.kind == "unsubscribe":
+            # the borrower left the account: nobody who inherits the OpenID's chat should be vouched for
+            await asyncio.to_thread(self.accounts().unbind_sender, incoming.openid)
+            return
+        text = incoming.text.strip()[:MAX_MESSAGE_CHARS]
+        if not text:
+            await send_all(self.api, incoming.openid, [UNSUPPORTED if incoming.kind == "unsupported" else UNHEARD])
+            return
+        text = await self.picked_choice(app, incoming.openid, text) or text
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(text, collector, incoming.openid, input_channel=self.name()))
+        except Exception:  # noqa: BLE001 - the borrower gets an apology, the log gets the trace
+            logger.exception("WeChat turn failed for %s", mask_openid(incoming.openid))
+            collector.messages.append({"text": APOLOGY})
+        await send_all(self.api, incoming.openid, render_turn(collector.messages))
+
+    @staticmethod
+    async def picked_choice(app: Sanic, openid: str, text: str) -> str | None:
+        """The payload of a choice the borrower answered by number or title (the choices are in the tracker)."""
+        agent = getattr(app.ctx, "agent", None)
+        if len(text) > MAX_CHOICE_CHARS or agent is None:
+            return None
+        try:
+            tracker = await agent.tracker_store.retrieve(openid)
+        except Exception:  # noqa: BLE001 - without the choices the text still goes to the assistant
+            logger.exception("could not read the last choices of %s", mask_openid(openid))
+            return None
+        return choice_payload(text, last_choices(tracker.events if tracker else []))
+
+
+def last_choices(events) -> list[dict[str, str]]:
+    """The buttons the assistant offered since the borrower last spoke."""
+    for event in reversed(list(events)):
+        kind = getattr(event, "type_name", None)
+        if kind == "user":
+            return []
+        if kind == "bot" and buttons_of(event.data or {}):
+            return buttons_of(event.data or {})
+    return []
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {key: values[0] for key, values in request.args.items() if values}

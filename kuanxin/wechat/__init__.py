@@ -1,0 +1,1 @@
+"""WeChat Official Account: settings, the message API client and rendering (nothing here knows Rasa)."""
