@@ -13,7 +13,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: all setup widget browser run serve train validate lint unit test-stories e2e test evaluate bench demo clean
+.PHONY: all setup widget browser nginx services run run-cluster serve train validate lint unit test-stories e2e \
+        test-cluster test evaluate bench bench-cluster demo clean
 
 all: test
 
@@ -56,19 +57,42 @@ test-stories: $(MODEL)
 
 # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
 browser:
-	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || scripts/install-chromium.sh
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || scripts/install-debian.sh chromium fonts-wqy-microhei
+
+nginx:
+	@command -v nginx >/dev/null || PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || scripts/install-debian.sh nginx-light
+
+# PostgreSQL and Redis of this machine, started when they are not answering.
+services:
+	@scripts/start-services.sh
 
 e2e: $(MODEL) $(WIDGET) browser
 	$(BIN)/pytest -q tests/e2e
 
+# Two Rasa instances and two action servers behind nginx, on PostgreSQL and Redis (issue 6).
+test-cluster: $(MODEL) nginx services
+	$(BIN)/pytest -q tests/cluster
+
 # The order of the rasa-demo CI: lint, unit tests, data validation, training, story tests, then whole conversations.
-test: lint unit validate train test-stories e2e
+test: lint unit validate train test-stories e2e test-cluster
 
 evaluate: $(STAMP)
 	$(PY) -m bench.evaluate
 
 bench: $(MODEL)
 	$(PY) -m bench.load
+
+bench-cluster: $(MODEL) nginx services
+	$(PY) -m bench.cluster
+
+# The production shape on this machine: PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx on :8080.
+CLUSTER_ENV := KUANXIN_DATABASE_URL=$${KUANXIN_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/kuanxin} \
+	KUANXIN_TRACKER_STORE_URL=$${KUANXIN_TRACKER_STORE_URL:-postgresql://postgres@127.0.0.1:5432/kuanxin_conversations} \
+	KUANXIN_REDIS_URL=$${KUANXIN_REDIS_URL:-redis://127.0.0.1:6379/0}
+run-cluster: $(MODEL) $(WIDGET) nginx services
+	$(CLUSTER_ENV) $(BIN)/kuanxin db upgrade
+	$(CLUSTER_ENV) $(BIN)/kuanxin db demo --if-empty
+	$(CLUSTER_ENV) $(BIN)/kuanxin cluster --instances 2 --port 8080
 
 clean:
 	rm -rf models var .pytest_cache widget/dist widget/node_modules

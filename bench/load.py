@@ -54,7 +54,8 @@ async def talk(session: aiohttp.ClientSession, url: str, n: int, latencies: list
     sender = f"bench-{uuid.uuid4().hex[:10]}"
     for text in conversation(n):
         started = time.perf_counter()
-        async with session.post(url, json={"sender": sender, "message": text}) as response:
+        # the sender in the query too, for a load balancer hashing on it (bench.cluster)
+        async with session.post(url, params={"sender": sender}, json={"sender": sender, "message": text}) as response:
             replies = await response.json()
         latencies.append(time.perf_counter() - started)
         if response.status != 200 or not replies:

@@ -17,7 +17,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from channels.common import APOLOGY, EMPTY_MESSAGE, MAX_MESSAGE_CHARS
 from kuanxin import clock, settings
@@ -53,6 +53,12 @@ def history_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif event.get("event") == "bot" and event.get("text"):
             history.append({"from": "bot", **widget_message({"text": event["text"], **(event.get("data") or {})})})
     return history[-HISTORY_LIMIT:]
+
+
+def shared_rooms() -> AsyncRedisManager | None:
+    """With several Rasa instances, emits go through Redis so a staff reply reaches a socket on any instance."""
+    url = settings.redis_url()
+    return AsyncRedisManager(url, channel=f"{settings.redis_prefix()}-webchat") if url else None
 
 
 class WebChatOutput(OutputChannel):
@@ -116,7 +122,7 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # CORS is left to Sanic (`rasa run --cors`), as in Rasa's own channel.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], client_manager=shared_rooms())
         self.sio = sio
         webchat = AppAwareBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
         keys = ResumeKeys(settings.webchat_secret())

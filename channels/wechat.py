@@ -21,10 +21,11 @@ from sanic.request import Request
 
 from channels.common import APOLOGY, MAX_MESSAGE_CHARS
 from kuanxin.accounts import Accounts
+from kuanxin.settings import redis_prefix, redis_url
 from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError, mask_openid
 from kuanxin.wechat.config import WeChatSettings, settings_from_env
 from kuanxin.wechat.inbound import Inbound, Incoming, Refused
-from kuanxin.wechat.inbox import SeenMessages, SerialQueues
+from kuanxin.wechat.inbox import SerialQueues, seen_messages
 from kuanxin.wechat.render import buttons_of, choice_payload, render_turn
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class WeChatInput(InputChannel):
         self.settings = settings
         self.inbound = Inbound(settings) if settings else None
         self.api = WeChatApi(settings) if settings else None
-        self.seen = SeenMessages()
+        self.seen = seen_messages(redis_url(), redis_prefix())
         self.queues = SerialQueues()
         self._accounts: Accounts | None = None
 
@@ -111,8 +112,8 @@ class WeChatInput(InputChannel):
             except Refused as refused:
                 logger.warning("WeChat push refused: %s", refused)
                 return response.text("", status=refused.status)
-            # claim() and submit() run without an await between them: concurrent retries cannot both pass
-            if incoming is not None and self.seen.claim(incoming.dedup_key):
+            # claim() is atomic (in this event loop, or in Redis): concurrent retries cannot both pass
+            if incoming is not None and await self.seen.claim(incoming.dedup_key):
                 self.queues.submit(incoming.openid, functools.partial(self.take_turn, incoming, on_new_message,
                                                                       request.app))
             return response.text("success")

@@ -5,7 +5,7 @@ import argparse
 import getpass
 import sys
 
-from kuanxin import clock, demo, importer
+from kuanxin import clock, demo, importer, settings
 from kuanxin.db import database
 
 
@@ -32,6 +32,25 @@ def cmd_db_demo(args) -> int:
         print("account database already has data; demo not loaded")
         return 0
     return _load(demo.rebased(demo.demo_document(), clock.today()), from_file=False)
+
+
+def cmd_db_upgrade(args) -> int:
+    from kuanxin.migrate import MigrationError, ensure_database, upgrade
+    try:
+        ensure_database(settings.database_url())
+        revision = upgrade(settings.database_url(), args.revision)
+    except MigrationError as exc:
+        print(f"kuanxin: {exc}", file=sys.stderr)
+        return 1
+    print(f"account database at revision {revision}")
+    return 0
+
+
+def cmd_db_current(_args) -> int:
+    from kuanxin.migrate import current, head
+    at = current(settings.database_url())
+    print(f"{at or 'none (not created by migrations)'} (latest: {head()})")
+    return 0 if at == head() else 1
 
 
 def cmd_staff_add(args) -> int:
@@ -74,6 +93,11 @@ def cmd_serve(args) -> int:
     return serve(args.port, args.action_port, args.web_port)
 
 
+def cmd_cluster(args) -> int:
+    from kuanxin.cluster import run_cluster
+    return run_cluster(args.instances, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kuanxin", description="kuanxin borrower self-service assistant")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = db.add_parser("demo", help="load the shipped demo accounts")
     demo_cmd.add_argument("--if-empty", action="store_true", help="only when the database has no borrowers")
     demo_cmd.set_defaults(func=cmd_db_demo)
+    upgrade = db.add_parser("upgrade", help="apply schema migrations (any database other than the SQLite default)")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: the latest)")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    db.add_parser("current", help="the schema revision of the database (exit 1 unless latest)").set_defaults(
+        func=cmd_db_current)
     staff = commands.add_parser("staff", help="staff console accounts").add_subparsers(dest="staff_command",
                                                                                      required=True)
     add = staff.add_parser("add", help="add a staff member (the password is asked for)")
@@ -101,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--action-port", type=int, default=5055)
     serve.add_argument("--web-port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
+    cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
+    cluster.add_argument("--instances", type=int, default=2)
+    cluster.add_argument("--port", type=int, default=8080)
+    cluster.set_defaults(func=cmd_cluster)
     return parser
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event, select
@@ -18,7 +19,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # each action server, web app and Rasa process has its own pool: see settings.RASA_POOL for the sum
+    return create_engine(url, future=True, pool_pre_ping=True,
+                         pool_size=int(os.environ.get("KUANXIN_DB_POOL_SIZE", "5")),
+                         max_overflow=int(os.environ.get("KUANXIN_DB_MAX_OVERFLOW", "5")))
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -53,5 +57,6 @@ class Database:
 @functools.lru_cache(maxsize=4)
 def database(url: str | None = None) -> Database:
     db = Database(url or settings.database_url())
-    db.create_schema()
+    if db.engine.dialect.name == "sqlite":
+        db.create_schema()  # the embedded default needs no set-up; other databases: `kuanxin db upgrade`
     return db

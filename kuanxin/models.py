@@ -126,6 +126,8 @@ class ServiceRequest(Base):
 
 class PaymentPromise(Base):
     __tablename__ = "payment_promises"
+    # the day-after follow-up looks for open promises by date
+    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),)
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
@@ -142,7 +144,9 @@ class Escalation(Base):
     """A conversation handed to staff: disputes, abuse complaints, requests for a person."""
 
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_escalations_status_created", "status", "created_at"),
+                      # the console queue: a status, high priority first, newest first
+                      Index("ix_escalations_status_priority_created", "status", "priority", "created_at"))
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
     conversation_id = Column(String(128), nullable=False, index=True)

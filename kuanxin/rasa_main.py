@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 
 from jsonschema import validators
@@ -20,6 +21,7 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from kuanxin.settings import rasa_store_env
 from kuanxin.wechat.config import check_settings_or_exit
 
 
@@ -60,6 +62,10 @@ def install() -> None:
 def main() -> None:
     if sys.argv[1:2] == ["run"]:
         check_settings_or_exit()
+        try:  # endpoints.production.yml reads these, split from KUANXIN_TRACKER_STORE_URL / KUANXIN_REDIS_URL
+            os.environ.update(rasa_store_env(os.environ))
+        except ValueError as exc:
+            raise SystemExit(f"kuanxin: {exc}") from None
     install()
     from rasa.__main__ import main as rasa_main
     sys.argv[0] = "rasa"

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from kuanxin.settings import PROJECT_ROOT, rasa_token, var_dir, webchat_secret
+from kuanxin.settings import PROJECT_ROOT, rasa_store_env, rasa_token, var_dir, webchat_secret
 from kuanxin.wechat.config import check_settings_or_exit
 
 
@@ -41,6 +41,7 @@ class Servers:
         self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=action_endpoint or f"{self.actions_url}/webhook",
                         KUANXIN_RASA_URL=self.rasa_url, KUANXIN_RASA_TOKEN=token,
                         RASA_TELEMETRY_ENABLED="false")
+        self.env.update(rasa_store_env(self.env))  # PostgreSQL tracker store and Redis locks when configured
         self.procs: list[subprocess.Popen] = []
 
     @property
@@ -60,11 +61,9 @@ class Servers:
         actions = [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
         rasa = [python, "-m", self.rasa_module, "run", "--model", str(self.model),
                 "--port", str(self.rasa_port), "--enable-api", "--auth-token", self.token, "--cors", "*",
-                "--endpoints", "endpoints.yml",
+                "--endpoints", self.env.get("KUANXIN_ENDPOINTS", "endpoints.yml"),
                 "--credentials", self.env.get("KUANXIN_CREDENTIALS", "credentials.yml")]
-        web = [python, "-m", "uvicorn", "--factory", "web.app:create_app", "--host", "127.0.0.1",
-               "--port", str(self.web_port), "--no-access-log", "--ws", "none"]
-        return [actions, rasa] + ([web] if self.web_port else [])
+        return [actions, rasa] + ([web_command(self.web_port)] if self.web_port else [])
 
     def health_urls(self) -> list[str]:
         urls = [f"{self.actions_url}/health", f"{self.rasa_url}/"]
@@ -75,10 +74,16 @@ class Servers:
 
         `logs` gives one file per server, in the order of commands(); without it they share our output.
         """
+        self.launch(logs)
+        self.wait_ready(timeout)
+
+    def launch(self, logs: list[IO] | tuple[IO, ...] | None = None) -> None:
         commands = self.commands()
         for cmd, log in zip(commands, logs or [None] * len(commands), strict=True):
             self.procs.append(subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=self.env, stdout=log,
                                                stderr=subprocess.STDOUT if log else None))
+
+    def wait_ready(self, timeout: float = 300) -> None:
         for url in self.health_urls():
             if not self._wait_for(url, timeout):
                 exited = [" ".join(self.commands()[i][:4]) for i, p in enumerate(self.procs) if p.poll() is not None]
@@ -110,11 +115,21 @@ class Servers:
                 proc.kill()
 
 
+def web_command(port: int) -> list[str]:
+    python = str(Path(sys.executable).parent / "python")
+    return [python, "-m", "uvicorn", "--factory", "web.app:create_app", "--host", "127.0.0.1",
+            "--port", str(port), "--no-access-log", "--ws", "none"]
+
+
 def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) -> int:
     check_settings_or_exit()
     env = dict(os.environ, KUANXIN_WEBCHAT_SECRET=webchat_secret())  # Rasa and the web app must agree on it
-    servers = Servers(rasa_port, action_port, rasa_token(), latest_model(PROJECT_ROOT / "models"), env,
-                      web_port=web_port)
+    try:
+        servers = Servers(rasa_port, action_port, rasa_token(), latest_model(PROJECT_ROOT / "models"), env,
+                          web_port=web_port)
+    except ValueError as exc:  # a store setting that cannot work
+        print(f"kuanxin: {exc}", file=sys.stderr)
+        return 1
     signal.signal(signal.SIGTERM, lambda *_: servers.stop())
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,3 +52,48 @@ def webchat_secret() -> str:
 
 def policy_path() -> Path:
     return Path(os.environ.get("KUANXIN_POLICY", PROJECT_ROOT / "policy.yml"))
+
+
+def redis_url(env: Mapping[str, str] | None = None) -> str | None:
+    """Redis for everything several instances must share (locks, socket.io rooms, dedup); None: one process."""
+    return ((env if env is not None else os.environ).get("KUANXIN_REDIS_URL") or "").strip() or None
+
+
+def redis_prefix(env: Mapping[str, str] | None = None) -> str:
+    """Alphanumeric prefix of every Redis key (Rasa's lock store insists), so deployments can share a Redis."""
+    prefix = ((env if env is not None else os.environ).get("KUANXIN_REDIS_PREFIX") or "kuanxin").strip()
+    if not prefix.isalnum():
+        raise ValueError("KUANXIN_REDIS_PREFIX must be letters and digits only")
+    return prefix
+
+
+# Connections per process; with N Rasa and M action-server instances plus the web app, PostgreSQL needs
+# N x (SQL_POOL_SIZE + SQL_MAX_OVERFLOW) + (M + 1) x (pool + overflow) connections: 2 + 2 + 1 use 60 of 100.
+RASA_POOL = {"SQL_POOL_SIZE": "10", "SQL_MAX_OVERFLOW": "5"}
+
+
+def rasa_store_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables endpoints.production.yml reads, from KUANXIN_TRACKER_STORE_URL and KUANXIN_REDIS_URL.
+
+    Empty when no tracker store URL is set: Rasa then keeps conversations in memory (endpoints.yml).
+    """
+    tracker = (env.get("KUANXIN_TRACKER_STORE_URL") or "").strip()
+    redis = redis_url(env)
+    if not tracker:
+        return {}
+    if not redis:
+        raise ValueError("KUANXIN_TRACKER_STORE_URL needs KUANXIN_REDIS_URL too: "
+                         "several instances share conversations only with a Redis lock store")
+    db, cache = urlsplit(tracker), urlsplit(redis)
+    if not db.scheme.startswith("postgresql") or not db.hostname or not db.path.strip("/"):
+        raise ValueError("KUANXIN_TRACKER_STORE_URL must look like postgresql://user:password@host:5432/database")
+    if cache.scheme != "redis" or not cache.hostname:
+        raise ValueError("KUANXIN_REDIS_URL must look like redis://[:password@]host:6379/0")
+    return {"KUANXIN_ENDPOINTS": "endpoints.production.yml",
+            "KUANXIN_TRACKER_DB_HOST": db.hostname, "KUANXIN_TRACKER_DB_PORT": str(db.port or 5432),
+            "KUANXIN_TRACKER_DB_NAME": db.path.strip("/"), "KUANXIN_TRACKER_DB_USER": unquote(db.username or ""),
+            "KUANXIN_TRACKER_DB_PASSWORD": unquote(db.password or ""),
+            "KUANXIN_REDIS_HOST": cache.hostname, "KUANXIN_REDIS_PORT": str(cache.port or 6379),
+            "KUANXIN_REDIS_DB": cache.path.strip("/") or "0", "KUANXIN_REDIS_PASSWORD": unquote(cache.password or ""),
+            "KUANXIN_REDIS_PREFIX": redis_prefix(env),
+            **{name: env.get(name) or default for name, default in RASA_POOL.items()}}

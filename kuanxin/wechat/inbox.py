@@ -3,7 +3,8 @@
 WeChat retries a push it did not get an answer to within 5 seconds, up to three times, so the same
 message can arrive again, even while the first copy is still being read. `SeenMessages` remembers
 each message's key long enough to outlive every retry; `claim` is check-and-set without an await,
-so concurrent copies in one event loop cannot both win. `SerialQueues` runs each borrower's turns
+so concurrent copies in one event loop cannot both win (with Redis, SET NX decides across
+instances). `SerialQueues` runs each borrower's turns
 one after another, in arrival order, while different borrowers run side by side.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ class SeenMessages:
         self.ttl, self.limit, self._now = ttl, limit, monotonic
         self._seen: OrderedDict[str, float] = OrderedDict()
 
-    def claim(self, key: str) -> bool:
+    async def claim(self, key: str) -> bool:
         """True the first time a key is seen within the window; False for a retry of it."""
         now = self._now()
         while self._seen and (next(iter(self._seen.values())) <= now or len(self._seen) >= self.limit):
@@ -33,6 +34,22 @@ class SeenMessages:
             return False
         self._seen[key] = now + self.ttl
         return True
+
+
+class SharedSeenMessages:
+    """The same memory in Redis (SET NX EX is atomic), for several Rasa instances: after a failover,
+    WeChat's retry of a message the dead instance already took reaches another instance and is still recognised."""
+
+    def __init__(self, url: str, prefix: str, ttl: float = RETRY_WINDOW):
+        import redis.asyncio
+        self._redis, self._prefix, self.ttl = redis.asyncio.Redis.from_url(url, socket_timeout=2), prefix, ttl
+
+    async def claim(self, key: str) -> bool:
+        return bool(await self._redis.set(f"{self._prefix}:wechat-seen:{key}", 1, nx=True, ex=int(self.ttl)))
+
+
+def seen_messages(redis_url: str | None, prefix: str) -> SeenMessages | SharedSeenMessages:
+    return SharedSeenMessages(redis_url, prefix) if redis_url else SeenMessages()
 
 
 class SerialQueues:

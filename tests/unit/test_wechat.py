@@ -6,18 +6,21 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
 from kuanxin.wechat import api as wechat_api
 from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError
 from kuanxin.wechat.config import WeChatConfigError, settings_from_env
 from kuanxin.wechat.inbound import Inbound, Refused
-from kuanxin.wechat.inbox import SeenMessages, SerialQueues
+from kuanxin.wechat.inbox import SeenMessages, SerialQueues, SharedSeenMessages
 from kuanxin.wechat.render import MAX_BYTES, choice_payload, render_turn, split_text
 from tests.e2e.wechat.double import Account, Api, Platform, event_xml, text_xml, voice_xml
 
+REDIS = os.environ.get("KUANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PERIODS = [{"title": f"{n}期", "payload": f"分{n}期"} for n in (3, 6, 12, 24, 36)]
 MENU = [{"title": "查询欠款", "payload": "/check_overdue"}, {"title": "转人工", "payload": "/request_human"}]
 
@@ -105,16 +108,38 @@ def test_a_turn_never_needs_more_than_five_messages():
 def test_a_message_key_is_claimed_once_within_the_window():
     now = [0.0]
     seen = SeenMessages(ttl=10, monotonic=lambda: now[0])
-    assert seen.claim("msg:1") and not seen.claim("msg:1") and seen.claim("msg:2")
+    claim = lambda key: asyncio.run(seen.claim(key))
+    assert claim("msg:1") and not claim("msg:1") and claim("msg:2")
     now[0] = 11
-    assert seen.claim("msg:1")
+    assert claim("msg:1")
 
 
 def test_memory_is_bounded():
     seen = SeenMessages(limit=3)
     for i in range(10):
-        assert seen.claim(f"k{i}")
+        assert asyncio.run(seen.claim(f"k{i}"))
     assert len(seen._seen) <= 3
+
+
+def test_shared_memory_in_redis_lets_one_of_many_concurrent_claims_win():
+    prefix = "kxtest" + uuid.uuid4().hex[:8]
+
+    async def scenario():
+        instances = [SharedSeenMessages(REDIS, prefix) for _ in range(3)]  # as on three Rasa instances
+        try:
+            return await asyncio.gather(*(seen.claim("msg:42") for seen in instances for _ in range(5)))
+        finally:
+            for seen in instances:
+                await seen._redis.close()
+
+    try:
+        won = asyncio.run(scenario())
+    except redis.ConnectionError:
+        pytest.skip("Redis not reachable")
+    assert won.count(True) == 1
+    client = redis.Redis.from_url(REDIS)
+    assert 0 < client.ttl(f"{prefix}:wechat-seen:msg:42") <= 300
+    client.delete(f"{prefix}:wechat-seen:msg:42")
 
 
 def test_each_key_runs_in_order_while_keys_run_side_by_side():

@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
-from kuanxin import clock, policy
+from kuanxin import clock, policy, settings
 from kuanxin.staff import Staff, StaffDirectory
 
 SESSION_COOKIE = "kx_staff"
@@ -90,4 +90,29 @@ class AttemptLimiter:
             self._failures[address].append(time.monotonic() if now is None else now)
 
 
-login_limiter = AttemptLimiter()
+class SharedAttemptLimiter:
+    """The same limit kept in Redis, so it holds across every web instance (counted per clock minute)."""
+
+    def __init__(self, url: str, prefix: str):
+        import redis
+        self._redis, self._prefix = redis.Redis.from_url(url, socket_timeout=2), prefix
+
+    def _key(self, address: str, now: float | None) -> str:
+        minute = int((time.time() if now is None else now) // 60)
+        return f"{self._prefix}:console-login-failures:{address}:{minute}"
+
+    def allow(self, address: str, per_minute: int, now: float | None = None) -> bool:
+        return int(self._redis.get(self._key(address, now)) or 0) < per_minute
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        key = self._key(address, now)
+        with self._redis.pipeline() as pipe:
+            pipe.incr(key).expire(key, 120).execute()
+
+
+def make_login_limiter() -> AttemptLimiter | SharedAttemptLimiter:
+    url = settings.redis_url()
+    return SharedAttemptLimiter(url, settings.redis_prefix()) if url else AttemptLimiter()
+
+
+login_limiter = make_login_limiter()

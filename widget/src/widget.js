@@ -79,7 +79,9 @@ class KuanxinChat {
   }
 
   connect() {
-    this.socket = io(this.options.server, { path: "/socket.io", reconnectionDelayMax: 5000 });
+    // `route` lets a load balancer keep this chat on one server (its session id, or a random key at first)
+    this.socket = io(this.options.server, { path: "/socket.io", reconnectionDelayMax: 5000,
+      query: { route: this.routeKey() } });
     this.socket.on("connect", () => {
       this.ready = false;
       this.setStatus("正在恢复会话…");
@@ -93,6 +95,12 @@ class KuanxinChat {
     this.socket.on("disconnect", () => { this.ready = false; this.setStatus("连接已断开,正在重新连接…", true); });
     this.socket.io.on("reconnect_attempt", () => this.setStatus("连接已断开,正在重新连接…", true));
     this.socket.on("connect_error", () => this.setStatus("暂时连不上服务,正在重试…", true));
+  }
+
+  routeKey() {
+    const resume = localStorage.getItem(this.storageKey) || "";
+    const sessionId = resume.split(".")[0];
+    return /^[A-Za-z0-9_-]{8,64}$/.test(sessionId) ? sessionId : Math.random().toString(36).slice(2, 14);
   }
 
   onSession(session) {
