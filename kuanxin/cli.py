@@ -93,6 +93,20 @@ def cmd_serve(args) -> int:
     return serve(args.port, args.action_port, args.web_port)
 
 
+
+def cmd_segments(_args) -> int:
+    from kuanxin import policy
+    from kuanxin.segments import segment_accounts, summarize
+    rules = policy.current().segments
+    rows = summarize(segment_accounts(database(), clock.today(), rules), rules)
+    print(f"accounts by class as of {clock.today().isoformat()} (large from {rules.large_from})")
+    print(f"{'class':<12}{'size':<7}{'accounts':>9}{'amount':>16}  treatment")
+    for row in rows:
+        print(f"{row.segment:<12}{row.size:<7}{row.accounts:>9}{row.amount:>16,}  {row.treatment}")
+    print(f"{'total':<19}{sum(r.accounts for r in rows):>9}{sum(r.amount for r in rows):>16,}")
+    return 0
+
+
 def cmd_cluster(args) -> int:
     from kuanxin.cluster import run_cluster
     return run_cluster(args.instances, args.port)
@@ -130,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--action-port", type=int, default=5055)
     serve.add_argument("--web-port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
+    commands.add_parser("segments", help="accounts and amounts per class as of today").set_defaults(
+        func=cmd_segments)
     cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
     cluster.add_argument("--instances", type=int, default=2)
     cluster.add_argument("--port", type=int, default=8080)

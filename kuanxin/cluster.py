@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from kuanxin.migrate import ensure_database
-from kuanxin.serve import Servers, free_port, latest_model, web_command
+from kuanxin.serve import Servers, free_port, latest_model, run_in_foreground, web_command
 from kuanxin.settings import PROJECT_ROOT, rasa_store_env, rasa_token, var_dir, webchat_secret
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it in sbin, outside a user's PATH
@@ -182,18 +182,5 @@ def run_cluster(instances: int, port: int) -> int:
     except ValueError as exc:
         print(f"kuanxin: {exc}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: cluster.stop())
-    try:
-        cluster.start()
-        print(f"kuanxin cluster: {instances} Rasa instances behind nginx at {cluster.url} "
-              f"(logs in {cluster.workdir}); Ctrl-C stops it", flush=True)
-        while cluster.alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    except RuntimeError as exc:
-        print(f"kuanxin: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        cluster.stop()
-    return 0
+    return run_in_foreground(cluster, lambda: f"kuanxin cluster: {instances} Rasa instances behind nginx at "
+                                              f"{cluster.url} (logs in {cluster.workdir}); Ctrl-C stops it")

@@ -56,6 +56,31 @@ class ConsolePolicy:
     login_attempts_per_minute: int  # from one address, whatever the username
 
 
+SEGMENTS = ("upcoming", "early", "middle", "late", "litigation", "settled", "current")
+TREATMENTS = ("reminder", "collection", "legal_review", "none")
+
+
+@dataclass(frozen=True)
+class SegmentPolicy:
+    upcoming_within_days: int
+    early_until_days: int
+    middle_until_days: int
+    large_from: Decimal
+    treatment: dict  # segment -> {"small": treatment, "large": treatment}
+
+
+def parse_segments(raw: dict) -> SegmentPolicy:
+    treatment = {name: dict(raw["treatment"][name]) for name in SEGMENTS}
+    for name, sizes in treatment.items():
+        if set(sizes) != {"small", "large"} or not set(sizes.values()) <= set(TREATMENTS):
+            raise ValueError(f"segments.treatment.{name}: give small and large, each one of {', '.join(TREATMENTS)}")
+    policy = SegmentPolicy(int(raw["upcoming_within_days"]), int(raw["early_until_days"]),
+                           int(raw["middle_until_days"]), to_money(str(raw["large_from"])), treatment)
+    if not 0 < policy.early_until_days < policy.middle_until_days:
+        raise ValueError("segments: need 0 < early_until_days < middle_until_days")
+    return policy
+
+
 @dataclass(frozen=True)
 class Policy:
     lender: Lender
@@ -67,6 +92,7 @@ class Policy:
     review_decision_time: str
     texts: dict
     console: ConsolePolicy
+    segments: SegmentPolicy
 
 
 def parse_policy(raw: dict) -> Policy:
@@ -89,6 +115,7 @@ def parse_policy(raw: dict) -> Policy:
         review_decision_time=raw["review"]["decision_time"],
         texts=dict(raw["texts"]),
         console=ConsolePolicy(**raw["console"]),
+        segments=parse_segments(raw["segments"]),
     )
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -130,12 +131,17 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) 
     except ValueError as exc:  # a store setting that cannot work
         print(f"kuanxin: {exc}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: servers.stop())
+    return run_in_foreground(servers, lambda: _greeting(rasa_port, web_port, var_dir()))
+
+
+def run_in_foreground(group, greeting: Callable[[], str]) -> int:
+    """Starts a group of servers (start/alive/stop), prints the greeting, runs until Ctrl-C or a server exits."""
+    signal.signal(signal.SIGTERM, lambda *_: group.stop())
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
-        servers.start()
-        print(_greeting(rasa_port, web_port, var_dir()), flush=True)
-        while servers.alive():
+        group.start()
+        print(greeting(), flush=True)
+        while group.alive():
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
@@ -143,7 +149,7 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) 
         print(f"kuanxin: {exc}", file=sys.stderr)
         return 1
     finally:
-        servers.stop()
+        group.stop()
     return 0
 
 

@@ -1,0 +1,101 @@
+"""Account segmentation as of today: which class each borrower is in, and what the lender does about it.
+
+A borrower's class comes from all their loans: litigation if any loan is in litigation, settled if
+every loan is, otherwise by the longest days overdue (early, middle, late), or upcoming when nothing
+is overdue but an instalment falls due within a few days, else current. Small or large by the
+overdue amount (for upcoming accounts, the amount falling due). Thresholds and treatments: policy.yml.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from kuanxin.db import Database
+from kuanxin.models import Borrower, Loan
+from kuanxin.money import to_money
+from kuanxin.overdue import loan_statement
+from kuanxin.policy import SEGMENTS, SegmentPolicy
+
+BATCH = 500  # borrowers loaded at a time: memory stays flat however large the book is
+
+
+@dataclass(frozen=True)
+class AccountSegment:
+    borrower_id: str
+    segment: str
+    size: str  # small | large
+    days_overdue: int
+    amount: Decimal  # overdue total; for upcoming accounts, the amount falling due
+    due_date: dt.date | None  # the earliest overdue date, or the next due date
+    treatment: str
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    segment: str
+    size: str
+    accounts: int
+    amount: Decimal
+    treatment: str
+
+
+def classify(borrower: Borrower, today: dt.date, policy: SegmentPolicy) -> AccountSegment:
+    statements = [loan_statement(loan, today) for loan in borrower.loans]
+    overdue = [s for s in statements if s.is_overdue and s.status != "settled"]
+    days = max((s.days_overdue for s in overdue), default=0)
+    amount = to_money(sum((s.total for s in overdue), Decimal("0")))
+    due_date = min((s.earliest_overdue_date for s in overdue), default=None)
+    if any(loan.status == "litigation" for loan in borrower.loans):
+        segment = "litigation"
+    elif borrower.loans and all(loan.status == "settled" for loan in borrower.loans):
+        segment = "settled"
+    elif days > policy.middle_until_days:
+        segment = "late"
+    elif days > policy.early_until_days:
+        segment = "middle"
+    elif days >= 1:
+        segment = "early"
+    else:
+        upcoming = [s.next_due for s in statements if s.status == "active" and s.next_due
+                    and (s.next_due.due_date - today).days <= policy.upcoming_within_days]
+        segment = "upcoming" if upcoming else "current"
+        if upcoming:
+            due_date = min(n.due_date for n in upcoming)
+            amount = to_money(sum((n.amount for n in upcoming if n.due_date == due_date), Decimal("0")))
+    size = "large" if amount >= policy.large_from else "small"
+    return AccountSegment(borrower.id, segment, size, days, amount, due_date, policy.treatment[segment][size])
+
+
+def borrowers_with_loans(db: Database) -> Iterator[Borrower]:
+    """Every borrower with loans and schedules, BATCH at a time."""
+    last = ""
+    while True:
+        with db.session() as session:
+            batch = list(session.execute(
+                select(Borrower).where(Borrower.id > last).order_by(Borrower.id).limit(BATCH)
+                .options(selectinload(Borrower.loans).selectinload(Loan.schedule))).scalars())
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].id
+
+
+def segment_accounts(db: Database, today: dt.date, policy: SegmentPolicy) -> Iterator[AccountSegment]:
+    for borrower in borrowers_with_loans(db):
+        yield classify(borrower, today, policy)
+
+
+def summarize(accounts: Iterable[AccountSegment], policy: SegmentPolicy) -> list[SegmentSummary]:
+    """Counts and amounts for every class and size, in policy order, zero rows included."""
+    totals = {(segment, size): [0, Decimal("0")] for segment in SEGMENTS for size in ("small", "large")}
+    for account in accounts:
+        cell = totals[(account.segment, account.size)]
+        cell[0] += 1
+        cell[1] += account.amount
+    return [SegmentSummary(segment, size, count, to_money(amount), policy.treatment[segment][size])
+            for (segment, size), (count, amount) in totals.items()]
