@@ -81,6 +81,7 @@ evaluate: $(STAMP)
 
 bench: $(MODEL)
 	$(PY) -m bench.load
+	$(PY) -m bench.wechat
 
 bench-cluster: $(MODEL) nginx services
 	$(PY) -m bench.cluster
