@@ -136,11 +136,12 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
+        borrower_id = None
         try:
             borrower_id = accounts().bound_borrower(tracker.sender_id, clock.now())
+            accounts().start_session(tracker.sender_id, borrower_id, clock.now())
         except Exception:  # noqa: BLE001 - logged; the identity check still works
-            logger.exception("could not read the sender binding")
-            borrower_id = None
+            logger.exception("could not read the sender binding or record the session")
         if borrower_id:
             events += [SlotSet("verified", True), SlotSet("borrower_id", borrower_id)]
         return events + [ActionExecuted("action_listen")]

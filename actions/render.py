@@ -4,22 +4,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from kuanxin.casework import REQUEST_KINDS
 from kuanxin.eligibility import PlanItem, RuleFailure
 from kuanxin.models import Loan, PaymentPromise, ServiceRequest
 from kuanxin.money import ZERO, yuan
 from kuanxin.overdue import LoanStatement
+from kuanxin.zh_format import short_date
 
 WEEKDAYS = "一二三四五六日"
-REQUEST_KIND = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
 REQUEST_STATUS = {"pending": "审核中", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
 
 
 def date_cn(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日(星期{WEEKDAYS[day.weekday()]})"
-
-
-def short_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def percent(rate) -> str:
@@ -78,7 +75,7 @@ def plan_table(plan: list[PlanItem]) -> str:
 
 
 def request_line(request: ServiceRequest) -> str:
-    kind = REQUEST_KIND.get(request.type, request.type)
+    kind = REQUEST_KINDS.get(request.type, request.type)
     detail = ""
     if request.type == "deferral" and request.months:
         detail = f",延期{request.months}个月"

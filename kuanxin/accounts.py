@@ -17,6 +17,7 @@ from kuanxin import identity
 from kuanxin.db import Database, database
 from kuanxin.models import (
     Borrower,
+    ConversationSession,
     Escalation,
     IdentityAttempt,
     Loan,
@@ -26,7 +27,8 @@ from kuanxin.models import (
 )
 from kuanxin.policy import IdentityPolicy
 
-REFERENCE_PREFIX = {"deferral": "YQ", "installment": "FQ", "waiver": "JM", "promise": "CN", "escalation": "RG"}
+REFERENCE_PREFIX = {"deferral": "YQ", "installment": "FQ", "waiver": "JM", "promise": "CN", "escalation": "RG",
+                    "reminder": "TX"}
 Record = TypeVar("Record", ServiceRequest, PaymentPromise, Escalation)
 
 
@@ -68,6 +70,8 @@ class Accounts:
             borrower = session.execute(select(Borrower).where(Borrower.phone == phone)).scalar_one_or_none()
             ok = borrower is not None and borrower.id_last4 == id_last4.upper()
             session.add(IdentityAttempt(phone=phone, conversation_id=conversation_id, succeeded=ok, at=now))
+            if ok:
+                self._note_borrower(session, conversation_id, borrower.id)
         if ok:
             return Verification("verified", borrower_id=borrower.id)
         attempt = identity.Attempt(now, False)
@@ -179,6 +183,21 @@ class Accounts:
             return list(session.execute(
                 select(Escalation).where(Escalation.status == "open").order_by(Escalation.created_at.desc())
             ).scalars())
+
+    def start_session(self, conversation_id: str, borrower_id: str | None, now: dt.datetime) -> None:
+        """Records that a conversation session began (the analytics count these)."""
+        with self.db.session() as session:
+            session.add(ConversationSession(conversation_id=conversation_id, started_at=utc_naive(now),
+                                            borrower_id=borrower_id))
+
+    @staticmethod
+    def _note_borrower(session, conversation_id: str, borrower_id: str) -> None:
+        """The borrower behind the conversation's latest session, once they proved who they are."""
+        latest = session.execute(
+            select(ConversationSession).where(ConversationSession.conversation_id == conversation_id)
+            .order_by(ConversationSession.started_at.desc()).limit(1)).scalar_one_or_none()
+        if latest is not None and latest.borrower_id is None:
+            latest.borrower_id = borrower_id
 
     def bind_sender(self, *, sender_id: str, channel: str, borrower_id: str, now: dt.datetime,
                     expires_at: dt.datetime | None = None) -> None:

@@ -14,6 +14,10 @@ from kuanxin.models import AuditEntry, ConversationNote, Escalation, ServiceRequ
 from kuanxin.staff import Staff
 
 STATUSES = ("open", "claimed", "resolved")
+# staff wording of the reasons actions/escalation.py records, and of requests
+REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解"}
+REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
+REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 MAX_TEXT = 2000
 QUEUE_LIMIT = 200

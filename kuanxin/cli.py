@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import sys
+from pathlib import Path
 
 from kuanxin import clock, demo, importer, settings
 from kuanxin.db import database
@@ -93,7 +95,6 @@ def cmd_serve(args) -> int:
     return serve(args.port, args.action_port, args.web_port)
 
 
-
 def cmd_segments(_args) -> int:
     from kuanxin import policy
     from kuanxin.segments import segment_accounts, summarize
@@ -104,6 +105,33 @@ def cmd_segments(_args) -> int:
     for row in rows:
         print(f"{row.segment:<12}{row.size:<7}{row.accounts:>9}{row.amount:>16,}  {row.treatment}")
     print(f"{'total':<19}{sum(r.accounts for r in rows):>9}{sum(r.amount for r in rows):>16,}")
+    return 0
+
+
+def cmd_reminders_run(args) -> int:
+    from kuanxin.reminders.cli import run_reminders
+    return run_reminders(args.dry_run)
+
+
+def cmd_report(args) -> int:
+    from kuanxin import analytics
+    try:
+        start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+        report = analytics.build_report(database(), start, end)
+    except ValueError as exc:
+        print(f"kuanxin: {exc} (give --from and --to as YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else settings.var_dir() / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"kuanxin-report-{start.isoformat()}-{end.isoformat()}"
+    stem.with_suffix(".csv").write_text(analytics.csv_text(report), encoding="utf-8")
+    stem.with_suffix(".html").write_text(analytics.html_page(report), encoding="utf-8")
+    print(f"{start.isoformat()} to {end.isoformat()}: {report.conversations} conversations, "
+          f"containment {analytics.percent(report.containment)}, {report.promises_made} promises "
+          f"({report.promises.get('kept', 0)} kept), {report.reminders_sent} reminders sent, "
+          f"{report.opted_out} opted out, {report.cured} of {report.touched_overdue} cured within "
+          f"{analytics.CURE_DAYS} days")
+    print(f"wrote {stem}.csv and {stem}.html")
     return 0
 
 
@@ -146,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     commands.add_parser("segments", help="accounts and amounts per class as of today").set_defaults(
         func=cmd_segments)
+    reminders = commands.add_parser("reminders", help="outbound reminders").add_subparsers(
+        dest="reminders_command", required=True)
+    reminders_run = reminders.add_parser(
+        "run", help="follow up promises, then send today's reminders (cron calls this; safe to re-run)")
+    reminders_run.add_argument("--dry-run", action="store_true", help="show who would be reminded; send nothing")
+    reminders_run.set_defaults(func=cmd_reminders_run)
+    report = commands.add_parser("report", help="outcome analytics for a period: CSV and a printable page")
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (Beijing)")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--out", help="directory for the files (default: var/reports)")
+    report.set_defaults(func=cmd_report)
     cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
     cluster.add_argument("--instances", type=int, default=2)
     cluster.add_argument("--port", type=int, default=8080)

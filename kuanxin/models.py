@@ -138,6 +138,7 @@ class PaymentPromise(Base):
     created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     # One open promise per borrower and date: a repeated confirmation finds the first.
     open_key = Column(String(160), unique=True)
+    followed_up_on = Column(Date)  # the day kept or broken was recorded (Beijing date)
 
 
 class Escalation(Base):
@@ -236,4 +237,50 @@ class ConversationNote(Base):
     conversation_id = Column(String(128), nullable=False, index=True)
     staff = Column(String(64), nullable=False)
     text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class ConversationSession(Base):
+    """One session of a conversation, recorded when it starts: what the analytics count as a conversation.
+
+    Not tied to the borrowers table: account loads replace borrowers, the history stays.
+    """
+    __tablename__ = "conversation_sessions"
+    __table_args__ = (Index("ix_sessions_started", "started_at"),
+                      Index("ix_sessions_conversation_started", "conversation_id", "started_at"))
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False)
+    started_at = Column(DateTime, nullable=False)  # UTC
+    borrower_id = Column(String(64), index=True)  # known at the start (a bound channel) or once verified
+
+
+class Reminder(Base):
+    """One outbound reminder: claimed before it is sent, so a re-run or a second run sends nothing twice.
+
+    The unique (borrower, day) is the at-most-one-a-day rule, kept by the database itself.
+    """
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("borrower_id", "day", name="uq_reminders_borrower_day"),
+                      Index("ix_reminders_day_status", "day", "status"))
+    id = Column(Integer, primary_key=True)
+    borrower_id = Column(String(64), nullable=False)
+    day = Column(Date, nullable=False)  # Beijing date
+    kind = Column(String(20), nullable=False)  # segment | broken_promise
+    segment = Column(String(20), nullable=False)
+    channel = Column(String(20), nullable=False)  # wechat | sms
+    recipient = Column(String(40), nullable=False)  # masked phone or OpenID: enough for staff, useless to others
+    amount = Column(Money, nullable=False)
+    due_date = Column(Date)
+    status = Column(String(20), nullable=False)  # sending | sent | failed
+    attempts = Column(Integer, nullable=False, default=0)
+    error = Column(String(200))
+    created_at = Column(DateTime, nullable=False)
+    sent_at = Column(DateTime)
+
+
+class ReminderOptOut(Base):
+    """A borrower who asked for no more reminders (退订). Kept across account loads."""
+    __tablename__ = "reminder_opt_outs"
+    borrower_id = Column(String(64), primary_key=True)
+    channel = Column(String(20), nullable=False)  # where they asked: webchat | wechat | sms | …
     at = Column(DateTime, nullable=False)

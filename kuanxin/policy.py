@@ -1,6 +1,7 @@
 """The lender's policy file (policy.yml), loaded once into typed, immutable settings."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,6 +82,59 @@ def parse_segments(raw: dict) -> SegmentPolicy:
     return policy
 
 
+TEMPLATE_FIELDS = ("lender", "amount", "due_date", "how_to_pay", "help")
+TEMPLATE_VALUE_MAX = 20  # WeChat's limit on a template message value
+LATEST_CONTACT = dt.time(22)  # the law's outer bounds for contacting a borrower: 08:00-22:00
+EARLIEST_CONTACT = dt.time(8)
+
+
+@dataclass(frozen=True)
+class WeChatTemplate:
+    id: str
+    url: str
+    fields: dict  # our name -> the template's key (thing1, amount2, ...)
+    how_to_pay: str
+    help: str
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    contact_start: dt.time
+    contact_end: dt.time  # exclusive
+    weekly_cap: int
+    max_attempts: int
+    how_to_pay: str
+    help: str
+    wechat_template: WeChatTemplate
+
+
+def _clock_time(raw, key: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(str(raw))
+    except ValueError:
+        raise ValueError(f"reminders.contact_hours.{key}: give a time as HH:MM, got {raw!r}") from None
+
+
+def parse_reminders(raw: dict, lender_name: str) -> ReminderPolicy:
+    hours, template = raw["contact_hours"], raw["wechat_template"]
+    start, end = _clock_time(hours["start"], "start"), _clock_time(hours["end"], "end")
+    if not EARLIEST_CONTACT <= start < end <= LATEST_CONTACT:
+        raise ValueError("reminders.contact_hours: need 08:00 <= start < end <= 22:00 (Beijing time)")
+    fields = dict(template["fields"])
+    if set(fields) != set(TEMPLATE_FIELDS):
+        raise ValueError(f"reminders.wechat_template.fields: give exactly {', '.join(TEMPLATE_FIELDS)}")
+    wechat = WeChatTemplate(str(template["id"]), str(template["url"]), fields, str(template["how_to_pay"]),
+                            str(template["help"]))
+    for name, value in (("lender.name", lender_name), ("how_to_pay", wechat.how_to_pay), ("help", wechat.help)):
+        if len(value) > TEMPLATE_VALUE_MAX:
+            raise ValueError(f"reminders.wechat_template: {name} is longer than {TEMPLATE_VALUE_MAX} characters")
+    policy = ReminderPolicy(start, end, int(raw["weekly_cap"]), int(raw["max_attempts"]), str(raw["how_to_pay"]),
+                            str(raw["help"]), wechat)
+    if not 1 <= policy.weekly_cap <= 7 or not 1 <= policy.max_attempts <= 10:
+        raise ValueError("reminders: weekly_cap must be 1-7 and max_attempts 1-10")
+    return policy
+
+
 @dataclass(frozen=True)
 class Policy:
     lender: Lender
@@ -93,6 +147,7 @@ class Policy:
     texts: dict
     console: ConsolePolicy
     segments: SegmentPolicy
+    reminders: ReminderPolicy
 
 
 def parse_policy(raw: dict) -> Policy:
@@ -116,6 +171,7 @@ def parse_policy(raw: dict) -> Policy:
         texts=dict(raw["texts"]),
         console=ConsolePolicy(**raw["console"]),
         segments=parse_segments(raw["segments"]),
+        reminders=parse_reminders(raw["reminders"], raw["lender"]["name"]),
     )
 
 

@@ -33,6 +33,7 @@ class AccountSegment:
     amount: Decimal  # overdue total; for upcoming accounts, the amount falling due
     due_date: dt.date | None  # the earliest overdue date, or the next due date
     treatment: str
+    phone: str = ""  # for staff views, shown masked
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def classify(borrower: Borrower, today: dt.date, policy: SegmentPolicy) -> Accou
             due_date = min(n.due_date for n in upcoming)
             amount = to_money(sum((n.amount for n in upcoming if n.due_date == due_date), Decimal("0")))
     size = "large" if amount >= policy.large_from else "small"
-    return AccountSegment(borrower.id, segment, size, days, amount, due_date, policy.treatment[segment][size])
+    return AccountSegment(borrower.id, segment, size, days, amount, due_date, policy.treatment[segment][size],
+                          borrower.phone)
 
 
 def borrowers_with_loans(db: Database) -> Iterator[Borrower]:
@@ -88,6 +90,14 @@ def borrowers_with_loans(db: Database) -> Iterator[Borrower]:
 def segment_accounts(db: Database, today: dt.date, policy: SegmentPolicy) -> Iterator[AccountSegment]:
     for borrower in borrowers_with_loans(db):
         yield classify(borrower, today, policy)
+
+
+def accounts_in(db: Database, today: dt.date, policy: SegmentPolicy, segment: str, size: str,
+                limit: int) -> tuple[list[AccountSegment], int]:
+    """The class's accounts, largest amount first, at most `limit` of them; and how many there are."""
+    found = [a for a in segment_accounts(db, today, policy) if (a.segment, a.size) == (segment, size)]
+    found.sort(key=lambda a: (-a.amount, -a.days_overdue, a.borrower_id))
+    return found[:limit], len(found)
 
 
 def summarize(accounts: Iterable[AccountSegment], policy: SegmentPolicy) -> list[SegmentSummary]:

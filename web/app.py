@@ -11,7 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException
 
-from web import demo_site
+from web import demo_site, sms
+from web.console import insights
 from web.console import routes as console
 from web.console.auth import NotSignedIn
 
@@ -25,6 +26,8 @@ def create_app() -> FastAPI:
 
     app.include_router(demo_site.router)
     app.include_router(console.router)
+    app.include_router(insights.router)
+    app.include_router(sms.router)
 
     @app.exception_handler(NotSignedIn)
     async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:

@@ -1,9 +1,12 @@
 """Fixtures for whole conversations against real servers (see harness.py)."""
 import pytest
+from sqlalchemy import delete
 
 from kuanxin.db import Database
 from kuanxin.demo import demo_document
 from kuanxin.importer import load_document
+from kuanxin.models import ConversationSession, Reminder, ReminderOptOut
+from tests.doubles.sms_gateway import SmsGatewayDouble
 from tests.e2e.harness import MODEL, ActionProxy, Borrower, start_servers
 from tests.e2e.wechat import double as wechat
 
@@ -22,6 +25,14 @@ def wechat_api(wechat_account):
 
 
 @pytest.fixture(scope="session")
+def sms_gateway():
+    """The SMS gateway double; the servers' /sms/inbound shares its key."""
+    gateway = SmsGatewayDouble()
+    yield gateway
+    gateway.close()
+
+
+@pytest.fixture(scope="session")
 def action_proxy():
     proxy = ActionProxy()
     yield proxy
@@ -29,7 +40,7 @@ def action_proxy():
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy):
+def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy, sms_gateway):
     """One set of servers for every end-to-end test: REST, web chat and WeChat (against the double)."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train`")
@@ -38,7 +49,7 @@ def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy):
     db = Database(url)
     db.create_schema()
     load_document(db, demo_document())
-    running = start_servers(workdir, url, wechat_account.env(wechat_api.url), action_proxy)
+    running = start_servers(workdir, url, {**wechat_account.env(wechat_api.url), **sms_gateway.env()}, action_proxy)
     running.logs = workdir
     try:
         yield running
@@ -51,6 +62,9 @@ def db(servers):
     """The servers' account database, reloaded with the demo accounts so each test starts alike."""
     database = Database(servers.env["KUANXIN_DATABASE_URL"])
     load_document(database, demo_document())
+    with database.session() as session:  # kept across account loads by design; not across tests
+        for model in (ReminderOptOut, Reminder, ConversationSession):
+            session.execute(delete(model))
     return database
 
 

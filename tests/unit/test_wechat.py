@@ -318,10 +318,17 @@ def test_outside_the_window_and_over_quota_are_given_up(account, api_double):
 
 
 def test_template_messages_carry_their_fields(account, api_double):
+    api_double.templates.add("TPL1")
     client = client_for(account, api_double)
     run(closing(client, client.send_template("oUser123456", "TPL1", {"amount": "3,084.60元"}, url="https://x/y")))
     assert api_double.sent == [{"touser": "oUser123456", "template_id": "TPL1", "url": "https://x/y",
                                 "data": {"amount": {"value": "3,084.60元"}}}]
+    for template, value in (("TPL1", "超" * 21), ("unknown", "1")):  # WeChat refuses both; nothing is resent
+        with pytest.raises(WeChatApiError) as refused:
+            run(closing(client := client_for(account, api_double), client.send_template("oUser123456", template,
+                                                                                        {"thing1": value})))
+        assert refused.value.errcode in (47003, 40037)
+    assert len(api_double.sent) == 1
 
 
 def test_a_wrong_secret_is_an_error_not_a_loop(account, api_double):

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from kuanxin import clock, policy
 from kuanxin.accounts import Accounts, utc_naive
-from kuanxin.casework import STATUSES, CaseError, Casework, Forbidden
+from kuanxin.casework import REASONS, REQUEST_STATUS, STATUSES, CaseError, Casework, Forbidden
 from kuanxin.identity import mask_phone
 from kuanxin.money import yuan
 from kuanxin.overdue import loan_statement
@@ -34,12 +34,9 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templa
 templates.env.filters["yuan"] = yuan
 templates.env.filters["mask_phone"] = mask_phone
 router = APIRouter(prefix="/console")
-# the reasons actions/escalation.py records
-REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解"}
 ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
                 "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请"}
 CHANNEL = re.compile(r"[a-z_]{1,40}")
-REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
 templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS)
 
 

@@ -171,6 +171,7 @@ class Api:
             self.refused: list[tuple[str, int]] = []
             self.faults: dict[str, list] = {}  # path -> what to answer next: errcode int, "http500", ("sleep", s)
             self.quota: int | None = None  # customer-service messages per OpenID before 45047
+            self.templates = {"kx-repayment-reminder"}  # approved template ids
 
     def fail_next(self, path: str, *faults) -> None:
         with self.lock:
@@ -219,9 +220,24 @@ class Api:
                 return 200, {"errcode": 45047, "errmsg": "out of response count limit"}
             if path not in ("/cgi-bin/message/custom/send", "/cgi-bin/message/template/send"):
                 return 404, {"errcode": 404, "errmsg": "no such api"}
+            if path == "/cgi-bin/message/template/send":
+                refusal = self._template_refusal(payload)
+                if refusal:
+                    self.refused.append((path, refusal))
+                    return 200, {"errcode": refusal, "errmsg": "invalid template message"}
             self.sent.append(payload)
             self.lock.notify_all()
         return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _template_refusal(self, payload: dict) -> int | None:
+        """WeChat's checks on a template message: a known template, and every value at most 20 characters."""
+        if payload.get("template_id") not in self.templates:
+            return 40037  # invalid template_id
+        data = payload.get("data")
+        if not isinstance(data, dict) or not all(isinstance(v, dict) and isinstance(v.get("value"), str)
+                                                 and len(v["value"]) <= 20 for v in data.values()):
+            return 47003  # argument invalid (a value over the limit)
+        return None
 
     def _stable_token(self, payload: dict) -> dict:
         with self.lock:

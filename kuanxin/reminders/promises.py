@@ -1,0 +1,88 @@
+"""The day after a promised date: did the money arrive? The account data decides, kept or broken.
+
+A promise is kept when the payments recorded between the day it was made and the promised date add up
+to the promised amount, or when nothing that was overdue then is still unpaid. Each schedule row
+carries its total paid and the date of its last payment, so a row paid in the window counts whole.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from kuanxin.clock import beijing_date
+from kuanxin.db import Database
+from kuanxin.models import Borrower, Loan, PaymentPromise
+from kuanxin.money import ZERO, to_money
+from kuanxin.overdue import is_fully_paid
+
+
+@dataclass(frozen=True)
+class PromiseOutcome:
+    promise_id: int
+    reference: str
+    borrower_id: str
+    promised_date: dt.date
+    amount: Decimal
+    paid: Decimal
+    kept: bool
+
+
+def paid_between(borrower: Borrower, first: dt.date, last: dt.date) -> Decimal:
+    rows = (row for loan in borrower.loans for row in loan.schedule)
+    return to_money(sum((row.paid for row in rows if row.paid_on and first <= row.paid_on <= last), ZERO))
+
+
+def arrears_cleared(borrower: Borrower, made: dt.date, last: dt.date) -> bool:
+    """Every row overdue on the day of the promise was fully paid by the promised date."""
+    rows = [row for loan in borrower.loans for row in loan.schedule if row.due_date < made]
+    return all(is_fully_paid(row) and (row.paid_on is None or row.paid_on <= last) for row in rows)
+
+
+def judge(promise: PaymentPromise, borrower: Borrower | None) -> PromiseOutcome:
+    made = beijing_date(promise.created_at)
+    paid = paid_between(borrower, made, promise.promised_date) if borrower else ZERO
+    kept = borrower is not None and (paid >= promise.amount
+                                     or arrears_cleared(borrower, made, promise.promised_date))
+    return PromiseOutcome(promise.id, promise.reference or "", promise.borrower_id, promise.promised_date,
+                          promise.amount, paid, kept)
+
+
+def due_for_follow_up(db: Database, today: dt.date) -> list[PromiseOutcome]:
+    """Open promises whose date has passed, judged against today's account data (nothing recorded)."""
+    with db.session() as session:
+        promises = list(session.execute(
+            select(PaymentPromise).where(PaymentPromise.status == "open", PaymentPromise.promised_date < today)
+            .order_by(PaymentPromise.id)).scalars())
+        ids = {p.borrower_id for p in promises}
+        borrowers = {b.id: b for b in session.execute(
+            select(Borrower).where(Borrower.id.in_(ids))
+            .options(selectinload(Borrower.loans).selectinload(Loan.schedule))).scalars()} if ids else {}
+        return [judge(promise, borrowers.get(promise.borrower_id)) for promise in promises]
+
+
+def record_outcomes(db: Database, outcomes: list[PromiseOutcome], today: dt.date) -> list[PromiseOutcome]:
+    """Marks each promise kept or broken; only those still open are changed (a concurrent run is harmless).
+
+    Returns the outcomes this call recorded. The open key is cleared so the borrower can promise again.
+    """
+    recorded = []
+    with db.session() as session:
+        for outcome in outcomes:
+            changed = session.execute(
+                update(PaymentPromise).where(PaymentPromise.id == outcome.promise_id, PaymentPromise.status == "open")
+                .values(status="kept" if outcome.kept else "broken", followed_up_on=today, open_key=None))
+            if changed.rowcount:
+                recorded.append(outcome)
+    return recorded
+
+
+def broken_promises(db: Database, since: dt.date) -> list[PaymentPromise]:
+    """Promises found broken on or after `since`, newest first: the console's follow-up list."""
+    with db.session() as session:
+        return list(session.execute(
+            select(PaymentPromise).where(PaymentPromise.status == "broken", PaymentPromise.followed_up_on >= since)
+            .order_by(PaymentPromise.followed_up_on.desc(), PaymentPromise.id.desc())).scalars())

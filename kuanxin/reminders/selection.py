@@ -1,0 +1,160 @@
+"""Who is reminded today, and why the others are not: the lawful-contact rules in one place.
+
+- only within the contact hours of policy.yml (Beijing time, never wider than 08:00-22:00);
+- only accounts whose class calls for a reminder, or whose payment promise was found broken today;
+- never a borrower who opted out (退订), has an open complaint about collection, a pending request,
+  or an open promise not yet due;
+- at most one reminder a day (the database's unique borrower+day) and `weekly_cap` in any 7 days;
+- through WeChat when the borrower bound an OpenID there, otherwise by SMS.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from kuanxin import clock
+from kuanxin.db import Database
+from kuanxin.models import (
+    Escalation,
+    PaymentPromise,
+    Reminder,
+    ReminderOptOut,
+    SenderBinding,
+    ServiceRequest,
+)
+from kuanxin.money import ZERO
+from kuanxin.policy import Policy, ReminderPolicy
+from kuanxin.segments import borrowers_with_loans, classify
+
+OWING = ("upcoming", "early", "middle", "late")  # classes a broken promise may be reminded in
+SKIP_REASONS = {
+    "opted_out": "已退订",
+    "abuse_complaint": "有未办结的催收投诉",
+    "pending_request": "有待审批的申请",
+    "promise_open": "已承诺还款,尚未到期",
+    "reminded_today": "今天已提醒",
+    "weekly_cap": "7天内提醒已达上限",
+    "no_channel": "没有可用的联系渠道",
+}
+IN_WEEK = ("sent", "sending")  # "sending": a run stopped mid-send; the message may have gone out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    borrower_id: str
+    phone: str
+    segment: str
+    kind: str  # segment | broken_promise
+    amount: Decimal
+    due_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    candidate: Candidate
+    channel: str | None = None  # wechat | sms
+    address: str | None = None  # the OpenID or phone number
+    skip: str | None = None  # a SKIP_REASONS key, or None to send
+    retry_of: int | None = None  # today's failed reminder, tried again
+
+
+@dataclass(frozen=True)
+class TodaysReminder:
+    id: int
+    status: str
+    attempts: int
+
+
+@dataclass
+class Circumstances:
+    """What the database says about every borrower, read once per run."""
+    opted_out: set
+    complaints: set
+    pending_requests: set
+    open_promises: set
+    today: dict  # borrower id -> TodaysReminder
+    this_week: Counter  # borrower id -> reminders counted against the weekly cap
+    openids: dict  # borrower id -> WeChat OpenID
+
+
+def within_contact_hours(moment: dt.datetime, rules: ReminderPolicy) -> bool:
+    local = moment.astimezone(clock.BEIJING).time()
+    return rules.contact_start <= local < rules.contact_end
+
+
+def read_circumstances(db: Database, today: dt.date) -> Circumstances:
+    week_start = today - dt.timedelta(days=6)
+    with db.session() as session:
+        def ids(query) -> set:
+            return set(session.execute(query).scalars())
+        todays = {r.borrower_id: TodaysReminder(r.id, r.status, r.attempts)
+                  for r in session.execute(select(Reminder).where(Reminder.day == today)).scalars()}
+        week = Counter(session.execute(select(Reminder.borrower_id).where(
+            Reminder.day >= week_start, Reminder.day <= today, Reminder.status.in_(IN_WEEK))).scalars())
+        bindings = session.execute(select(SenderBinding.borrower_id, SenderBinding.sender_id)
+                                   .where(SenderBinding.channel == "wechat")
+                                   .order_by(SenderBinding.created_at)).all()
+        return Circumstances(
+            opted_out=ids(select(ReminderOptOut.borrower_id)),
+            complaints=ids(select(Escalation.borrower_id).where(Escalation.reason == "collection_abuse",
+                                                                 Escalation.status != "resolved")),
+            pending_requests=ids(select(ServiceRequest.borrower_id).where(ServiceRequest.status == "pending")),
+            open_promises=ids(select(PaymentPromise.borrower_id).where(PaymentPromise.status == "open",
+                                                                        PaymentPromise.promised_date >= today)),
+            today=todays, this_week=week,
+            openids=dict(bindings),  # the latest binding wins
+        )
+
+
+def candidates(db: Database, today: dt.date, policy: Policy, broken: set) -> Iterator[Candidate]:
+    """Borrowers whose class calls for a reminder today, or whose promise was found broken today."""
+    for borrower in borrowers_with_loans(db):
+        account = classify(borrower, today, policy.segments)
+        if account.amount <= ZERO:
+            continue
+        if borrower.id in broken and account.segment in OWING:
+            kind = "broken_promise"
+        elif account.treatment == "reminder":
+            kind = "segment"
+        else:
+            continue
+        yield Candidate(borrower.id, borrower.phone, account.segment, kind, account.amount, account.due_date)
+
+
+def decide(candidate: Candidate, known: Circumstances, rules: ReminderPolicy, wechat: bool, sms: bool) -> Plan:
+    borrower = candidate.borrower_id
+    skip = _exclusion(candidate, known)
+    retry_of = None
+    todays = known.today.get(borrower)
+    if skip is None and todays is not None:
+        if todays.status == "failed" and todays.attempts < rules.max_attempts:
+            retry_of = todays.id
+        else:
+            skip = "reminded_today"
+    if skip is None and retry_of is None and known.this_week[borrower] >= rules.weekly_cap:
+        skip = "weekly_cap"
+    if skip:
+        return Plan(candidate, skip=skip)
+    if wechat and borrower in known.openids:
+        return Plan(candidate, "wechat", known.openids[borrower], retry_of=retry_of)
+    if sms:
+        return Plan(candidate, "sms", candidate.phone, retry_of=retry_of)
+    return Plan(candidate, skip="no_channel")
+
+
+def _exclusion(candidate: Candidate, known: Circumstances) -> str | None:
+    borrower = candidate.borrower_id
+    if borrower in known.opted_out:
+        return "opted_out"
+    if borrower in known.complaints:
+        return "abuse_complaint"
+    if borrower in known.pending_requests:
+        return "pending_request"
+    if borrower in known.open_promises:
+        return "promise_open"
+    return None

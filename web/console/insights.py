@@ -1,0 +1,81 @@
+"""Console pages for the lender's view of the book: account classes with drill-down, broken promises,
+and the outcome report. Read-only: any signed-in staff member may see them."""
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from kuanxin import analytics, clock, policy
+from kuanxin.db import database
+from kuanxin.policy import SEGMENTS
+from kuanxin.reminders.promises import broken_promises
+from kuanxin.segments import accounts_in, segment_accounts, summarize
+from web.console.auth import require_staff
+from web.console.routes import page
+
+router = APIRouter(prefix="/console")
+SEGMENT_NAMES = {"upcoming": "即将到期", "early": "逾期1-30天", "middle": "逾期31-90天", "late": "逾期90天以上",
+                 "litigation": "诉讼中", "settled": "已结清", "current": "正常"}
+SIZE_NAMES = {"small": "小额", "large": "大额"}
+TREATMENT_NAMES = {"reminder": "自动提醒", "collection": "人工联系", "legal_review": "法务审核", "none": "无需处理"}
+DRILL_LIMIT = 500
+BROKEN_DAYS = 30
+LABELS = {"SEGMENT_NAMES": SEGMENT_NAMES, "SIZE_NAMES": SIZE_NAMES, "TREATMENT_NAMES": TREATMENT_NAMES}
+
+
+@router.get("/segments", response_class=HTMLResponse)
+def segments(request: Request, session=Depends(require_staff)) -> HTMLResponse:
+    rules, today = policy.current().segments, clock.today()
+    rows = summarize(segment_accounts(database(), today, rules), rules)
+    broken = broken_promises(database(), today - dt.timedelta(days=BROKEN_DAYS))
+    return page(request, "segments.html", *session, rows=rows, today=today, rules=rules, broken=broken,
+                broken_days=BROKEN_DAYS, total_accounts=sum(r.accounts for r in rows),
+                total_amount=sum(r.amount for r in rows), **LABELS)
+
+
+@router.get("/segments/{segment}/{size}", response_class=HTMLResponse)
+def segment_accounts_page(request: Request, segment: str, size: str, session=Depends(require_staff)) -> HTMLResponse:
+    if segment not in SEGMENTS or size not in SIZE_NAMES:
+        return page(request, "error.html", *session, 404, message="没有这个账户分类。")
+    rules, today = policy.current().segments, clock.today()
+    shown, total = accounts_in(database(), today, rules, segment, size, DRILL_LIMIT)
+    return page(request, "segment_accounts.html", *session, segment=segment, size=size, accounts=shown, total=total,
+                today=today, treatment=rules.treatment[segment][size], **LABELS)
+
+
+def _period(start: str, end: str) -> tuple[dt.date, dt.date, str | None]:
+    """The asked period, or this month so far; with a message when the asked one is not a period."""
+    today = clock.today()
+    default = (today.replace(day=1), today)
+    if not start and not end:
+        return *default, None
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        analytics.check_period(first, last)
+    except ValueError:
+        return *default, f"统计期间无效(开始日期须早于结束日期,最长{analytics.MAX_DAYS}天),已显示本月数据。"
+    return first, last, None
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report(request: Request, start: str = "", end: str = "", session=Depends(require_staff)) -> HTMLResponse:
+    first, last, error = _period(start[:20], end[:20])
+    built = analytics.build_report(database(), first, last)
+    return page(request, "report.html", *session, error=error, start=first, end=last,
+                body=analytics.html_fragment(built))
+
+
+@router.get("/report.csv")
+def report_csv(start: str = "", end: str = "", _session=Depends(require_staff)) -> Response:
+    first, last, _ = _period(start[:20], end[:20])
+    return Response(analytics.csv_text(analytics.build_report(database(), first, last)),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="kuanxin-report-{first}-{last}.csv"'})
+
+
+@router.get("/report/print", response_class=HTMLResponse)
+def report_print(start: str = "", end: str = "", _session=Depends(require_staff)) -> HTMLResponse:
+    first, last, _ = _period(start[:20], end[:20])
+    return HTMLResponse(analytics.html_page(analytics.build_report(database(), first, last)))

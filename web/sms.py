@@ -1,0 +1,48 @@
+"""Replies to reminder SMS, forwarded by the SMS gateway: 退订 / 取消提醒 / TD stop reminders at once.
+
+POST /sms/inbound with `Authorization: Bearer {KUANXIN_SMS_KEY}` and {"from": phone, "text": reply}.
+Any well-formed reply gets 200, whether or not the phone is a borrower's, so the endpoint tells
+nobody who borrows here; other replies are not read (a person answers the hotline).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from kuanxin import clock
+from kuanxin.db import database
+from kuanxin.identity import mask_phone
+from kuanxin.reminders.optout import is_opt_out_reply, opt_out_by_phone
+from kuanxin.reminders.sms import SmsConfigError, sms_settings
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+MAX_BODY = 4096  # a reply SMS is at most a few hundred characters
+
+
+@router.post("/sms/inbound", include_in_schema=False)
+async def inbound(request: Request) -> JSONResponse:
+    try:
+        settings = sms_settings()
+    except SmsConfigError:
+        settings = None
+    if settings is None:
+        return JSONResponse({"error": "SMS is not configured"}, status_code=404)
+    if not settings.accepts(request.headers.get("authorization")):
+        return JSONResponse({"error": "unauthorised"}, status_code=401)
+    body = await request.body()
+    try:
+        reply = json.loads(body.decode("utf-8")) if len(body) <= MAX_BODY else None
+    except (UnicodeDecodeError, ValueError):
+        reply = None
+    if not isinstance(reply, dict) or not isinstance(reply.get("from"), str) or not isinstance(reply.get("text"), str):
+        return JSONResponse({"error": "expected JSON {\"from\": phone, \"text\": reply}"}, status_code=400)
+    phone = reply["from"].removeprefix("+86").strip()
+    if not is_opt_out_reply(reply["text"]):
+        return JSONResponse({"opted_out": False})
+    known = opt_out_by_phone(database(), phone, "sms", clock.now())
+    logger.info("SMS opt-out from %s (%s)", mask_phone(phone), "recorded" if known else "no borrower")
+    return JSONResponse({"opted_out": True})
