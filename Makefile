@@ -82,6 +82,7 @@ evaluate: $(STAMP)
 bench: $(MODEL)
 	$(PY) -m bench.load
 	$(PY) -m bench.wechat
+	$(PY) -m bench.reminders
 
 bench-cluster: $(MODEL) nginx services
 	$(PY) -m bench.cluster

@@ -5,11 +5,13 @@ process runs with KUANXIN_TODAY pinned, so amounts and dates in replies are exac
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,6 +24,13 @@ TODAY = "2026-11-22"
 MODEL = PROJECT_ROOT / "models" / "kuanxin.tar.gz"
 TOKEN = "e2e-" + uuid.uuid4().hex
 WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
+
+
+def run_async(coroutine):
+    """Runs a coroutine to the end from a test, even while another event loop runs in this thread
+    (the browser tests' Playwright keeps one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | None = None,

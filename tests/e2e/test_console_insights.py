@@ -1,7 +1,6 @@
 """The console's view of the book: classes with drill-down, broken promises, and the outcome report."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from kuanxin.policy import load_policy
 from kuanxin.reminders.run import Channels, run
 from kuanxin.settings import PROJECT_ROOT
 from tests.e2e.console_client import ConsoleClient, new_staff
+from tests.e2e.harness import run_async
 
 PAGES = ("/console/segments", "/console/segments/middle/small", "/console/report", "/console/report.csv",
          "/console/report/print")
@@ -51,7 +51,7 @@ def test_a_broken_promise_shows_after_the_follow_up(servers, db):
                                    created_at=dt.datetime(2026, 11, 15, 2)))
     staff = signed_in(servers, db)
     assert "没有未兑现的承诺" in staff.get("/console/segments").text
-    asyncio.run(run(db, load_policy(PROJECT_ROOT / "policy.yml"),
+    run_async(run(db, load_policy(PROJECT_ROOT / "policy.yml"),
                     dt.datetime(2026, 11, 22, 7, tzinfo=clock.BEIJING), Channels()))  # before hours: follow-up only
     page = staff.get("/console/segments").text
     broken = page[page.index('id="broken-promises"'):]

@@ -2,7 +2,6 @@
 
 Every opt-out is then honoured by the next reminders run; sessions are recorded for the analytics.
 """
-import asyncio
 import datetime as dt
 
 import requests
@@ -14,6 +13,7 @@ from kuanxin.policy import load_policy
 from kuanxin.reminders.run import Channels, run
 from kuanxin.reminders.sms import SmsGateway, sms_settings
 from kuanxin.settings import PROJECT_ROOT
+from tests.e2e.harness import run_async
 
 B1001_PHONE = "13812345678"
 
@@ -55,7 +55,7 @@ def remind_now(db, sms_gateway):
         finally:
             await gateway.close()
     sms_gateway.reset()
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def test_saying_it_in_the_chat_after_proving_who_you_are(borrower, db):
