@@ -35,6 +35,7 @@ class SmsGatewayDouble:
     def reset(self) -> None:
         with self.lock:
             self.sent: list[dict] = []  # accepted messages, in order
+            self.ids: dict[str, str] = {}  # reference → the id it was accepted under
             self.requests = 0
             self.faults: list = []
 
@@ -61,12 +62,15 @@ class SmsGatewayDouble:
         text = message.get("text")
         if not PHONE.fullmatch(str(message.get("to", ""))) or not isinstance(text, str) or not 0 < len(text) <= 500:
             return 400, {"error": "bad message"}
+        reference = message.get("reference")
         with self.lock:
-            for index, earlier in enumerate(self.sent):
-                if message.get("reference") and earlier.get("reference") == message["reference"]:
-                    return 200, {"id": f"m{index + 1}"}
+            if reference and reference in self.ids:
+                return 200, {"id": self.ids[reference]}
             self.sent.append(message)
-            return 200, {"id": f"m{len(self.sent)}"}
+            answer_id = f"m{len(self.sent)}"
+            if reference:
+                self.ids[reference] = answer_id
+            return 200, {"id": answer_id}
 
     def _handler(self):
         double = self
