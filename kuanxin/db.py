@@ -19,15 +19,18 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # SQLAlchemy 1.4 opens a new file connection per session (NullPool); reusing them, as 2.0
         # does, saves a connect, three PRAGMAs and a close on every transaction.
-        pooling = {} if _in_memory(url) else {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+        pooling = {} if _in_memory(url) else {"poolclass": QueuePool, **_pool_size()}
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30},
                                **pooling)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
+    return create_engine(url, future=True, pool_pre_ping=True, **_pool_size())
+
+
+def _pool_size() -> dict[str, int]:
     # each action server, web app and Rasa process has its own pool: see settings.RASA_POOL for the sum
-    return create_engine(url, future=True, pool_pre_ping=True,
-                         pool_size=int(os.environ.get("KUANXIN_DB_POOL_SIZE", "5")),
-                         max_overflow=int(os.environ.get("KUANXIN_DB_MAX_OVERFLOW", "5")))
+    return {"pool_size": int(os.environ.get("KUANXIN_DB_POOL_SIZE", "5")),
+            "max_overflow": int(os.environ.get("KUANXIN_DB_MAX_OVERFLOW", "5"))}
 
 
 def _in_memory(url: str) -> bool:

@@ -36,7 +36,7 @@ def test_writes_from_many_threads_all_land(tmp_path):
         assert session.execute(select(func.count()).select_from(ReminderOptOut)).scalar() == 200
 
 
-def test_an_in_memory_database_keeps_one_shared_connection():
+def test_an_in_memory_database_keeps_what_was_written():
     db = Database("sqlite://")
     db.create_schema()
     with db.session() as session:
