@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--borrowers", type=int, default=2000, help="synthetic borrowers in the database")
     parser.add_argument("--conversations", type=int, default=160, help="conversations in the concurrent run")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--stock-rasa", action="store_true", help="run stock Rasa, without kuanxin.rasa_main")
+    parser.add_argument("--stock-rasa", action="store_true", help="run stock Rasa, without runtime.main")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kuanxin-bench-"))
     url = f"sqlite:///{workdir / 'accounts.db'}"
@@ -99,7 +99,7 @@ def main() -> None:
     load_document(db, synthetic_accounts(args.borrowers))
     env = dict(os.environ, KUANXIN_DATABASE_URL=url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3")
     servers = Servers(free_port(), free_port(), uuid.uuid4().hex, latest_model(PROJECT_ROOT / "models"), env,
-                      rasa_module="rasa" if args.stock_rasa else "kuanxin.rasa_main")
+                      rasa_module="rasa" if args.stock_rasa else "runtime.main")
     logs = (open(workdir / "actions.log", "w"), open(workdir / "rasa.log", "w"))
     servers.start(logs)
     endpoint = f"{servers.rasa_url}/webhooks/rest/webhook"
@@ -113,7 +113,7 @@ def main() -> None:
     cores = os.cpu_count()
     print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}")
     print(f"database: SQLite, {args.borrowers + 6} borrowers; each conversation {len(conversation(0))} messages; "
-          f"{'stock Rasa' if args.stock_rasa else 'kuanxin.rasa_main'}")
+          f"{'stock Rasa' if args.stock_rasa else 'runtime.main'}")
     print(report("1 borrower (sequential)", alone, alone_time))
     print(report(f"{args.concurrency} borrowers at once", many, many_time))
 

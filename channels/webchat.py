@@ -8,6 +8,7 @@ A lender-signed token binds the session to a signed-in borrower, who then skips 
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,16 +20,36 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
-from channels.common import APOLOGY, EMPTY_MESSAGE, MAX_MESSAGE_CHARS
+from channels.common import (
+    EMPTY_MESSAGE,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
+    clean_text,
+    valid_message_id,
+)
 from kuanxin import clock, settings
 from kuanxin.accounts import Accounts
 from kuanxin.signin import ResumeKeys, borrower_from_token
 from kuanxin.staff_reply import staff_name
+from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 200  # messages replayed to a reloaded page
 NAMESPACE = "/"
+MAX_CREDENTIAL_CHARS = 4096  # a lender token or resume credential; anything longer is not one
+
+
+def plain_credential(value: Any) -> str | None:
+    """A token or credential as the browser sent it, if it is printable ASCII of a sane length; else none."""
+    if isinstance(value, str) and 0 < len(value) <= MAX_CREDENTIAL_CHARS and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
+HANDLED = {"ok": True}
+RETRY = {"ok": False, "retry": True, "retry_after": RETRY_AFTER_SECONDS, "text": UNAVAILABLE}
+EMPTY = {"ok": False, "retry": False, "text": EMPTY_MESSAGE}
 
 
 def widget_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -134,8 +155,8 @@ class WebChatInput(InputChannel):
         @sio.on("session_request", namespace=NAMESPACE)
         async def session_request(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
-            borrower_id = self.signed_in_borrower(data.get("token"))
-            session_id = keys.session_to_resume(data.get("resume"), borrower_id)
+            borrower_id = self.signed_in_borrower(plain_credential(data.get("token")))
+            session_id = keys.session_to_resume(plain_credential(data.get("resume")), borrower_id)
             resumed = session_id is not None
             if not resumed:
                 session_id = keys.new_session_id()
@@ -154,16 +175,20 @@ class WebChatInput(InputChannel):
                 await sio.emit("history", await self.history(webchat, session_id), room=sid, namespace=NAMESPACE)
 
         @sio.on(self.user_message_evt, namespace=NAMESPACE)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> dict[str, Any]:
+            """The return value is the socket.io acknowledgement the widget waits for before its next message."""
             session_id = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
-            output = WebChatOutput(sio, self.bot_message_evt)
             if not session_id:
-                return  # a client that skipped session_request has nowhere to be filed
+                return {"ok": False, "retry": False, "text": ""}  # skipped session_request: nowhere to file it
             text = data.get("message") if isinstance(data, dict) else None
-            if not isinstance(text, str) or not text.strip():
+            text = clean_text(text) if isinstance(text, str) else ""
+            output = WebChatOutput(sio, self.bot_message_evt)
+            if not text:
                 await output.send_text_message(session_id, EMPTY_MESSAGE)
-                return
-            await self.answer(on_new_message, output, session_id, text[:MAX_MESSAGE_CHARS])
+                return EMPTY
+            message_id = data.get("message_id")
+            return await self.answer(on_new_message, output, session_id, text,
+                                     message_id if valid_message_id(message_id) else None)
 
         return webchat
 
@@ -184,16 +209,26 @@ class WebChatInput(InputChannel):
                                     now=now, expires_at=now + self.signed_in_for)
 
     async def answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], output: WebChatOutput,
-                     session_id: str, text: str) -> None:
-        await output.sio.emit("bot_typing", {"typing": True}, room=session_id, namespace=NAMESPACE)
+                     session_id: str, text: str, message_id: str | None = None) -> dict[str, Any]:
+        await self.typing(output, session_id, True)
+        # client metadata is never passed on: nothing a browser says can vouch for a borrower
+        kind = ResendSafeMessage if message_id else UserMessage
+        message = kind(text, output, session_id, input_channel=self.name(), message_id=message_id)
         try:
-            # client metadata is never passed on: nothing a browser says can vouch for a borrower
-            await on_new_message(UserMessage(text, output, session_id, input_channel=self.name()))
-        except Exception:  # noqa: BLE001 - the borrower gets an apology, the log gets the trace
+            await asyncio.shield(asyncio.ensure_future(on_new_message(message)))  # a closed tab ends no turn
+            return HANDLED
+        except Exception:  # noqa: BLE001 - the widget shows the notice and sends the message again
             logger.exception("web chat turn failed")
-            await output.send_text_message(session_id, APOLOGY)
+            return RETRY
         finally:
-            await output.sio.emit("bot_typing", {"typing": False}, room=session_id, namespace=NAMESPACE)
+            await self.typing(output, session_id, False)
+
+    @staticmethod
+    async def typing(output: WebChatOutput, session_id: str, on: bool) -> None:
+        try:
+            await output.sio.emit("bot_typing", {"typing": on}, room=session_id, namespace=NAMESPACE)
+        except Exception:  # noqa: BLE001 - a missing typing dot is no reason to lose the turn's answer
+            logger.warning("could not show the typing indicator")
 
     @staticmethod
     async def history(webchat: AppAwareBlueprint, session_id: str) -> list[dict[str, Any]]:

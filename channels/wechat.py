@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,7 +20,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
-from channels.common import APOLOGY, MAX_MESSAGE_CHARS
+from channels.common import UNAVAILABLE, clean_text
 from kuanxin.accounts import Accounts
 from kuanxin.settings import redis_prefix, redis_url
 from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError, mask_openid
@@ -27,6 +28,7 @@ from kuanxin.wechat.config import WeChatSettings, settings_from_env
 from kuanxin.wechat.inbound import Inbound, Incoming, Refused
 from kuanxin.wechat.inbox import SerialQueues, seen_messages
 from kuanxin.wechat.render import buttons_of, choice_payload, render_turn
+from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
 
@@ -132,17 +134,20 @@ class WeChatInput(InputChannel):
             # the borrower left the account: nobody who inherits the OpenID's chat should be vouched for
             await asyncio.to_thread(self.accounts().unbind_sender, incoming.openid)
             return
-        text = incoming.text.strip()[:MAX_MESSAGE_CHARS]
+        text = clean_text(incoming.text)
         if not text:
             await send_all(self.api, incoming.openid, [UNSUPPORTED if incoming.kind == "unsupported" else UNHEARD])
             return
         text = await self.picked_choice(app, incoming.openid, text) or text
         collector = CollectingOutputChannel()
+        # WeChat's retries of one push share its key: an instance that takes over a retry answers it once
+        message = ResendSafeMessage(text, collector, incoming.openid, input_channel=self.name(),
+                                    message_id=message_id_of(incoming.dedup_key))
         try:
-            await on_new_message(UserMessage(text, collector, incoming.openid, input_channel=self.name()))
-        except Exception:  # noqa: BLE001 - the borrower gets an apology, the log gets the trace
+            await on_new_message(message)
+        except Exception:  # noqa: BLE001 - nothing was recorded: the borrower is told to send it again
             logger.exception("WeChat turn failed for %s", mask_openid(incoming.openid))
-            collector.messages.append({"text": APOLOGY})
+            collector.messages = [{"text": UNAVAILABLE}]
         await send_all(self.api, incoming.openid, render_turn(collector.messages))
 
     @staticmethod
@@ -168,6 +173,11 @@ def last_choices(events) -> list[dict[str, str]]:
         if kind == "bot" and buttons_of(event.data or {}):
             return buttons_of(event.data or {})
     return []
+
+
+def message_id_of(dedup_key: str) -> str:
+    """A stable message id for a push (its key holds the OpenID, so it is hashed, not stored)."""
+    return "wx-" + hashlib.sha256(dedup_key.encode()).hexdigest()[:40]
 
 
 def _query(request: Request) -> dict[str, str]:

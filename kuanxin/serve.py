@@ -33,7 +33,7 @@ class Servers:
     """The action server, Rasa and (with a web port) the web app as child processes, started and stopped together."""
 
     def __init__(self, rasa_port: int, action_port: int, token: str, model: Path, env: dict | None = None,
-                 rasa_module: str = "kuanxin.rasa_main", web_port: int | None = None,
+                 rasa_module: str = "runtime.main", web_port: int | None = None,
                  action_endpoint: str | None = None):
         self.rasa_port, self.action_port, self.web_port = rasa_port, action_port, web_port
         self.rasa_module = rasa_module  # "rasa" runs stock Rasa, for comparisons

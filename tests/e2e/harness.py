@@ -96,13 +96,18 @@ class Borrower:
         self.sender = "e2e-" + uuid.uuid4().hex[:12]
         self.replies: list[dict] = []
 
-    def say(self, text: str) -> str:
-        # the sender in the query too: a load balancer hashes on it (the REST channel reads the body)
-        response = requests.post(f"{self.servers.rasa_url}/webhooks/rest/webhook", params={"sender": self.sender},
-                                 json={"sender": self.sender, "message": text}, timeout=60)
+    def say(self, text: str, message_id: str | None = None) -> str:
+        response = self.send(text, message_id)
         assert response.status_code == 200, response.text
         self.replies = response.json()
         return "\n".join(m.get("text", "") for m in self.replies)
+
+    def send(self, text: str, message_id: str | None = None) -> requests.Response:
+        """One REST message, answer as it came (a test of failures reads the status itself)."""
+        body = {"sender": self.sender, "message": text, **({"message_id": message_id} if message_id else {})}
+        # the sender in the query too: a load balancer hashes on it (the REST channel reads the body)
+        return requests.post(f"{self.servers.rasa_url}/webhooks/rest/webhook", params={"sender": self.sender},
+                             json=body, timeout=60)
 
     def buttons(self) -> list[str]:
         return [b["title"] for m in self.replies for b in m.get("buttons", [])]

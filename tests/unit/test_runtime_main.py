@@ -3,7 +3,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from kuanxin import rasa_main
+from runtime import main as rasa_main
 
 GOOD = [
     {"events": [], "responses": []},

@@ -1,4 +1,4 @@
-"""`python -m kuanxin.rasa_main ...` runs the Rasa command line with two fixes to Rasa 3.6 internals.
+"""`python -m runtime.main ...` runs the Rasa command line with kuanxin's fixes to Rasa 3.6 internals.
 
 1. Speed: Rasa checks every action-server response with ``jsonschema.validate()``, which first
    re-validates the response *schema* against its meta-schema on every call; with jsonschema
@@ -8,6 +8,12 @@
    blank message), which the REST channel turns into an HTTP 500 with no reply. Such a message
    now gets no intent (confidence 0), so the FallbackClassifier marks it nlu_fallback and the
    borrower is asked, politely, to say what they need.
+3. Faults: store failures are answered as "try again" instead of blank-tracker turns (runtime.stores),
+   a re-sent message is answered once (runtime.turns), every request passes a guard and the
+   instance has /live and /ready (runtime.health); the lock stores are runtime.locks (endpoints*.yml).
+4. Start-up: a configured conversation store or Redis that cannot be reached stops the start with its
+   variable's name (runtime.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
+   environment, never from the command line (where `ps` would show it).
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from kuanxin.settings import rasa_store_env
 from kuanxin.wechat.config import check_settings_or_exit
+from runtime import health, preflight, stores, turns
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,9 +61,29 @@ def _classify_unless_featureless(self: LogisticRegressionClassifier, messages: l
     return messages
 
 
+def _with_health_routes(create_app):
+    @functools.wraps(create_app)
+    def create(*args, **kwargs):
+        app = create_app(*args, **kwargs)
+        health.add_routes(app)
+        return app
+    return create
+
+
 def install() -> None:
+    import rasa.server
+
     RemoteAction._validate_action_result = _validate_action_result
     LogisticRegressionClassifier.process = _classify_unless_featureless
+    stores.install()
+    turns.install()
+    if not getattr(rasa.server.create_app, "__wrapped__", None):
+        rasa.server.create_app = _with_health_routes(rasa.server.create_app)
+
+
+def _token_from_environment(argv: list[str]) -> list[str]:
+    token = os.environ.get("KUANXIN_RASA_TOKEN", "").strip()
+    return argv + ["--auth-token", token] if token and "--auth-token" not in argv else argv
 
 
 def main() -> None:
@@ -64,8 +91,10 @@ def main() -> None:
         check_settings_or_exit()
         try:  # endpoints.production.yml reads these, split from KUANXIN_TRACKER_STORE_URL / KUANXIN_REDIS_URL
             os.environ.update(rasa_store_env(os.environ))
+            preflight.check_stores(os.environ)
         except ValueError as exc:
             raise SystemExit(f"kuanxin: {exc}") from None
+        sys.argv = _token_from_environment(sys.argv)
     install()
     from rasa.__main__ import main as rasa_main
     sys.argv[0] = "rasa"

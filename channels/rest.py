@@ -1,0 +1,108 @@
+"""The REST channel (development, tests, and lenders' own front ends behind their authentication).
+
+Rasa's stock channel answers 200 with an empty list when a turn fails, drops the message when the
+client disconnects while it waits for its conversation's lock, and passes any sender id and body
+to the tracker store. Here:
+- the body must be a JSON object with a well-formed `sender` and a text `message` (400 otherwise);
+- an optional `message_id` (8-64 of A-Z a-z 0-9 _ -) makes re-sends safe: the same id is answered
+  with the original answer, never handled twice;
+- the turn runs to its end even if the client goes away, so nothing it said is lost;
+- a turn that could not be handled answers 503 with Retry-After and a Chinese message.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from channels.common import (
+    BAD_REQUEST,
+    EMPTY_MESSAGE,
+    MAX_BODY_BYTES,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
+    clean_text,
+    valid_message_id,
+    valid_sender_id,
+)
+from runtime.turns import ResendSafeMessage
+
+logger = logging.getLogger(__name__)
+
+
+class BadRequest(ValueError):
+    """What was wrong with a request, in the words the client is told."""
+
+
+def parse_body(raw: bytes) -> tuple[str, str, str | None]:
+    """(sender, text, message id) of a REST message body, or BadRequest saying what is wrong."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"请求内容超过 {MAX_BODY_BYTES // 1024} KB")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("请求内容必须是 JSON 对象") from None
+    if not isinstance(body, dict):
+        raise BadRequest("请求内容必须是 JSON 对象")
+    sender, text, message_id = body.get("sender"), body.get("message"), body.get("message_id")
+    if not valid_sender_id(sender):
+        raise BadRequest("sender 必须是 1-128 个字母、数字或 _ . : @ -")
+    if not isinstance(text, str):
+        raise BadRequest("message 必须是文字")
+    if message_id is not None and not valid_message_id(message_id):
+        raise BadRequest("message_id 必须是 8-64 个字母、数字、_ 或 -")
+    return sender, clean_text(text), message_id
+
+
+def refused(reason: str) -> response.HTTPResponse:
+    return response.json({"error": "bad_request", "message": BAD_REQUEST.format(reason=reason)}, status=400)
+
+
+def unavailable() -> response.HTTPResponse:
+    return response.json({"error": "unavailable", "retry": True, "message": UNAVAILABLE}, status=503,
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class RestInput(InputChannel):
+    """credentials.yml: `channels.rest.RestInput:`; served at /webhooks/rest/webhook like Rasa's own."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rest = Blueprint("custom_webhook_RestInput", __name__)
+
+        @rest.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            try:
+                sender, text, message_id = parse_body(request.body or b"")
+            except BadRequest as bad:
+                return refused(str(bad))
+            if not text:
+                return response.json([{"recipient_id": sender, "text": EMPTY_MESSAGE}])
+            collector = CollectingOutputChannel()
+            kind = ResendSafeMessage if message_id else UserMessage
+            message = kind(text, collector, sender, input_channel=self.name(), message_id=message_id)
+            turn = asyncio.ensure_future(on_new_message(message))
+            try:
+                await asyncio.shield(turn)  # a client that hangs up cancels the wait, not the turn
+            except asyncio.CancelledError:
+                logger.info("REST client left before its answer; the turn goes on")
+                raise
+            except Exception:  # noqa: BLE001 - logged; the client is told to send it again
+                logger.exception("REST turn failed")
+                return unavailable()
+            return response.json(collector.messages)
+
+        return rest
