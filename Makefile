@@ -44,7 +44,7 @@ run: $(MODEL) $(WIDGET) demo
 	$(BIN)/kuanxin serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check kuanxin actions channels web tests bench
+	$(BIN)/ruff check kuanxin actions channels runtime web tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, verified_borrower
+from actions.loan_facts import settlement_addendum
 from actions.render import overdue_summary, percent, promise_line, request_line, short_date
 from actions.requests_common import other_options
 from kuanxin import plans
@@ -28,7 +29,10 @@ class ActionShowOverdue(KuanxinAction):
         buttons = []
         if any(s.is_overdue for s in statements):
             buttons = [REPAY_BUTTON, *other_options(borrower, self.today(), self.policy())]
-        dispatcher.utter_message(text=overdue_summary(statements, self.today()), buttons=buttons)
+        summary = overdue_summary(statements, self.today())
+        # "我还要还多少" / "还清要多少": the settlement figure too, labelled (actions/loan_facts.py)
+        addendum = settlement_addendum(tracker, borrower, "check_overdue", self.today(), self.policy())
+        dispatcher.utter_message(text=f"{summary}\n\n{addendum}" if addendum else summary, buttons=buttons)
         return []
 
 

@@ -8,10 +8,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.asks import deferral_months_open
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
-from actions.forms import FormValidator, activating, trigger_text
+from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import date_cn, loan_title
 from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
+from actions.texts import say
 from kuanxin import eligibility, plans
 from kuanxin.money import yuan
 from kuanxin.overdue import loan_statement
@@ -49,7 +51,7 @@ class ValidateDeferralForm(FormValidator):
         if loan is None:
             return found
         months = find_month_count(text)
-        if months is not None and (values["deferral_months"] is None or requested == "deferral_months"):
+        if months is not None and (values["deferral_months"] is None or not activating(tracker)):
             problem = (eligibility.months_allowed(months, self.policy().deferral)
                        or eligibility.new_date_ahead(loan_statement(loan, self.today()), months, self.today()))
             if problem:
@@ -58,10 +60,13 @@ class ValidateDeferralForm(FormValidator):
                 found["deferral_months"] = float(months)
         if values["deferral_reason"] is None:
             reason = reason_in_request(text) if starting else (
-                reason_answer(text) if requested == "deferral_reason" else None)
+                reason_answer(text) if requested == "deferral_reason" and not self.digressing(tracker) else None)
             if reason:
                 found["deferral_reason"] = reason
         return {**found, **self.confirmation(tracker, requested)}
+
+    def expected_values(self, tracker: Tracker, slot: str) -> dict:
+        return {"months": "、".join(str(m) for m in deferral_months_open(tracker, self.today(), self.policy()))}
 
 
 class ActionAskDeferralConfirm(KuanxinAction):
@@ -75,13 +80,9 @@ class ActionAskDeferralConfirm(KuanxinAction):
         months = int(tracker.get_slot("deferral_months"))
         quote = plans.quote_deferral(borrower, loan, months, tracker.get_slot("deferral_reason"),
                                      self.today(), self.policy())
-        dispatcher.utter_message(
-            text=f"请确认您的延期还款申请:\n"
-                 f"· 借款:{loan_title(loan)}\n"
-                 f"· 逾期金额:{yuan(quote.statement.total)}\n"
-                 f"· 延期:{months}个月,逾期部分的新还款日为{date_cn(quote.new_due_date)}\n"
-                 f"· 原因:{tracker.get_slot('deferral_reason')}\n"
-                 f"提交后由工作人员审核,审核通过前原还款安排不变。确认提交吗?",
+        key = "deferral.confirm.short" if tracker.get_slot(REASK_SLOT) else "deferral.confirm"
+        say(dispatcher, tracker, key, loan=loan_title(loan), total=yuan(quote.statement.total), months=months,
+            new_date=date_cn(quote.new_due_date), reason=tracker.get_slot("deferral_reason"),
             buttons=CONFIRM_BUTTONS)
         return []
 

@@ -1,22 +1,41 @@
-"""Shared behaviour of kuanxin's form validation actions.
+"""What every kuanxin form does with a message, whatever the form.
 
-Each validator reads the latest message itself (with kuanxin's Chinese parsers), so one
-message such as "延期两个月,因为我失业了" can fill several slots. Interruptions that need a
-person are left to the rules (by extracting nothing); "算了"/"不要了" cancels the form.
+Each validator reads the latest message itself (with kuanxin's Chinese parsers), so one message such
+as "延期两个月,因为我失业了" can fill several slots. Then, in this order:
+1. a value the form can use fills its slot, also a correction before the borrower confirms
+   ("不对,我要分12期" on the summary changes the periods and shows the new summary);
+2. leaving (算了 / 不办了 / 先不用) ends the form, at every step (see 4 for a change of mind);
+3. a question the assistant can answer (actions/answers.py) is answered, and the form asks its
+   pending question again in one short line;
+4. a request for a person, a dispute or an abuse complaint leaves the form for action_escalate, and
+   another request (a change of mind) for that request's form;
+5. anything else gets a re-ask that says what is expected, with an example.
+The form never rejects a message, so nothing falls through to a generic "what else?".
 """
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, latest_intent, user_messages
+from actions.answers import answer, answerable
+from actions.base import KuanxinAction, latest_intent, latest_text, user_messages
+from actions.requests_common import reset_request_slots
+from actions.texts import say
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
-CANCEL_INTENTS = {"deny", "goodbye"}
+LEAVE_INTENTS = {"cancel", "goodbye"}
+# said to leave whatever the classifier thought: a borrower who wants out must always get out
+LEAVE_WORDS = re.compile(r"算了|不办了|先不用|不用了|不申请了|不要了|取消|不弄了|不想办了|先这样吧|退出")
+# another request in the middle of a form: the borrower changed their mind
+SWITCH_TO = {"request_deferral": "deferral_form", "request_installment": "installment_form",
+             "promise_to_pay": "promise_form", "request_penalty_waiver": "action_request_waiver"}
+IMPLIED_SLOTS = {"loan_id"}  # filled again on every message when only one loan is meant: not something said
+REASK_SLOT = "form_reask"  # the next question is a short re-ask (actions/asks.py)
 
 
 def trigger_text(tracker: Tracker, intent: str) -> str:
@@ -32,6 +51,10 @@ def activating(tracker: Tracker) -> bool:
     return tracker.get_slot("requested_slot") is None
 
 
+def wants_to_leave(tracker: Tracker) -> bool:
+    return latest_intent(tracker) in LEAVE_INTENTS or bool(LEAVE_WORDS.search(latest_text(tracker)))
+
+
 class FormValidator(KuanxinAction):
     """Validates one form; subclasses fill `slots` from the message in `fill`."""
 
@@ -44,22 +67,52 @@ class FormValidator(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        intent = latest_intent(tracker)
         requested = tracker.get_slot("requested_slot")
         answering = requested is not None  # not activating: the form has asked something
-        if answering and intent in HAND_OVER_INTENTS:
-            return []  # the rules hand the conversation over
         values = {slot: tracker.get_slot(slot) for slot in self.slots}
-        if answering and requested != self.confirm_slot and intent in CANCEL_INTENTS:
-            return self.cancel()
         said_before = len(dispatcher.messages)
         found = await self.fill(dispatcher, tracker, values, requested)
+        corrected = requested == self.confirm_slot and self.corrects(found, tracker)
+        if corrected:
+            found.pop(self.confirm_slot, None)  # "不对,改成12期": a new summary to confirm, not a no
+        said = {k: v for k, v in found.items() if k not in IMPLIED_SLOTS or v != values.get(k)}
+        if answering and not said and len(dispatcher.messages) == said_before:
+            return await self.not_a_value(dispatcher, tracker, domain, requested)
         values.update(found)
         missing = None if self.done_early(values) else self.next_slot(values)
-        nothing_said = len(dispatcher.messages) == said_before
-        if answering and missing == requested and requested not in found and nothing_said:
-            self.not_understood(dispatcher, requested)
-        return [SlotSet(k, v) for k, v in found.items()] + [SlotSet("requested_slot", missing)]
+        reask = answering and missing == requested and requested not in found and not corrected
+        return ([SlotSet(k, v) for k, v in found.items()]
+                + [SlotSet(REASK_SLOT, reask), SlotSet("requested_slot", missing)])
+
+    async def not_a_value(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                          requested: str) -> list[EventType]:
+        """A message with nothing for the form: leaving, a question, or something not understood."""
+        intent = latest_intent(tracker)
+        if intent in HAND_OVER_INTENTS:
+            return self.switch("action_escalate")
+        switch_to = SWITCH_TO.get(intent or "")
+        if switch_to and switch_to != self.form and tracker.get_slot("verified"):
+            return self.switch(switch_to)  # before leaving: "算了还是分期吧" is a change of mind
+        if wants_to_leave(tracker):
+            return self.cancel()
+        if answerable(intent, bool(tracker.get_slot("verified"))):
+            await answer(intent, dispatcher, tracker, domain)
+        elif intent in ANSWERED_AFTER_IDENTITY and self.form == "identity_form":
+            say(dispatcher, tracker, "form.after_identity")
+        else:
+            self.not_understood(dispatcher, tracker, requested)
+        return [SlotSet(REASK_SLOT, True), SlotSet("requested_slot", requested)]
+
+    def digressing(self, tracker: Tracker) -> bool:
+        """The message is about something else (a question, leaving, a person), so no free-text answer."""
+        intent = latest_intent(tracker)
+        return (wants_to_leave(tracker) or intent in HAND_OVER_INTENTS
+                or answerable(intent, bool(tracker.get_slot("verified"))))
+
+    def corrects(self, found: dict, tracker: Tracker) -> bool:
+        """A new value for anything the summary shows (periods, months, date, amount)."""
+        return any(value != tracker.get_slot(slot) for slot, value in found.items()
+                   if slot not in IMPLIED_SLOTS | {self.confirm_slot, "request_blocked"})
 
     def done_early(self, values: dict) -> bool:
         """The form ends before all slots are filled, e.g. when a rule already refused the request."""
@@ -71,15 +124,29 @@ class FormValidator(KuanxinAction):
     def confirmation(self, tracker: Tracker, requested: str | None) -> dict:
         """The borrower's yes or no to the summary the form showed."""
         intent = latest_intent(tracker)
-        if requested != self.confirm_slot or activating(tracker) or intent not in ("affirm", "deny"):
+        if requested != self.confirm_slot or activating(tracker):
             return {}
-        return {self.confirm_slot: intent == "affirm"}
+        if intent == "affirm":
+            return {self.confirm_slot: True}
+        if intent == "deny" or wants_to_leave(tracker):
+            return {self.confirm_slot: False}
+        return {}
+
+    def switch(self, action: str) -> list[EventType]:
+        """This form ends quietly and `action` follows: another request ("还是延期吧" while choosing periods),
+        or a person, a dispute, a complaint. A message that also holds a value for the form ("不对,改成12期")
+        is a correction and never gets here."""
+        return [*reset_request_slots(), SlotSet("requested_slot", None), FollowupAction(action)]
 
     def cancel(self) -> list[EventType]:
-        return [SlotSet(self.confirm_slot, False), SlotSet("requested_slot", None)]
+        return [SlotSet(self.confirm_slot, False), SlotSet(REASK_SLOT, False), SlotSet("requested_slot", None)]
 
-    def not_understood(self, dispatcher: CollectingDispatcher, slot: str) -> None:
-        dispatcher.utter_message(text="抱歉,没有识别到需要的信息。如果不想继续办理,说「算了」就可以退出。")
+    def not_understood(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
+        say(dispatcher, tracker, f"form.not_understood.{slot}", **self.expected_values(tracker, slot))
+
+    def expected_values(self, tracker: Tracker, slot: str) -> dict[str, Any]:
+        """Values the not-understood text of a slot names (allowed periods, months, …)."""
+        return {}
 
     @abstractmethod
     async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
@@ -89,3 +156,7 @@ class FormValidator(KuanxinAction):
     def on_failure(self, tracker: Tracker) -> list[EventType]:
         # End the form rather than loop on a failure; the apology has been said.
         return [SlotSet("request_blocked", True), SlotSet("requested_slot", None)]
+
+
+# Account questions an unverified borrower asks while proving who they are: answered right after.
+ANSWERED_AFTER_IDENTITY = {"check_overdue", "check_request_status", "ask_loan_facts", "ask_settlement"}

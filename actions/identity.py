@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from dateutil import tz
@@ -11,13 +10,11 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text
-from actions.forms import FormValidator, activating
+from actions.forms import FormValidator
+from actions.texts import say, text_for
 from kuanxin import clock
-from kuanxin.identity import find_id_last4, find_phone, mask_phone
+from kuanxin.identity import ID_SLOT, PHONE_SLOT, Malformed, is_id_last4, is_phone, mask_phone, read_identity
 
-# At activation the message was a request, not an answer: only take 4 characters as the ID
-# tail when the borrower says so, so "2026年" is never mistaken for one.
-ID_CUE = re.compile(r"身份证|证件|后四位|后4位|尾号|末四位|末4位")
 logger = logging.getLogger("kuanxin.actions")
 WECHAT = "wechat"  # the input channel whose sender id (the OpenID) stays with the borrower
 
@@ -51,39 +48,49 @@ class ValidateIdentityForm(FormValidator):
 
     async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
                    requested: str | None) -> dict:
-        text = latest_text(tracker)
-        found = {}
-        phone = find_phone(text)
-        if phone:
-            found["phone_number"] = phone
-        last4 = find_id_last4(text)
-        if last4 and (phone or ID_CUE.search(text) or not activating(tracker)):
-            found["id_last4"] = last4
-        phone, last4 = found.get("phone_number", values["phone_number"]), found.get("id_last4", values["id_last4"])
-        if phone and last4:
+        """Well-formed values from the message; a slip (a digit too few, a letter in the phone number)
+        gets a re-ask saying what is expected. Only a well-formed pair is ever checked, so only a
+        real mismatch counts toward the lock."""
+        reading = read_identity(latest_text(tracker), requested)
+        found: dict[str, Any] = {}
+        for slot, well_formed in ((PHONE_SLOT, is_phone), (ID_SLOT, is_id_last4)):
+            if values.get(slot) is not None and not well_formed(values[slot]):
+                found[slot] = None  # never check a value this validator did not read itself
+        if reading.phone:
+            found[PHONE_SLOT] = reading.phone
+        if reading.id_last4:
+            found[ID_SLOT] = reading.id_last4
+        slip = reading.slip_for(requested)
+        if slip:
+            self.say_slip(dispatcher, tracker, slip)
+        phone, last4 = found.get(PHONE_SLOT, values.get(PHONE_SLOT)), found.get(ID_SLOT, values.get(ID_SLOT))
+        if is_phone(phone) and is_id_last4(last4):
             found.update(self.verify(dispatcher, tracker, phone, last4))
         return found
+
+    def say_slip(self, dispatcher: CollectingDispatcher, tracker: Tracker, slip: Malformed) -> None:
+        say(dispatcher, tracker, f"identity.slip.{slip.slip.value}", length=slip.length)
 
     def verify(self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str, last4: str) -> dict:
         identity = self.policy().identity
         result = accounts().verify_identity(phone, last4, tracker.sender_id, self.now(), identity)
         if result.verified:
             remembered = self.remember_in_wechat(tracker, result.borrower_id)
-            dispatcher.utter_message(text=f"身份核实成功({mask_phone(phone)}),谢谢您的配合。" + remembered)
+            say(dispatcher, tracker, "identity.verified", phone=mask_phone(phone), remembered=remembered)
             return {"verified": True, "borrower_id": result.borrower_id, "id_last4": "****"}
         if result.status == "locked":
             return {"identity_locked": True, "phone_number": phone, "id_last4": None}
-        dispatcher.utter_message(
-            text=f"抱歉,手机号或身份证后四位与我们的记录不一致,还可以再试{result.tries_left}次。")
+        key = "identity.mismatch.last_try" if result.tries_left == 1 else "identity.mismatch"
+        say(dispatcher, tracker, key, tries_left=result.tries_left, max_failures=identity.max_failures,
+            minutes=identity.lockout_minutes)
         return {"phone_number": None, "id_last4": None}
-
 
     def remember_in_wechat(self, tracker: Tracker, borrower_id: str) -> str:
         """Binds a WeChat OpenID to the borrower it just proved to be, so later chats skip the check."""
         if tracker.get_latest_input_channel() != WECHAT:
             return ""
         accounts().bind_sender(sender_id=tracker.sender_id, channel=WECHAT, borrower_id=borrower_id, now=self.now())
-        return "本微信已绑定您的账户,下次咨询无需再核实身份;如需解除,随时回复「解除绑定」。"
+        return text_for(tracker, "identity.wechat_bound")
 
 
 class ActionUnbindAccount(KuanxinAction):
@@ -96,11 +103,11 @@ class ActionUnbindAccount(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         was_bound = accounts().unbind_sender(tracker.sender_id)
         if was_bound:
-            dispatcher.utter_message(text="已为您解除绑定。之后查询账户或办理申请时,需要重新核实身份。")
+            say(dispatcher, tracker, "identity.unbound")
         elif tracker.get_slot("verified"):
-            dispatcher.utter_message(text="您没有绑定账户。本次对话已退出您的账户,再次查询时需要重新核实身份。")
+            say(dispatcher, tracker, "identity.unbound.not_bound_signed_out")
         else:
-            dispatcher.utter_message(text="您目前没有绑定账户,无需解除。")
+            say(dispatcher, tracker, "identity.unbound.not_bound")
         return [SlotSet("verified", False), SlotSet("borrower_id", None), SlotSet("phone_number", None)]
 
 
@@ -115,11 +122,11 @@ class ActionIdentityLocked(KuanxinAction):
         policy = self.policy()
         until = accounts().identity_lock(tracker.get_slot("phone_number"), tracker.sender_id, self.now(),
                                          policy.identity)
-        when = f",请在{_local_time(until)}之后再试" if until else ""
-        dispatcher.utter_message(
-            text=f"为保护您的账户安全,身份核实连续{policy.identity.max_failures}次未通过,已暂停核实"
-                 f"{policy.identity.lockout_minutes}分钟{when}。如需帮助,可以说「转人工」,"
-                 f"或拨打客服热线{policy.lender.hotline}。")
+        values = {"max_failures": policy.identity.max_failures, "minutes": policy.identity.lockout_minutes}
+        if until:
+            say(dispatcher, tracker, "identity.locked.until", until=_local_time(until), **values)
+        else:
+            say(dispatcher, tracker, "identity.locked", **values)
         return [SlotSet("phone_number", None), SlotSet("id_last4", None)]
 
 

@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction
+from actions.texts import say
 
 MENU = [
     {"title": "查询欠款", "payload": "/check_overdue"},
@@ -53,3 +54,27 @@ class ActionPreventionTips(ActionPolicyText):
 
     def name(self) -> str:
         return "action_prevention_tips"
+
+
+class ActionExplainRights(KuanxinAction):
+    """What collection may and may not do, and where to complain (the rules in shared/domain)."""
+
+    def name(self) -> str:
+        return "action_explain_rights"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        say(dispatcher, tracker, "rights.summary")
+        return []
+
+
+class ActionCancelNothing(KuanxinAction):
+    """算了 with no form open: nothing to undo, and no generic menu either."""
+
+    def name(self) -> str:
+        return "action_cancel_nothing"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        say(dispatcher, tracker, "cancel.nothing_to_cancel")
+        return []

@@ -8,9 +8,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
-from actions.forms import FormValidator, activating, trigger_text
+from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import loan_title, plan_table
 from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
+from actions.texts import say
 from kuanxin import eligibility, plans
 from kuanxin.money import yuan
 from kuanxin.zh_parse import find_period_count
@@ -31,13 +32,16 @@ class ValidateInstallmentForm(FormValidator):
         if loan is None:
             return found
         periods = find_period_count(text)
-        if periods is not None and (values["installment_periods"] is None or requested == "installment_periods"):
+        if periods is not None and (values["installment_periods"] is None or not activating(tracker)):
             problem = eligibility.periods_allowed(periods, self.policy().installment)
             if problem:
                 dispatcher.utter_message(text=f"{problem.explanation}。")
             else:
                 found["installment_periods"] = float(periods)
         return {**found, **self.confirmation(tracker, requested)}
+
+    def expected_values(self, tracker: Tracker, slot: str) -> dict:
+        return {"periods": "、".join(str(p) for p in plans.installment_period_choices(self.policy()))}
 
 
 class ActionAskInstallmentConfirm(KuanxinAction):
@@ -51,12 +55,12 @@ class ActionAskInstallmentConfirm(KuanxinAction):
         periods = int(tracker.get_slot("installment_periods"))
         quote = plans.quote_installment(borrower, loan, periods, self.today(), self.policy())
         total = quote.statement.total
-        dispatcher.utter_message(
-            text=f"{loan_title(loan)}逾期总额{yuan(total)},分{periods}期的还款计划如下:\n"
-                 f"{plan_table(quote.plan)}\n"
-                 f"本方案按今天的逾期总额分期,不另收利息或手续费(年化费率0%),共需还款{yuan(total)}。"
-                 f"方案以工作人员审核通过为准,审核前原还款安排不变。确认提交吗?",
-            buttons=CONFIRM_BUTTONS)
+        if tracker.get_slot(REASK_SLOT):
+            say(dispatcher, tracker, "installment.confirm.short", periods=periods, first=yuan(quote.plan[0].amount),
+                buttons=CONFIRM_BUTTONS)
+            return []
+        say(dispatcher, tracker, "installment.confirm", loan=loan_title(loan), total=yuan(total), periods=periods,
+            schedule=plan_table(quote.plan), buttons=CONFIRM_BUTTONS)
         return []
 
 

@@ -1,7 +1,13 @@
-"""Promise to pay (承诺还款): a date within the policy's window, repeated back exactly, then recorded."""
+"""Promise to pay (承诺还款): a date within the policy's window and the amount said, repeated back, recorded.
+
+The amount is what the borrower said ("15号我先还1000"); only when they named none is it everything
+overdue. A partial promise is welcome: the confirmation says what stays overdue after it and that the
+penalty keeps running on the rest.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -9,16 +15,22 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
-from actions.forms import FormValidator, activating, trigger_text
-from actions.render import date_cn
+from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
+from actions.render import date_cn, percent
 from actions.requests_common import CONFIRM_BUTTONS, reset_request_slots
+from actions.texts import say, text_for
 from kuanxin import plans
-from kuanxin.money import ZERO, yuan
-from kuanxin.zh_parse import parse_date
+from kuanxin.money import ZERO, to_money, yuan
+from kuanxin.zh_parse import find_amount, parse_date
 
 
-def overdue_total(borrower, today: dt.date):
+def overdue_total(borrower, today: dt.date) -> Decimal:
     return sum((s.total for s in plans.statements(borrower, today) if s.is_overdue), ZERO)
+
+
+def promised_amount(tracker: Tracker, borrower, today: dt.date) -> Decimal:
+    said = tracker.get_slot("promise_amount")
+    return to_money(said) if said else overdue_total(borrower, today)
 
 
 class ValidatePromiseForm(FormValidator):
@@ -32,23 +44,40 @@ class ValidatePromiseForm(FormValidator):
             return {"request_blocked": True}
         text = trigger_text(tracker, "promise_to_pay") if activating(tracker) else latest_text(tracker)
         found = self.confirmation(tracker, requested)
-        if values["promise_date"] is None or requested == "promise_date":
-            day = parse_date(text, self.today())
-            problem = self.date_problem(day) if day else None
+        day = parse_date(text, self.today())
+        problem = self.date_problem(tracker, day) if day else None
+        if problem:
+            dispatcher.utter_message(text=problem)
+        elif day:
+            found["promise_date"] = day.isoformat()
+        amount = find_amount(text)
+        if amount is not None:
+            problem = self.amount_problem(tracker, amount, overdue_total(borrower, self.today()))
             if problem:
                 dispatcher.utter_message(text=problem)
-            elif day:
-                found["promise_date"] = day.isoformat()
+            else:
+                found["promise_amount"] = str(amount)
         return found
 
-    def date_problem(self, day: dt.date) -> str | None:
+    def date_problem(self, tracker: Tracker, day: dt.date) -> str | None:
         today, days = self.today(), self.policy().promise_max_days_ahead
         if day < today:
-            return f"{date_cn(day)}已经过去了,请说一个今天或以后的日期。"
+            return text_for(tracker, "promise.date_past", day=date_cn(day))
         if (day - today).days > days:
-            latest = today + dt.timedelta(days=days)
-            return f"我这里只能登记{days}天以内的还款日期(最晚{date_cn(latest)})。更晚的话,可以考虑申请延期或分期。"
+            return text_for(tracker, "promise.date_too_far", days=days,
+                            latest=date_cn(today + dt.timedelta(days=days)))
         return None
+
+    @staticmethod
+    def amount_problem(tracker: Tracker, amount: Decimal, owed: Decimal) -> str | None:
+        if amount <= ZERO:
+            return text_for(tracker, "promise.amount_not_positive", owed=yuan(owed))
+        if amount > owed:
+            return text_for(tracker, "promise.amount_too_high", amount=yuan(amount), owed=yuan(owed))
+        return None
+
+    def expected_values(self, tracker: Tracker, slot: str) -> dict:
+        return {"days": self.policy().promise_max_days_ahead}
 
 
 class ActionAskPromiseConfirm(KuanxinAction):
@@ -59,10 +88,24 @@ class ActionAskPromiseConfirm(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
         day = dt.date.fromisoformat(tracker.get_slot("promise_date"))
-        dispatcher.utter_message(
-            text=f"跟您确认一下:您承诺在{date_cn(day)}还款,目前逾期总额{yuan(overdue_total(borrower, self.today()))}。"
-                 f"对吗?", buttons=CONFIRM_BUTTONS)
+        owed = overdue_total(borrower, self.today())
+        amount = promised_amount(tracker, borrower, self.today())
+        if tracker.get_slot(REASK_SLOT):
+            say(dispatcher, tracker, "promise.confirm.short", day=date_cn(day), amount=yuan(amount),
+                buttons=CONFIRM_BUTTONS)
+        elif amount < owed:
+            say(dispatcher, tracker, "promise.confirm.partial", day=date_cn(day), amount=yuan(amount),
+                owed=yuan(owed), rest=yuan(owed - amount), penalty_rate=penalty_rates(borrower, self.today()),
+                buttons=CONFIRM_BUTTONS)
+        else:
+            say(dispatcher, tracker, "promise.confirm.full", day=date_cn(day), amount=yuan(amount),
+                buttons=CONFIRM_BUTTONS)
         return []
+
+
+def penalty_rates(borrower, today: dt.date) -> str:
+    rates = sorted({s.penalty_daily_rate for s in plans.statements(borrower, today) if s.is_overdue})
+    return "、".join(percent(rate) for rate in rates)
 
 
 class ActionSubmitPromise(KuanxinAction):
@@ -73,15 +116,14 @@ class ActionSubmitPromise(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
         if tracker.get_slot("request_blocked") or borrower is None:
-            dispatcher.utter_message(text="您目前没有逾期金额,不需要登记还款日期。按时还款就好。")
+            say(dispatcher, tracker, "promise.nothing_overdue")
         elif not tracker.get_slot("confirm_request"):
-            dispatcher.utter_message(text="好的,这次先不登记。想好日期后随时告诉我。")
+            say(dispatcher, tracker, "promise.not_recorded")
         else:
             day = dt.date.fromisoformat(tracker.get_slot("promise_date"))
             promise, _created = accounts().record_promise(
-                borrower_id=borrower.id, promised_date=day, amount=overdue_total(borrower, self.today()),
+                borrower_id=borrower.id, promised_date=day, amount=promised_amount(tracker, borrower, self.today()),
                 conversation_id=tracker.sender_id, today=self.today(), now=self.now())
-            dispatcher.utter_message(
-                text=f"已为您登记:{date_cn(day)}还款{yuan(promise.amount)},编号{promise.reference}。"
-                     f"请在当天通过官方渠道还款;如果到时有困难,请提前告诉我们,一起想办法。")
+            say(dispatcher, tracker, "promise.recorded", day=date_cn(day), amount=yuan(promise.amount),
+                reference=promise.reference)
         return reset_request_slots()

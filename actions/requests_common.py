@@ -11,12 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
+from actions.texts import say
 from kuanxin import plans
 from kuanxin.eligibility import RuleFailure
 from kuanxin.models import Borrower, Loan
 
 REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
-                 "confirm_request", "request_blocked")
+                 "promise_amount", "confirm_request", "request_blocked", "form_reask")
 OPTION_BUTTONS = {
     "deferral": {"title": "申请延期还款", "payload": "/request_deferral"},
     "installment": {"title": "申请分期还款", "payload": "/request_installment"},
@@ -99,10 +100,9 @@ class SubmitPlanAction(KuanxinAction):
                 say_refusal(dispatcher, what, result.quote.decision.failures, borrower, self.today(),
                             self.policy(), self.kind)
             else:
-                dispatcher.utter_message(
-                    text=f"已提交{self.label}还款申请,编号{result.request.reference},状态:待工作人员审核。\n"
-                         f"审核一般在{self.policy().review_decision_time}完成,结果出来前申请还没有生效,"
-                         f"原还款安排不变。您可以随时问我「申请进度」查看。")
+                key = "request.changed" if result.changed else "request.submitted"
+                say(dispatcher, tracker, key, label=self.label, reference=result.request.reference,
+                    decision_time=self.policy().review_decision_time)
         return reset_request_slots()
 
     @abstractmethod

@@ -6,16 +6,15 @@ characters or lone surrogates, cut at MAX_MESSAGE_CHARS (kuanxin.safe_text).
 """
 from __future__ import annotations
 
-from kuanxin import safe_text
+from kuanxin import safe_text, texts
 from kuanxin.safe_text import has_unsafe_characters, valid_message_id, valid_sender_id  # noqa: F401 - re-exported
 
 MAX_MESSAGE_CHARS = 2000  # longer than any borrower types; the rest is cut, not refused
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message in any encoding, with its envelope
 RETRY_AFTER_SECONDS = 2
 
-EMPTY_MESSAGE = "您好像没有输入内容,请告诉我您想咨询什么,例如「我逾期了多少钱」。"
-UNAVAILABLE = "抱歉,系统暂时繁忙,您刚才的这条消息没有处理成功,请过一会儿再发一次。"
-BAD_REQUEST = "请求格式不正确:{reason}"
+EMPTY_MESSAGE = texts.text("channel.empty_message")
+UNAVAILABLE = texts.text("channel.unavailable")
 
 
 def clean_text(value: str) -> str:

@@ -22,7 +22,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels.common import (
-    BAD_REQUEST,
     EMPTY_MESSAGE,
     MAX_BODY_BYTES,
     RETRY_AFTER_SECONDS,
@@ -31,6 +30,7 @@ from channels.common import (
     valid_message_id,
     valid_sender_id,
 )
+from kuanxin import texts
 from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,8 @@ def parse_body(raw: bytes) -> tuple[str, str, str | None]:
 
 
 def refused(reason: str) -> response.HTTPResponse:
-    return response.json({"error": "bad_request", "message": BAD_REQUEST.format(reason=reason)}, status=400)
+    message = texts.text("channel.bad_request", reason=reason)
+    return response.json({"error": "bad_request", "message": message}, status=400)
 
 
 def unavailable() -> response.HTTPResponse:

@@ -49,7 +49,7 @@ def plain_credential(value: Any) -> str | None:
 
 HANDLED = {"ok": True}
 RETRY = {"ok": False, "retry": True, "retry_after": RETRY_AFTER_SECONDS, "text": UNAVAILABLE}
-EMPTY = {"ok": False, "retry": False, "text": EMPTY_MESSAGE}
+EMPTY = {"ok": False, "retry": False}  # the answer itself arrives as a bot message
 
 
 def widget_message(message: dict[str, Any]) -> dict[str, Any]:

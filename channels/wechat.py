@@ -20,7 +20,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
-from channels.common import UNAVAILABLE, clean_text
+from channels.common import RETRY_AFTER_SECONDS, UNAVAILABLE, clean_text
 from kuanxin.accounts import Accounts
 from kuanxin.settings import redis_prefix, redis_url
 from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError, mask_openid
@@ -28,6 +28,7 @@ from kuanxin.wechat.config import WeChatSettings, settings_from_env
 from kuanxin.wechat.inbound import Inbound, Incoming, Refused
 from kuanxin.wechat.inbox import SerialQueues, seen_messages
 from kuanxin.wechat.render import buttons_of, choice_payload, render_turn
+from runtime.health import failing_now
 from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,10 @@ class WeChatInput(InputChannel):
             except Refused as refused:
                 logger.warning("WeChat push refused: %s", refused)
                 return response.text("", status=refused.status)
+            if incoming is not None and await failing_now(request.app):
+                # not acknowledged: WeChat pushes the message again in a few seconds, when it may be handled
+                logger.warning("WeChat push not taken: the instance is not ready")
+                return response.text("", status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
             # claim() is atomic (in this event loop, or in Redis): concurrent retries cannot both pass
             if incoming is not None and await self.seen.claim(incoming.dedup_key):
                 self.queues.submit(incoming.openid, functools.partial(self.take_turn, incoming, on_new_message,

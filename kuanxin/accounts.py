@@ -16,12 +16,14 @@ from sqlalchemy.orm import selectinload
 from kuanxin import identity
 from kuanxin.db import Database, database
 from kuanxin.models import (
+    AuditEntry,
     Borrower,
     ConversationSession,
     Escalation,
     IdentityAttempt,
     Loan,
     PaymentPromise,
+    SafetyFlag,
     SenderBinding,
     ServiceRequest,
 )
@@ -72,6 +74,7 @@ class Accounts:
             session.add(IdentityAttempt(phone=phone, conversation_id=conversation_id, succeeded=ok, at=now))
             if ok:
                 self._note_borrower(session, conversation_id, borrower.id)
+                self._attach_safety_flags(session, conversation_id, borrower.id)
         if ok:
             return Verification("verified", borrower_id=borrower.id)
         attempt = identity.Attempt(now, False)
@@ -139,6 +142,27 @@ class Accounts:
             conversation_id=conversation_id, open_key=key,
         ), kind, today)
 
+    def change_pending_request(self, request_id: int, *, conversation_id: str, now: dt.datetime,
+                               months: int | None = None, periods: int | None = None, reason: str | None = None,
+                               details: dict | None = None) -> tuple[ServiceRequest, bool]:
+        """The borrower changes a request staff have not decided yet; the change is audited.
+
+        (request, True) when changed; (request, False) when it was decided meanwhile or nothing differs.
+        """
+        with self.db.session() as session:
+            request = session.get(ServiceRequest, request_id, with_for_update=True)
+            before = (request.months, request.periods)
+            after = (request.months if months is None else months, request.periods if periods is None else periods)
+            if request.status != "pending" or before == after:
+                return request, False
+            request.months, request.periods = after
+            request.reason = reason if reason is not None else request.reason
+            request.details = json.dumps(details, ensure_ascii=False, default=str) if details else request.details
+            session.add(AuditEntry(at=utc_naive(now), staff="borrower", action="request_changed",
+                                   conversation_id=conversation_id, target=request.reference,
+                                   detail=f"months {before[0]} -> {after[0]}, periods {before[1]} -> {after[1]}"))
+            return request, True
+
     def record_promise(self, *, borrower_id: str, promised_date: dt.date, amount: Decimal,
                        conversation_id: str, today: dt.date, now: dt.datetime) -> tuple[PaymentPromise, bool]:
         key = f"{borrower_id}:{promised_date.isoformat()}"
@@ -156,6 +180,48 @@ class Accounts:
             status="open", channel=channel, summary=identity.mask_text(summary)[:500],
             created_at=utc_naive(now), open_key=key,
         ), "escalation", today)
+
+    # --- the safety protocol ------------------------------------------------------------------
+    def raise_safety_flag(self, *, conversation_id: str, borrower_id: str | None, channel: str | None,
+                          summary: str, today: dt.date, now: dt.datetime) -> tuple[SafetyFlag, Escalation]:
+        """A borrower spoke of suicide or self-harm: a high-priority escalation (reason `safety`) and an
+        open flag that pauses reminders and collection contact until staff clear it. A second crisis
+        message in the conversation finds both (and adds the borrower when the first did not know them).
+        """
+        escalation, _ = self.open_escalation(conversation_id=conversation_id, borrower_id=borrower_id,
+                                             reason="safety", priority="high", channel=channel, summary=summary,
+                                             today=today, now=now)
+        try:
+            with self.db.session() as session:
+                flag = SafetyFlag(conversation_id=conversation_id, borrower_id=borrower_id, channel=channel,
+                                  escalation_reference=escalation.reference, raised_at=utc_naive(now),
+                                  open_key=conversation_id)
+                session.add(flag)
+        except IntegrityError:
+            with self.db.session() as session:
+                flag = session.execute(select(SafetyFlag).where(SafetyFlag.open_key == conversation_id)).scalar_one()
+                if borrower_id and not flag.borrower_id:
+                    flag.borrower_id = borrower_id
+        if borrower_id and not escalation.borrower_id:
+            with self.db.session() as session:
+                session.get(Escalation, escalation.id).borrower_id = borrower_id
+        return flag, escalation
+
+    @staticmethod
+    def _attach_safety_flags(session, conversation_id: str, borrower_id: str) -> None:
+        """The borrower behind a flagged conversation, once they prove who they are."""
+        for flag in session.execute(select(SafetyFlag).where(SafetyFlag.conversation_id == conversation_id,
+                                                             SafetyFlag.borrower_id.is_(None))).scalars():
+            flag.borrower_id = borrower_id
+        for escalation in session.execute(select(Escalation).where(
+                Escalation.conversation_id == conversation_id, Escalation.reason == "safety",
+                Escalation.borrower_id.is_(None))).scalars():
+            escalation.borrower_id = borrower_id
+
+    def open_safety_flags(self, conversation_id: str) -> list[SafetyFlag]:
+        with self.db.session() as session:
+            return list(session.execute(select(SafetyFlag).where(
+                SafetyFlag.conversation_id == conversation_id, SafetyFlag.cleared_at.is_(None))).scalars())
 
     def _insert_once(self, model: type[Record], key: str, build: Callable[[str], Record],
                      kind: str, today: dt.date) -> tuple[Record, bool]:

@@ -10,12 +10,13 @@ from sqlalchemy import case, func, or_, select, update
 from kuanxin.accounts import utc_naive
 from kuanxin.db import Database, database
 from kuanxin.identity import mask_text
-from kuanxin.models import AuditEntry, ConversationNote, Escalation, ServiceRequest
+from kuanxin.models import AuditEntry, ConversationNote, Escalation, SafetyFlag, ServiceRequest
 from kuanxin.staff import Staff
 
 STATUSES = ("open", "claimed", "resolved")
 # staff wording of the reasons actions/escalation.py records, and of requests
-REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解"}
+REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解",
+           "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
 REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
 DECISIONS = {"approve": "approved", "reject": "rejected"}
@@ -44,7 +45,8 @@ class Casework:
     def queue(self, *, status: str | None = "open", reason: str | None = None, priority: str | None = None,
               channel: str | None = None, since: dt.datetime | None = None,
               until: dt.datetime | None = None) -> list[Escalation]:
-        """Escalations matching the filters: high priority first, newest first within a priority."""
+        """Escalations matching the filters: a borrower in crisis (reason `safety`) first, then high
+        priority, newest first within each."""
         query = select(Escalation)
         for column, value in ((Escalation.status, status), (Escalation.reason, reason),
                               (Escalation.priority, priority), (Escalation.channel, channel)):
@@ -54,7 +56,7 @@ class Casework:
             query = query.where(Escalation.created_at >= utc_naive(since))
         if until:
             query = query.where(Escalation.created_at < utc_naive(until))
-        high_first = case((Escalation.priority == "high", 0), else_=1)
+        high_first = case((Escalation.reason == "safety", 0), (Escalation.priority == "high", 1), else_=2)
         with self.db.session() as session:
             return list(session.execute(
                 query.order_by(high_first, Escalation.created_at.desc()).limit(QUEUE_LIMIT)).scalars())
@@ -119,6 +121,28 @@ class Casework:
             session.add(note)
             session.add(_audit(staff, now, "note", conversation_id, None, text[:200]))
             return note
+
+    # the safety protocol
+
+    def safety_flags_of(self, conversation_id: str) -> list[SafetyFlag]:
+        with self.db.session() as session:
+            return list(session.execute(select(SafetyFlag).where(SafetyFlag.conversation_id == conversation_id)
+                                        .order_by(SafetyFlag.raised_at)).scalars())
+
+    def clear_safety_flags(self, conversation_id: str, staff: Staff, note: str, now: dt.datetime) -> int:
+        """Staff have spoken with the borrower: reminders and collection contact may resume. Audited."""
+        note = _clean(note, 500)
+        if not note:
+            raise CaseError("请填写解除说明(例如已与借款人联系、确认安全)。")
+        with self.db.session() as session:
+            cleared = session.execute(
+                update(SafetyFlag).where(SafetyFlag.conversation_id == conversation_id, SafetyFlag.cleared_at.is_(None))
+                .values(cleared_at=utc_naive(now), cleared_by=staff.username, clear_note=note, open_key=None)
+            ).rowcount
+            if not cleared:
+                raise CaseError("这段对话没有未解除的安全关注。")
+            session.add(_audit(staff, now, "clear_safety", conversation_id, None, note))
+            return cleared
 
     def _change(self, escalation_id: int, staff: Staff, now: dt.datetime, action: str, apply,
                 detail: str | None = None) -> Escalation:

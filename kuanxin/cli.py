@@ -137,7 +137,7 @@ def cmd_report(args) -> int:
 
 def cmd_cluster(args) -> int:
     from kuanxin.cluster import run_cluster
-    return run_cluster(args.instances, args.port)
+    return run_cluster(args.instances, args.port, args.demo_pages)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
     cluster.add_argument("--instances", type=int, default=2)
     cluster.add_argument("--port", type=int, default=8080)
+    cluster.add_argument("--demo-pages", action="store_true",
+                         help="serve the demo lender pages (never in production: /signed-in signs anyone in)")
     cluster.set_defaults(func=cmd_cluster)
     return parser
 

@@ -284,3 +284,26 @@ class ReminderOptOut(Base):
     borrower_id = Column(String(64), primary_key=True)
     channel = Column(String(20), nullable=False)  # where they asked: webchat | wechat | sms | …
     at = Column(DateTime, nullable=False)
+
+
+class SafetyFlag(Base):
+    """A conversation in which the borrower spoke of suicide or self-harm (the safety protocol).
+
+    While a flag is open (cleared_at is None) the borrower gets no reminders and no collection
+    contact; staff clear it from the console. The borrower is known when the conversation was
+    verified or bound, or becomes known when they verify later in it. Not tied to the borrowers
+    table: account loads replace borrowers, a person's safety stays.
+    """
+    __tablename__ = "safety_flags"
+    __table_args__ = (Index("ix_safety_flags_borrower_cleared", "borrower_id", "cleared_at"),)
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    borrower_id = Column(String(64))
+    channel = Column(String(40))
+    escalation_reference = Column(String(32))
+    raised_at = Column(DateTime, nullable=False)  # UTC
+    # the conversation id while open: a second crisis message in the conversation finds the first flag
+    open_key = Column(String(160), unique=True)
+    cleared_at = Column(DateTime)
+    cleared_by = Column(String(64))  # staff username
+    clear_note = Column(Text)

@@ -30,6 +30,18 @@ class Submission:
     quote: Quote
     request: ServiceRequest | None = None
     created: bool = False
+    changed: bool = False  # an earlier pending request of this kind now has the new terms
+
+
+def pending_request(borrower: Borrower, loan: Loan, kind: str) -> ServiceRequest | None:
+    """The borrower's request of this kind on the loan still waiting for staff: a new one changes it."""
+    return next((r for r in borrower.requests if r.type == kind and r.loan_id == loan.id and r.status == "pending"),
+                None)
+
+
+def _requests_besides_pending(borrower: Borrower, loan: Loan, kind: str) -> list[ServiceRequest]:
+    pending = pending_request(borrower, loan, kind)
+    return [r for r in borrower.requests if r is not pending]
 
 
 def statements(borrower: Borrower, today: dt.date) -> list[LoanStatement]:
@@ -55,7 +67,8 @@ def default_loan(borrower: Borrower, today: dt.date) -> Loan | None:
 def quote_deferral(borrower: Borrower, loan: Loan, months: int | None, reason: str | None,
                    today: dt.date, policy: Policy) -> Quote:
     statement = loan_statement(loan, today)
-    decision = eligibility.check_deferral(loan, statement, borrower.requests, months, reason, today, policy.deferral)
+    decision = eligibility.check_deferral(loan, statement, _requests_besides_pending(borrower, loan, "deferral"),
+                                          months, reason, today, policy.deferral)
     new_due = eligibility.deferred_due_date(statement, months) if decision.eligible else None
     return Quote("deferral", loan, statement, decision, new_due_date=new_due)
 
@@ -63,7 +76,8 @@ def quote_deferral(borrower: Borrower, loan: Loan, months: int | None, reason: s
 def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today: dt.date,
                       policy: Policy) -> Quote:
     statement = loan_statement(loan, today)
-    decision = eligibility.check_installment(loan, statement, borrower.requests, periods, policy.installment)
+    decision = eligibility.check_installment(loan, statement, _requests_besides_pending(borrower, loan, "installment"),
+                                             periods, policy.installment)
     plan = eligibility.installment_plan(statement.total, periods, today) if decision.eligible else []
     return Quote("installment", loan, statement, decision, plan=plan)
 
@@ -72,9 +86,22 @@ def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: 
              statement: LoanStatement | None = None) -> Decision:
     """The rules that can fail before the borrower says how many months or periods."""
     statement = statement or loan_statement(loan, today)
+    requests = _requests_besides_pending(borrower, loan, kind)
     if kind == "deferral":
-        return eligibility.deferral_precheck(loan, statement, borrower.requests, today, policy.deferral)
-    return eligibility.installment_precheck(loan, statement, borrower.requests, policy.installment)
+        return eligibility.deferral_precheck(loan, statement, requests, today, policy.deferral)
+    return eligibility.installment_precheck(loan, statement, requests, policy.installment)
+
+
+def deferral_month_choices(loan: Loan, today: dt.date, policy: Policy) -> list[int]:
+    """The deferral lengths that would pass today: within the policy and ending after today."""
+    statement = loan_statement(loan, today)
+    return [m for m in range(policy.deferral.min_months, policy.deferral.max_months + 1)
+            if eligibility.new_date_ahead(statement, m, today) is None]
+
+
+def installment_period_choices(policy: Policy) -> list[int]:
+    """The numbers of periods the policy allows (each passes once the loan itself is eligible)."""
+    return list(policy.installment.allowed_periods)
 
 
 def open_options(borrower: Borrower, today: dt.date, policy: Policy) -> list[tuple[str, Loan]]:
@@ -82,8 +109,9 @@ def open_options(borrower: Borrower, today: dt.date, policy: Policy) -> list[tup
     options: list[tuple[str, Loan]] = []
     for loan in overdue_loans(borrower, today):
         statement = loan_statement(loan, today)
-        for kind in ("deferral", "installment"):
-            if precheck(kind, borrower, loan, today, policy, statement).eligible:
+        for kind in ("deferral", "installment"):  # one already pending is changed on request, not offered again
+            if pending_request(borrower, loan, kind) is None and precheck(kind, borrower, loan, today, policy,
+                                                                          statement).eligible:
                 options.append((kind, loan))
         if loan.status == "active" and statement.penalty > 0 and not _pending_waiver(borrower, loan):
             options.append(("waiver", loan))
@@ -99,12 +127,9 @@ def submit_deferral(accounts: Accounts, borrower: Borrower, loan: Loan, months: 
     quote = quote_deferral(borrower, loan, months, reason, today, policy)
     if not quote.decision.eligible:
         return Submission(quote)
-    request, created = accounts.submit_request(
-        borrower_id=borrower.id, loan_id=loan.id, kind="deferral", conversation_id=conversation_id,
-        today=today, now=now, months=months, reason=reason.strip()[:500],
-        details={"new_due_date": quote.new_due_date.isoformat(), "amount": str(quote.statement.total)},
-    )
-    return Submission(quote, request, created)
+    terms = dict(months=months, reason=reason.strip()[:500],
+                 details={"new_due_date": quote.new_due_date.isoformat(), "amount": str(quote.statement.total)})
+    return _record(accounts, borrower, loan, quote, conversation_id, today, now, terms)
 
 
 def submit_installment(accounts: Accounts, borrower: Borrower, loan: Loan, periods: int,
@@ -112,12 +137,22 @@ def submit_installment(accounts: Accounts, borrower: Borrower, loan: Loan, perio
     quote = quote_installment(borrower, loan, periods, today, policy)
     if not quote.decision.eligible:
         return Submission(quote)
-    request, created = accounts.submit_request(
-        borrower_id=borrower.id, loan_id=loan.id, kind="installment", conversation_id=conversation_id,
-        today=today, now=now, periods=periods,
-        details={"total": str(quote.statement.total),
-                 "plan": [{"n": i.number, "due": i.due_date.isoformat(), "amount": str(i.amount)} for i in quote.plan]},
-    )
+    terms = dict(periods=periods, details={
+        "total": str(quote.statement.total),
+        "plan": [{"n": i.number, "due": i.due_date.isoformat(), "amount": str(i.amount)} for i in quote.plan]})
+    return _record(accounts, borrower, loan, quote, conversation_id, today, now, terms)
+
+
+def _record(accounts: Accounts, borrower: Borrower, loan: Loan, quote: Quote, conversation_id: str,
+            today: dt.date, now: dt.datetime, terms: dict) -> Submission:
+    """A new pending request, or the borrower's pending one of the same kind changed to these terms."""
+    pending = pending_request(borrower, loan, quote.kind)
+    if pending is not None:
+        request, changed = accounts.change_pending_request(pending.id, conversation_id=conversation_id, now=now,
+                                                           **terms)
+        return Submission(quote, request, created=False, changed=changed)
+    request, created = accounts.submit_request(borrower_id=borrower.id, loan_id=loan.id, kind=quote.kind,
+                                               conversation_id=conversation_id, today=today, now=now, **terms)
     return Submission(quote, request, created)
 
 

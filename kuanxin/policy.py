@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -136,6 +137,55 @@ def parse_reminders(raw: dict, lender_name: str) -> ReminderPolicy:
 
 
 @dataclass(frozen=True)
+class SettlementPolicy:
+    """Paying off the whole loan today (一次性结清 / 提前还款)."""
+    allowed: bool = True
+    # charged on the principal repaid ahead of its due date (not on what is already overdue)
+    prepayment_fee_rate: Decimal = Decimal("0")
+
+
+def parse_settlement(raw: dict | None) -> SettlementPolicy:
+    raw = raw or {}
+    unknown = set(raw) - {"allowed", "prepayment_fee_rate"}
+    if unknown:
+        raise ValueError(f"settlement: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    allowed = raw.get("allowed", True)
+    if not isinstance(allowed, bool):
+        raise ValueError("settlement.allowed: give true or false")
+    try:
+        rate = Decimal(str(raw.get("prepayment_fee_rate", "0")))
+    except ArithmeticError:
+        raise ValueError("settlement.prepayment_fee_rate: give a rate such as \"0.01\" (1%)") from None
+    if not rate.is_finite() or not Decimal("0") <= rate < Decimal("1"):
+        raise ValueError("settlement.prepayment_fee_rate: need 0 <= rate < 1 (0.01 is 1%)")
+    return SettlementPolicy(allowed, rate)
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """Who a borrower in crisis is told to call (the safety protocol: kuanxin/safety.py, actions/safety.py)."""
+    crisis_hotline: str = "12356"  # 全国统一心理援助热线 (National Health Commission)
+    ambulance: str = "120"
+    police: str = "110"
+
+
+PHONE_NUMBER = re.compile(r"[0-9][0-9-]{1,18}[0-9]")
+
+
+def parse_safety(raw: dict | None) -> SafetyPolicy:
+    raw = raw or {}
+    unknown = set(raw) - {"crisis_hotline", "ambulance", "police"}
+    if unknown:
+        raise ValueError(f"safety: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    numbers = {key: str(raw.get(key, default)).strip() for key, default in
+               (("crisis_hotline", "12356"), ("ambulance", "120"), ("police", "110"))}
+    for key, number in numbers.items():
+        if not PHONE_NUMBER.fullmatch(number):
+            raise ValueError(f"safety.{key}: give a telephone number (digits, dashes allowed), got {number!r}")
+    return SafetyPolicy(**numbers)
+
+
+@dataclass(frozen=True)
 class Policy:
     lender: Lender
     identity: IdentityPolicy
@@ -148,6 +198,8 @@ class Policy:
     console: ConsolePolicy
     segments: SegmentPolicy
     reminders: ReminderPolicy
+    settlement: SettlementPolicy
+    safety: SafetyPolicy
 
 
 def parse_policy(raw: dict) -> Policy:
@@ -172,6 +224,8 @@ def parse_policy(raw: dict) -> Policy:
         console=ConsolePolicy(**raw["console"]),
         segments=parse_segments(raw["segments"]),
         reminders=parse_reminders(raw["reminders"], raw["lender"]["name"]),
+        settlement=parse_settlement(raw.get("settlement")),
+        safety=parse_safety(raw.get("safety")),
     )
 
 

@@ -1,21 +1,27 @@
 """Numbers, month and installment counts, dates and amounts of money in Chinese free text.
 
 Every public function accepts any string and never raises: when the text does not hold
-what was asked for, the answer is None. Input is normalized first (NFKC), so full-width
-digits and punctuation behave like ASCII. All regexes are precompiled, ASCII-digit only and
-free of nested quantifiers, so the cost stays linear in the length of the message.
+what was asked for, the answer is None. Input is normalized first (NFKC, then Traditional to
+Simplified), so full-width digits and punctuation behave like ASCII and 兩個月 like 两个月. All
+regexes are precompiled, ASCII-digit only and free of nested quantifiers, so the cost stays
+linear in the length of the message.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import opencc
 from dateutil.relativedelta import relativedelta
 
 __all__ = [
+    "PHONE_NUMBER_RE",
+    "digits_to_ascii",
+    "find_amount",
     "find_money",
     "find_month_count",
     "find_period_count",
@@ -35,12 +41,31 @@ _CONTROL_RE = re.compile(
 _WHITESPACE_RE = re.compile(r"\s+")
 
 
+# opencc converts a piece in time quadratic in its length: pieces end at punctuation or spaces,
+# and a run without any is cut every _T2S_PIECE characters, so the whole stays linear.
+_T2S_PIECE = 64
+_T2S_PIECE_RE = re.compile(rf"[^\s,.!?;:，。、；：？！…]{{1,{_T2S_PIECE}}}|[\s,.!?;:，。、；：？！…]+")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _to_simplified(text: str) -> str:
+    if text.isascii():
+        return text
+    convert = _t2s().convert
+    return "".join(convert(piece) for piece in _T2S_PIECE_RE.findall(text))
+
+
 def normalize_text(text: str) -> str:
-    """NFKC (full-width → ASCII), control characters removed, whitespace collapsed to one space."""
+    """NFKC (full-width → ASCII), Traditional → Simplified (opencc t2s), control characters
+    removed, whitespace collapsed to one space."""
     if not isinstance(text, str):
         return ""
     text = _CONTROL_RE.sub("", text)  # before NFKC: lone surrogates must not reach it
-    text = unicodedata.normalize("NFKC", text)
+    text = _to_simplified(unicodedata.normalize("NFKC", text))
     return _WHITESPACE_RE.sub(" ", text).strip()
 
 
@@ -137,6 +162,32 @@ def parse_chinese_number(token: str) -> int | None:
     return int(value)
 
 
+# --------------------------------------------------------------------------- digits said one by one
+
+_SPOKEN_DIGITS = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
+# 三 alone or 两个 is a count; three or more digit characters in a row are read out one by one
+# (幺三八…, as in a phone number or 一二三X). No unit in between: 两千 stays a number.
+_SPOKEN_DIGIT_RUN_RE = re.compile("[零〇一二三四五六七八九幺两]{3,}")
+
+
+def digits_to_ascii(text: str) -> str:
+    """Runs of three or more Chinese digits to ASCII digits, character for character (same length)."""
+    return _SPOKEN_DIGIT_RUN_RE.sub(lambda m: m[0].translate(_SPOKEN_DIGITS), text)
+
+
+# --------------------------------------------------------------------------- phone numbers
+
+# A mainland mobile number as people type it: 11 digits 1[3-9]…, one space, dash, dot, comma or
+# underscore allowed between any two digits (138 1234 5678, 138-1234-5678, 138.1234.5678), after an
+# optional country code (+86, 86, 0086, (+86)). Match on normalized text passed through
+# digits_to_ascii; the number itself is the digits of the group "phone".
+_PHONE_SEP = "[ \\-.,_\u2013\u2014]"  # one space, dash, dot, comma, underscore, en or em dash
+PHONE_NUMBER_RE = re.compile(
+    rf"(?<![0-9A-Za-z+])(?:\(?(?:\+|00)?86\)?{_PHONE_SEP}?)?"
+    rf"(?P<phone>1[3-9][0-9](?:{_PHONE_SEP}?[0-9]){{8}})(?![0-9])"
+)
+
+
 # --------------------------------------------------------------------------- month counts
 
 _COUNT_NUM = r"(?:[0-9]{1,3}|[零〇一二两俩仨三四五六七八九十百]{1,4})"
@@ -155,6 +206,7 @@ _DEFER_TAIL_RE = re.compile(r"(?:延期|延后|延迟|延长|推迟|推后|往�
 _INSTALLMENT_TAIL_RE = re.compile(r"分\s?(?:期|成|为)?\s?$")
 _CLAUSE_BREAK_RE = re.compile(r"[。！？!?；;，,]")
 _NEVER_MONTH_NAMES = frozenset("两俩仨")
+_HALF_AFTER_RE = re.compile(r"\s?半")  # 一个月半: one and a half months, not a whole count
 
 
 def _count(token: str) -> int | None:
@@ -176,7 +228,7 @@ def _month_candidates(text: str) -> Iterator[tuple[int, int, bool]]:
     """(start, months, said_with_a_deferral_verb) for every month count in the text."""
     for m in _MONTHS_RE.finditer(text):
         n = _count(m["n"])
-        if n is not None:
+        if n is not None and not _HALF_AFTER_RE.match(text, m.end()):
             yield m.start(), n * (3 if m["unit"] == "季度" else 1), _has_deferral_context(text, m.start())
     for m in _YEARS_RE.finditer(text):
         years = 0.5 if m["n"] == "半" else _count(m["n"])
@@ -224,6 +276,13 @@ _SPLIT_YEARS_RE = re.compile(rf"{_SPLIT}(?P<n>{_COUNT_NUM}|半)\s?(?:个\s?)?年
 _BARE_PERIODS_RE = re.compile(
     rf"{_NOT_MID_NUMBER}(?<![第前后上下本这每A-Za-z])(?P<n>{_COUNT_NUM})\s?期(?![间限待望货])"
 )
+# 一年 / 两年 alone, as the answer to "how many periods?": the plan's length. 去年/上一年 are
+# times, 一年利息 a rate, and 逾期一年了 how long the borrower has been behind.
+_BARE_YEARS_RE = re.compile(
+    rf"{_NOT_MID_NUMBER}(?<![上下这本那每第前去今明后])(?P<n>{_COUNT_NUM}|半)\s?(?:个\s?)?年(?P<half>半)?"
+    r"(?![级度底初末前后内以多利息化费期龄纪])"
+)
+_NOT_A_PLAN_BEFORE_RE = re.compile(r"(?:逾期|拖|欠|已经|借|过去|快|超过|满|近)[^,.!?;，。！？；]{0,3}$")
 
 
 def _periods(m: re.Match, per_year: bool) -> int | None:
@@ -236,9 +295,10 @@ def _periods(m: re.Match, per_year: bool) -> int | None:
 
 
 def find_period_count(text: str) -> int | None:
-    """Installment periods: "分6期"→6, "分24个月还"→24, "分两年"→24, "12期"→12.
+    """Installment periods: "分6期"→6, "分24个月还"→24, "分两年"→24, "12期"→12, "一年"→12.
 
-    An explicit split (分…) wins over a bare "N期" earlier in the text.
+    An explicit split (分…) wins over a bare "N期" earlier in the text, and both over a bare
+    number of years.
     """
     text = normalize_text(text)
     split = [
@@ -247,7 +307,9 @@ def find_period_count(text: str) -> int | None:
         for m in regex.finditer(text)
     ]
     bare = [(m.start(), _periods(m, False)) for m in _BARE_PERIODS_RE.finditer(text)]
-    for group in (split, bare):
+    years = [(m.start(), _periods(m, True)) for m in _BARE_YEARS_RE.finditer(text)
+             if not _NOT_A_PLAN_BEFORE_RE.search(text, max(0, m.start() - 6), m.start())]
+    for group in (split, bare, years):
         valid = sorted((start, n) for start, n in group if n is not None and 1 <= n <= _MAX_PERIODS)
         if valid:
             return valid[0][1]
@@ -497,14 +559,79 @@ def _tenths_after(text: str, suffix: re.Match) -> Decimal:
     return Decimal(int(digit) if digit.isdigit() else _DIGITS[digit]) / 10
 
 
+def _to_cents(value: Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
+
+
 def find_money(text: str) -> Decimal | None:
-    """The first amount of money in the text, quantized to the cent (ROUND_HALF_UP)."""
+    """The first amount of money in the text, quantized to the cent (ROUND_HALF_UP).
+
+    Only numbers that the words around them mark as money count (500块, ¥800, 3k, 一万二, 还500):
+    for free text where any number may be something else. See find_amount for answers to
+    "how much?".
+    """
     text = normalize_text(text)
     for m in _AMOUNT_TOKEN_RE.finditer(text):
         value = _classify_amount(text, m)
         if value is not None:
-            try:
-                return value.quantize(CENT, rounding=ROUND_HALF_UP)
-            except InvalidOperation:
-                return None
+            return _to_cents(value)
     return None
+
+
+# A bare number (1000, 1,000, 1000.5, 三百) is an amount when nothing says it is something else:
+# not a date (15号, 月15, 12/3), a count (6期, 3个月, 2次), a code (B1001, M3), part of a longer
+# figure (1,2 / 1.1.1), an ordinal (第3) or a piece of code (alert(1), id = 1).
+_BARE_MAX_INTEGER_DIGITS = 8
+_BARE_BEFORE_RE = re.compile(r"(?:[A-Za-z#第月周期号日年天(\[{<>=*+_|&]|[0-9][.,:/\-]|星期|礼拜)\s?$")
+_BARE_AFTER_RE = re.compile(r"[.,/\-:][0-9]|\s?[)\]}<>=*_|&]")
+_ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def _without_phone_numbers(text: str) -> str:
+    """Phone and ID numbers blanked out (same length), also when spaced or spoken digit by digit."""
+    spoken = digits_to_ascii(text)
+    spans = [m.span() for regex in (PHONE_NUMBER_RE, _ID_NUMBER_RE) for m in regex.finditer(spoken)]
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
+def _bare_amount(text: str, m: re.Match) -> Decimal | None:
+    token, start, end = m[0], m.start(), m.end()
+    if token[0] in _ASCII_DIGITS:
+        if not _ARABIC_RE.fullmatch(token):
+            return None
+        integer = token.replace(",", "").split(".")[0]
+        if len(integer) > _BARE_MAX_INTEGER_DIGITS:
+            return None
+    elif not _has_unit(token, "百佰千仟万萬亿億"):
+        return None  # 三 / 十二 alone are counts more often than money
+    if _NOT_MONEY_SUFFIX_RE.match(text, end) or _BARE_AFTER_RE.match(text, end):
+        return None
+    if _BARE_BEFORE_RE.search(text, max(0, start - 3), start):
+        return None
+    return _amount_value(token)
+
+
+def find_amount(text: str) -> Decimal | None:
+    """The amount of money the borrower names, quantized to the cent (ROUND_HALF_UP), or None.
+
+    For answers to "how much?" (a promise, a partial payment): 1000 / 1,000 / 1000.5 / 一千五 /
+    一万二 / 1.5万 / 两千块 / 1k / 三百块钱 / ¥800 / 800元. A number marked as money wins over a
+    bare one (15还1000 → 1000); dates (15号), periods (6期), months (3个月), phone and ID numbers
+    are never amounts.
+    """
+    text = _without_phone_numbers(normalize_text(text))
+    bare: Decimal | None = None
+    for m in _AMOUNT_TOKEN_RE.finditer(text):
+        value = _classify_amount(text, m)
+        if value is not None:
+            return _to_cents(value)
+        if bare is None:
+            bare = _bare_amount(text, m)
+    return _to_cents(bare)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import urllib.request
 from typing import Any
 from urllib.parse import unquote
@@ -69,6 +70,19 @@ async def failing_parts(app: Sanic) -> list[str]:
     return [name for name, ok in zip(checks, results, strict=True) if ok is not True]
 
 
+_last_check: dict[str, tuple[float, list[str]]] = {}
+RECHECK_SECONDS = 1.0
+
+
+async def failing_now(app: Sanic) -> list[str]:
+    """failing_parts(), checked at most once a second: cheap enough to ask before acknowledging a push."""
+    checked_at, failing = _last_check.get(app.name, (0.0, []))
+    if time.monotonic() - checked_at > RECHECK_SECONDS:
+        failing = await failing_parts(app)
+        _last_check[app.name] = (time.monotonic(), failing)
+    return failing
+
+
 def add_routes(app: Sanic) -> None:
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
 
@@ -79,6 +93,7 @@ def add_routes(app: Sanic) -> None:
     @app.get("/ready")
     async def ready(request: Request) -> response.HTTPResponse:
         failing = await failing_parts(request.app)
+        _last_check[request.app.name] = (time.monotonic(), failing)
         return response.json({"ready": not failing, "failing": failing}, status=503 if failing else 200)
 
     @app.on_request

@@ -8,7 +8,8 @@ conversations of an instance that dies stay locked for a minute. Here:
 - a ticket number comes from Redis INCR (atomic) and waits in a sorted set, oldest first;
 - a holder keeps a heartbeat key alive (TTL `ttl`, refreshed every ttl/4) for its ticket while it
   waits and while it works; a ticket whose heartbeat has gone belongs to a dead process and is
-  skipped, so a dead instance's conversations are free again within `ttl` seconds;
+  skipped, so a dead instance's conversations are free again within `ttl` seconds, and at once when
+  the supervisor that saw it die frees the tickets listed under its name (kuanxin.lock_keys);
 - waiting polls every few milliseconds (not Rasa's 1 s steps) and gives up after `wait_limit`
   seconds with a LockError, which the channels answer as "try again" rather than dropping.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,11 +31,14 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, LockStore
 from redis.exceptions import RedisError
 
+from kuanxin.lock_keys import heartbeat_key, holder_key, queue_key
+
 logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 2.0          # a dead holder's conversations are free again after this
 WAIT_LIMIT_SECONDS = 60.0  # a message waits at most this long behind the ones before it
 QUEUE_KEEP_SECONDS = 24 * 3600
+INSTANCE_ENV = "KUANXIN_INSTANCE"  # the name this process holds tickets under (see kuanxin.lock_keys)
 
 
 class InProcessLockStore(LockStore):
@@ -73,7 +78,8 @@ class RedisHeartbeatLockStore(LockStore):
                  prefix: str | None = None, ttl: float = TTL_SECONDS,
                  wait_limit: float = WAIT_LIMIT_SECONDS) -> None:
         kwargs = dict(getattr(endpoint_config, "kwargs", None) or {})
-        self.prefix = f"{prefix or kwargs.get('key_prefix') or 'kuanxin'}:conversation-lock:"
+        self.key_prefix = prefix or kwargs.get("key_prefix") or "kuanxin"
+        self.instance = os.environ.get(INSTANCE_ENV) or None  # set by the supervisor (kuanxin.serve)
         self.red = client or aioredis.Redis(
             host=getattr(endpoint_config, "url", None) or "localhost", port=int(kwargs.get("port") or 6379),
             db=int(kwargs.get("db") or 0), password=kwargs.get("password") or None,
@@ -84,7 +90,7 @@ class RedisHeartbeatLockStore(LockStore):
     @contextlib.asynccontextmanager
     async def lock(self, conversation_id: str, lock_lifetime: float = 0,
                    wait_time_in_seconds: float = 0) -> AsyncIterator[TicketLock]:
-        queue = self.prefix + conversation_id
+        queue = queue_key(self.key_prefix, conversation_id)
         try:
             ticket = await self._take_ticket(queue)
         except RedisError as exc:
@@ -100,7 +106,9 @@ class RedisHeartbeatLockStore(LockStore):
     async def _take_ticket(self, queue: str) -> int:
         ticket = int(await self.red.incr(f"{queue}:n"))
         async with self.red.pipeline(transaction=True) as pipe:
-            pipe.set(f"{queue}:t:{ticket}", 1, px=int(self.ttl * 1000))
+            pipe.set(heartbeat_key(queue, ticket), self.instance or 1, px=int(self.ttl * 1000))
+            if self.instance:
+                pipe.sadd(holder_key(self.key_prefix, self.instance), heartbeat_key(queue, ticket))
             pipe.zadd(queue, {str(ticket): ticket})
             pipe.expire(queue, QUEUE_KEEP_SECONDS)
             pipe.expire(f"{queue}:n", QUEUE_KEEP_SECONDS)
@@ -108,11 +116,11 @@ class RedisHeartbeatLockStore(LockStore):
         return ticket
 
     async def _beat(self, queue: str, ticket: int) -> None:
-        key = f"{queue}:t:{ticket}"
+        key = heartbeat_key(queue, ticket)
         while True:
             await asyncio.sleep(self.ttl / 4)
             try:
-                await self.red.set(key, 1, px=int(self.ttl * 1000))
+                await self.red.set(key, self.instance or 1, px=int(self.ttl * 1000), xx=True)
             except RedisError:
                 logger.warning("conversation lock heartbeat failed; retrying")
 
@@ -123,7 +131,7 @@ class RedisHeartbeatLockStore(LockStore):
                 head = await self.red.zrange(queue, 0, 0)
                 if not head or int(head[0]) == ticket:
                     return
-                if not await self.red.exists(f"{queue}:t:{int(head[0])}"):
+                if not await self.red.exists(heartbeat_key(queue, int(head[0]))):
                     await self.red.zrem(queue, head[0])  # its holder died: skip it
                     logger.warning("skipped a conversation lock ticket whose holder is gone")
                     continue
@@ -138,7 +146,9 @@ class RedisHeartbeatLockStore(LockStore):
         try:
             async with self.red.pipeline(transaction=True) as pipe:
                 pipe.zrem(queue, str(ticket))
-                pipe.delete(f"{queue}:t:{ticket}")
+                pipe.delete(heartbeat_key(queue, ticket))
+                if self.instance:
+                    pipe.srem(holder_key(self.key_prefix, self.instance), heartbeat_key(queue, ticket))
                 await pipe.execute()
         except RedisError:  # the heartbeat stops, so the ticket expires by itself within ttl
             logger.warning("could not return a conversation lock ticket; it expires in %.0fs", self.ttl)

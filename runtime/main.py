@@ -11,8 +11,10 @@
 3. Faults: store failures are answered as "try again" instead of blank-tracker turns (runtime.stores),
    a re-sent message is answered once (runtime.turns), every request passes a guard and the
    instance has /live and /ready (runtime.health); the lock stores are runtime.locks (endpoints*.yml).
+   A message that speaks of suicide or self-harm gets the safety protocol before anything else
+   (runtime.safety).
 4. Start-up: a configured conversation store or Redis that cannot be reached stops the start with its
-   variable's name (runtime.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
+   variable's name (kuanxin.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
    environment, never from the command line (where `ps` would show it).
 """
 from __future__ import annotations
@@ -27,9 +29,10 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from kuanxin import preflight
 from kuanxin.settings import rasa_store_env
 from kuanxin.wechat.config import check_settings_or_exit
-from runtime import health, preflight, stores, turns
+from runtime import health, safety, stores, turns
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,6 +80,7 @@ def install() -> None:
     LogisticRegressionClassifier.process = _classify_unless_featureless
     stores.install()
     turns.install()
+    safety.install()  # wraps turns' handler: a borrower in crisis is answered before anything else
     if not getattr(rasa.server.create_app, "__wrapped__", None):
         rasa.server.create_app = _with_health_routes(rasa.server.create_app)
 

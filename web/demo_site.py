@@ -17,9 +17,11 @@ from fastapi.templating import Jinja2Templates
 from kuanxin import settings
 from kuanxin.demo import demo_document
 from kuanxin.signin import sign_borrower_token
+from web.guard import scrub
 
 WIDGET_DIST = settings.PROJECT_ROOT / "widget" / "dist"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.finalize = scrub
 router = APIRouter()
 DEMO_BORROWERS = {b["id"]: b["name"] for b in demo_document()["borrowers"]}
 

@@ -2,7 +2,9 @@
 
 POST /sms/inbound with `Authorization: Bearer {KUANXIN_SMS_KEY}` and {"from": phone, "text": reply}.
 Any well-formed reply gets 200, whether or not the phone is a borrower's, so the endpoint tells
-nobody who borrows here; other replies are not read (a person answers the hotline).
+nobody who borrows here; other replies are not read (a person answers the hotline). Anything else gets
+a 4xx with a JSON reason: another content type (415), a body over 4 KB or not a JSON object of two
+strings (400), strings with control characters or lone surrogates (400).
 """
 from __future__ import annotations
 
@@ -17,10 +19,23 @@ from kuanxin.db import database
 from kuanxin.identity import mask_phone
 from kuanxin.reminders.optout import is_opt_out_reply, opt_out_by_phone
 from kuanxin.reminders.sms import SmsConfigError, sms_settings
+from web.guard import CONTROL, CONTROL_IN_TEXT, SURROGATE
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 MAX_BODY = 4096  # a reply SMS is at most a few hundred characters
+# a gateway may leave the type out or call JSON text; a form or XML is not what this endpoint reads
+JSON_TYPES = ("", "application/json", "text/json", "text/plain")
+EXPECTED = {"error": "expected JSON {\"from\": phone, \"text\": reply}"}
+
+
+def well_formed(reply: object) -> bool:
+    if not isinstance(reply, dict):
+        return False
+    sender, text = reply.get("from"), reply.get("text")
+    return (isinstance(sender, str) and isinstance(text, str) and len(sender) <= 32
+            and not SURROGATE.search(sender + text) and not CONTROL.search(sender)
+            and not CONTROL_IN_TEXT.search(text))
 
 
 @router.post("/sms/inbound", include_in_schema=False)
@@ -33,13 +48,16 @@ async def inbound(request: Request) -> JSONResponse:
         return JSONResponse({"error": "SMS is not configured"}, status_code=404)
     if not settings.accepts(request.headers.get("authorization")):
         return JSONResponse({"error": "unauthorised"}, status_code=401)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in JSON_TYPES and not content_type.endswith("+json"):
+        return JSONResponse({"error": "expected Content-Type application/json"}, status_code=415)
     body = await request.body()
     try:
         reply = json.loads(body.decode("utf-8")) if len(body) <= MAX_BODY else None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         reply = None
-    if not isinstance(reply, dict) or not isinstance(reply.get("from"), str) or not isinstance(reply.get("text"), str):
-        return JSONResponse({"error": "expected JSON {\"from\": phone, \"text\": reply}"}, status_code=400)
+    if not well_formed(reply):
+        return JSONResponse(EXPECTED, status_code=400)
     phone = reply["from"].removeprefix("+86").strip()
     if not is_opt_out_reply(reply["text"]):
         return JSONResponse({"opted_out": False})

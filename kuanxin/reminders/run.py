@@ -24,7 +24,14 @@ from kuanxin.policy import Policy
 from kuanxin.reminders import messages
 from kuanxin.reminders.optout import has_opted_out
 from kuanxin.reminders.promises import PromiseOutcome, due_for_follow_up, record_outcomes
-from kuanxin.reminders.selection import Plan, candidates, decide, read_circumstances, within_contact_hours
+from kuanxin.reminders.selection import (
+    Plan,
+    candidates,
+    decide,
+    read_circumstances,
+    safety_paused,
+    within_contact_hours,
+)
 from kuanxin.reminders.sms import SmsError, SmsGateway
 from kuanxin.wechat.api import SYSTEM_BUSY, WeChatApi, WeChatApiError, mask_openid
 
@@ -106,6 +113,9 @@ class _Sender:
     async def send(self, plan: Plan) -> Outcome:
         if has_opted_out(self.db, plan.candidate.borrower_id):  # 退订 while this run was under way
             return Outcome(plan, "skipped", error="opted_out")
+        with self.db.session() as session:  # a crisis in a conversation while this run was under way
+            if plan.candidate.borrower_id in safety_paused(session):
+                return Outcome(plan, "skipped", error="safety")
         record = self._claim(plan)
         if record is None:
             return Outcome(plan, "skipped", error="reminded_today")

@@ -3,7 +3,8 @@
 - only within the contact hours of policy.yml (Beijing time, never wider than 08:00-22:00);
 - only accounts whose class calls for a reminder, or whose payment promise was found broken today;
 - never a borrower who opted out (退订), has an open complaint about collection, a pending request,
-  or an open promise not yet due;
+  or an open promise not yet due, nor one who spoke of suicide or self-harm until staff clear the
+  safety flag (the safety protocol: no collection contact of any kind meanwhile);
 - at most one reminder a day (the database's unique borrower+day) and `weekly_cap` in any 7 days;
 - through WeChat when the borrower bound an OpenID there, otherwise by SMS.
 """
@@ -24,6 +25,7 @@ from kuanxin.models import (
     PaymentPromise,
     Reminder,
     ReminderOptOut,
+    SafetyFlag,
     SenderBinding,
     ServiceRequest,
 )
@@ -33,6 +35,7 @@ from kuanxin.segments import borrowers_with_loans, classify
 
 OWING = ("upcoming", "early", "middle", "late")  # classes a broken promise may be reminded in
 SKIP_REASONS = {
+    "safety": "安全关注中,暂停联系",
     "opted_out": "已退订",
     "abuse_complaint": "有未办结的催收投诉",
     "pending_request": "有待审批的申请",
@@ -74,6 +77,7 @@ class TodaysReminder:
 class Circumstances:
     """What the database says about every borrower, read once per run."""
     opted_out: set
+    in_crisis: set  # open safety flags
     complaints: set
     pending_requests: set
     open_promises: set
@@ -101,6 +105,7 @@ def read_circumstances(db: Database, today: dt.date) -> Circumstances:
                                    .order_by(SenderBinding.created_at)).all()
         return Circumstances(
             opted_out=ids(select(ReminderOptOut.borrower_id)),
+            in_crisis=safety_paused(session),
             complaints=ids(select(Escalation.borrower_id).where(Escalation.reason == "collection_abuse",
                                                                  Escalation.status != "resolved")),
             pending_requests=ids(select(ServiceRequest.borrower_id).where(ServiceRequest.status == "pending")),
@@ -109,6 +114,12 @@ def read_circumstances(db: Database, today: dt.date) -> Circumstances:
             today=todays, this_week=week,
             openids=dict(bindings),  # the latest binding wins
         )
+
+
+def safety_paused(session) -> set:
+    """Borrowers with an open safety flag: no reminder and no collection contact until staff clear it."""
+    return set(session.execute(select(SafetyFlag.borrower_id).where(
+        SafetyFlag.cleared_at.is_(None), SafetyFlag.borrower_id.is_not(None))).scalars())
 
 
 def candidates(db: Database, today: dt.date, policy: Policy, broken: set) -> Iterator[Candidate]:
@@ -149,6 +160,8 @@ def decide(candidate: Candidate, known: Circumstances, rules: ReminderPolicy, we
 
 def _exclusion(candidate: Candidate, known: Circumstances) -> str | None:
     borrower = candidate.borrower_id
+    if borrower in known.in_crisis:
+        return "safety"
     if borrower in known.opted_out:
         return "opted_out"
     if borrower in known.complaints:

@@ -1,7 +1,14 @@
-"""A real cluster for the tests: two Rasa instances and two action servers behind nginx, on PostgreSQL and Redis."""
+"""A real cluster for the tests: two Rasa instances and two action servers behind nginx, on PostgreSQL and Redis.
+
+The cluster runs supervised (its own supervision loop in a thread, as `kuanxin cluster` runs it), so a
+test that kills a process sees it started again. Figures the tests measure are printed at the end of
+the run (and kept in var/test-output/cluster-figures.txt) for the README.
+"""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,13 +22,43 @@ from kuanxin.demo import demo_document
 from kuanxin.importer import load_document
 from kuanxin.migrate import ensure_database, upgrade
 from kuanxin.serve import free_port
+from kuanxin.settings import PROJECT_ROOT
 from tests.conftest import POSTGRES_URL
-from tests.e2e.browser.conftest import chromium, new_context  # noqa: F401 - reused fixtures
+from tests.e2e.browser.conftest import SCREENSHOTS, chromium, new_context  # noqa: F401 - reused fixtures
 from tests.e2e.conftest import another_borrower, borrower, db  # noqa: F401 - the foundation's fixtures, reused
 from tests.e2e.harness import MODEL, TODAY, TOKEN, WEBCHAT_SECRET
 
 SERVER = POSTGRES_URL.rsplit("/", 1)[0]
 REDIS = os.environ.get("KUANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+FIGURES_FILE = PROJECT_ROOT / "var" / "test-output" / "cluster-figures.txt"
+FIGURES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def figures() -> list[str]:
+    """Lines a test measured, printed after the run."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("cluster figures")
+    for line in FIGURES:
+        terminalreporter.write_line(line)
+    FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES_FILE.write_text("\n".join(FIGURES) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def screenshot():
+    """The foundation's browser tests on the cluster keep their screenshots apart from the single servers' ones."""
+    def save(page, name: str) -> Path:
+        folder = SCREENSHOTS / "cluster"
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+        return folder / f"{name}.png"
+    return save
 
 
 def _drop(url: str) -> None:
@@ -32,7 +69,7 @@ def _drop(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
+def cluster(request):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train`")
     if not Path(NGINX).exists():
@@ -46,17 +83,34 @@ def cluster(tmp_path_factory):
     env = dict(os.environ, KUANXIN_DATABASE_URL=accounts, KUANXIN_TRACKER_STORE_URL=conversations,
                KUANXIN_REDIS_URL=REDIS, KUANXIN_REDIS_PREFIX=f"kx{run}", KUANXIN_TODAY=TODAY,
                KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1", TF_CPP_MIN_LOG_LEVEL="3")
-    running = Cluster(2, free_port(), env, tmp_path_factory.mktemp("cluster"), TOKEN, MODEL)
-    running.start()
+    # not under pytest's basetemp: another pytest run on this machine prunes those while this one runs
+    workdir = Path(tempfile.mkdtemp(prefix="kuanxin-test-cluster-"))
+    running = Cluster(2, free_port(), env, workdir, TOKEN, MODEL)
     try:
+        _start(running, workdir)
         yield running
     finally:
         running.stop()
+        if request.session.testsfailed:
+            FIGURES.append(f"cluster logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
         for url in (accounts, conversations):
             _drop(url)
         client = redis.Redis.from_url(REDIS)
         for key in client.scan_iter(f"kx{run}*"):
             client.delete(key)
+
+
+def _start(running: Cluster, workdir: Path) -> None:
+    """Starts the cluster and its supervision; a start that fails says why, with the end of every log."""
+    try:
+        running.start()
+    except RuntimeError as exc:
+        tails = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}"
+                          for log in sorted(workdir.glob("*.log")))
+        raise RuntimeError(f"{exc}; logs in {workdir}\n{tails}") from None
+    running.supervise_in_background()
 
 
 @pytest.fixture(scope="session")

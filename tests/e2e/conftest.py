@@ -5,7 +5,7 @@ from sqlalchemy import delete
 from kuanxin.db import Database
 from kuanxin.demo import demo_document
 from kuanxin.importer import load_document
-from kuanxin.models import ConversationSession, Reminder, ReminderOptOut
+from kuanxin.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
 from tests.doubles.sms_gateway import SmsGatewayDouble
 from tests.e2e.harness import MODEL, ActionProxy, Borrower, start_servers
 from tests.e2e.wechat import double as wechat
@@ -63,7 +63,7 @@ def db(servers):
     database = Database(servers.env["KUANXIN_DATABASE_URL"])
     load_document(database, demo_document())
     with database.session() as session:  # kept across account loads by design; not across tests
-        for model in (ReminderOptOut, Reminder, ConversationSession):
+        for model in (ReminderOptOut, Reminder, ConversationSession, SafetyFlag):
             session.execute(delete(model))
     return database
 

@@ -21,7 +21,8 @@ from kuanxin.serve import Servers, free_port
 from kuanxin.settings import PROJECT_ROOT
 
 TODAY = "2026-11-22"
-MODEL = PROJECT_ROOT / "models" / "kuanxin.tar.gz"
+# KUANXIN_TEST_MODEL: a model trained elsewhere (e.g. while others change the training data)
+MODEL = Path(os.environ.get("KUANXIN_TEST_MODEL") or PROJECT_ROOT / "models" / "kuanxin.tar.gz")
 TOKEN = "e2e-" + uuid.uuid4().hex
 WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
 
@@ -68,6 +69,13 @@ class ActionProxy:
                                        headers={"Content-Type": "application/json"}, timeout=120)
                 self.send_response(answer.status_code)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def do_GET(self):  # noqa: N802 - Rasa's readiness check asks the action server's /health through here
+                answer = requests.get(f"http://127.0.0.1:{proxy.target_port}{self.path}", timeout=30)
+                self.send_response(answer.status_code)
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
                 self.wfile.write(answer.content)

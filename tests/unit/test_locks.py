@@ -6,9 +6,11 @@ import time
 import uuid
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from rasa.core.lock_store import LockError
 
+from kuanxin.lock_keys import queue_key, release_instance
 from runtime.locks import InProcessLockStore, RedisHeartbeatLockStore
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -54,7 +56,7 @@ def test_a_dead_holders_ticket_frees_the_conversation_within_its_ttl():
     store = redis_store(ttl=0.5)
 
     async def scenario() -> float:
-        queue = store.prefix + "c1"
+        queue = queue_key(store.key_prefix, "c1")
         await store._take_ticket(queue)  # taken by a process that then dies: no heartbeat, never returned
         started = time.monotonic()
         async with store.lock("c1"):
@@ -105,3 +107,19 @@ def test_waiting_too_long_is_a_lock_error():
                 pass
     with pytest.raises(LockError):
         asyncio.run(scenario())
+
+
+def test_the_supervisor_frees_a_dead_instances_conversations_at_once(monkeypatch):
+    monkeypatch.setenv("KUANXIN_INSTANCE", "rasa-7")
+    dead = redis_store(ttl=30)  # its heartbeats would keep the conversation locked for 30 s
+    monkeypatch.delenv("KUANXIN_INSTANCE")
+    survivor = RedisHeartbeatLockStore(client=dead.red, prefix=dead.key_prefix)
+
+    async def scenario() -> float:
+        await dead._take_ticket(queue_key(dead.key_prefix, "c1"))
+        freed = release_instance(redis.Redis.from_url(REDIS), dead.key_prefix, "rasa-7")
+        assert freed == 1
+        started = time.monotonic()
+        async with survivor.lock("c1"):
+            return time.monotonic() - started
+    assert asyncio.run(scenario()) < 0.2

@@ -91,3 +91,24 @@ def test_kuanxin_db_upgrade_command(tmp_path):
     done = subprocess.run([kuanxin, "db", "upgrade"], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and f"revision {migrate.head()}" in done.stdout
     assert subprocess.run([kuanxin, "db", "current"], env=env, capture_output=True).returncode == 0
+
+
+def test_0004_adds_the_safety_flags_and_keeps_the_data(empty_url):
+    assert migrate.upgrade(empty_url, "0003") == "0003"
+    database = Database(empty_url)
+    load_document(database, demo_document())
+    assert "safety_flags" not in inspect(database.engine).get_table_names()
+    assert migrate.upgrade(empty_url) == migrate.head()
+    with database.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO safety_flags (conversation_id, borrower_id, raised_at, open_key) "
+            "VALUES ('c1', 'B1001', '2026-11-22 10:00:00', 'c1')"))
+    assert {i["name"] for i in inspect(database.engine).get_indexes("safety_flags")} >= {
+        "ix_safety_flags_borrower_cleared", "ix_safety_flags_conversation_id"}
+    with database.session() as session:
+        assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    migrate.downgrade(empty_url, "0003")
+    assert "safety_flags" not in inspect(database.engine).get_table_names()
+    with database.session() as session:
+        assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    database.engine.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from kuanxin import importer, plans
 from kuanxin.accounts import Accounts
 from kuanxin.demo import demo_document
-from kuanxin.models import PaymentPromise, ServiceRequest
+from kuanxin.models import AuditEntry, PaymentPromise, ServiceRequest
 
 TODAY = dt.date(2026, 11, 22)
 NOW = dt.datetime(2026, 11, 22, 2, 0)
@@ -63,13 +63,29 @@ def test_submitted_plan_is_what_was_quoted(db, policy):
     assert quote.plan[0].due_date == dt.date(2026, 12, 22)
 
 
-def test_a_second_deferral_is_refused_by_the_rules(db, policy):
+def test_asking_again_while_pending_changes_the_request_and_never_files_a_second(db, policy):
     accounts = demo_accounts(db)
-    borrower = accounts.borrower_profile("B1001")
-    loan = plans.find_loan(borrower, "L1001")
-    first = plans.submit_deferral(accounts, borrower, loan, 3, "失业", "c1", TODAY, NOW, policy)
+    loan = plans.find_loan(accounts.borrower_profile("B1001"), "L1001")
+    first = plans.submit_installment(accounts, accounts.borrower_profile("B1001"), loan, 6, "c1", TODAY, NOW, policy)
+    same = plans.submit_installment(accounts, accounts.borrower_profile("B1001"), loan, 6, "c1", TODAY, NOW, policy)
+    changed = plans.submit_installment(accounts, accounts.borrower_profile("B1001"), loan, 12, "c1", TODAY, NOW, policy)
+    assert first.created and not same.created and not same.changed and changed.changed
+    assert same.request.id == changed.request.id == first.request.id and changed.request.periods == 12
+    assert count(db, ServiceRequest, borrower_id="B1001", type="installment") == 1
+    with db.session() as session:
+        [audit] = session.execute(select(AuditEntry).where(AuditEntry.target == first.request.reference)).scalars()
+    assert (audit.staff, audit.action) == ("borrower", "request_changed") and "periods 6 -> 12" in audit.detail
+
+
+def test_a_second_deferral_after_one_was_granted_is_refused_by_the_rules(db, policy):
+    accounts = demo_accounts(db)
+    loan = plans.find_loan(accounts.borrower_profile("B1001"), "L1001")
+    first = plans.submit_deferral(accounts, accounts.borrower_profile("B1001"), loan, 3, "失业", "c1", TODAY, NOW,
+                                  policy)
     assert first.created and first.quote.new_due_date == dt.date(2026, 12, 15)
-    again = plans.submit_deferral(accounts, accounts.borrower_profile("B1001"), loan, 3, "失业", "c1", TODAY, NOW,
+    with db.session() as session:
+        session.get(ServiceRequest, first.request.id).status = "approved"
+    again = plans.submit_deferral(accounts, accounts.borrower_profile("B1001"), loan, 3, "失业", "c2", TODAY, NOW,
                                   policy)
     assert again.request is None and "deferral_recent" in {f.code for f in again.quote.decision.failures}
 

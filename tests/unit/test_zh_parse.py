@@ -4,6 +4,9 @@ from decimal import Decimal
 import pytest
 
 from kuanxin.zh_parse import (
+    PHONE_NUMBER_RE,
+    digits_to_ascii,
+    find_amount,
     find_money,
     find_month_count,
     find_period_count,
@@ -39,10 +42,80 @@ def test_reference_weekdays():
         ("\u202e明天", "明天"),
         ("\ud800坏\udfff", "坏"),
         ("还款😀", "还款😀"),
+        # Traditional characters read like Simplified ones
+        ("我想延期兩個月", "我想延期两个月"),
+        ("分十二期還款", "分十二期还款"),
+        ("下週五先還一萬二", "下周五先还一万二"),
+        ("身份證後四位", "身份证后四位"),
+        ("手機號碼", "手机号码"),
+        ("幺三八", "幺三八"),  # 幺 is not 麼
+        ("逾期了怎么办", "逾期了怎么办"),  # Simplified text is left as it is
     ],
 )
 def test_normalize_text(text, expected):
     assert normalize_text(text) == expected
+
+
+def test_normalize_text_converts_long_traditional_text_in_linear_time():
+    assert normalize_text("後" * 5000) == "后" * 5000
+    assert normalize_text("還款，" * 2000) == "还款," * 1999 + "还款,"
+
+
+@pytest.mark.parametrize(
+    "parse, text, expected",
+    [
+        (lambda t: find_month_count(t), "延期兩個月", 2),
+        (lambda t: find_period_count(t), "分兩年", 24),
+        (lambda t: find_period_count(t), "十二期吧", 12),
+        (lambda t: find_amount(t), "兩千塊", Decimal("2000.00")),
+        (lambda t: find_amount(t), "15號我先還1000", Decimal("1000.00")),
+        (lambda t: find_money(t), "還一萬二", Decimal("12000.00")),
+        (lambda t: parse_date(t, WEDNESDAY), "下週五", D(2026, 5, 22)),
+        (lambda t: parse_date(t, WEDNESDAY), "下個月15號", D(2026, 6, 15)),
+    ],
+)
+def test_traditional_characters_parse_like_simplified(parse, text, expected):
+    assert parse(text) == expected
+
+
+# --------------------------------------------------------------------------- digits read one by one
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("幺三八一二三四五六七八", "13812345678"),
+        ("一三七零零零零两两两两", "13700002222"),
+        ("〇〇幺九", "0019"),
+        ("一二三X", "123X"),
+        ("两个月", "两个月"),  # a count, not a digit
+        ("两三天", "两三天"),  # a range
+        ("一千五", "一千五"),  # units make it a number
+        ("138一二三四5678", "13812345678"),
+    ],
+)
+def test_digits_to_ascii(text, expected):
+    assert digits_to_ascii(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, phone",
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "138 1234 5678"),
+        ("+86 138-1234-5678", "138-1234-5678"),
+        ("0086 138.1234.5678", "138.1234.5678"),
+        ("8613812345678", "13812345678"),
+        ("(+86)13812345678", "13812345678"),
+        ("138 1234 5678 123X", "138 1234 5678"),
+        ("138 1234 567", None),
+        ("138123456789", None),
+        ("12812345678", None),
+        ("1,000", None),
+    ],
+)
+def test_phone_number_re(text, phone):
+    m = PHONE_NUMBER_RE.search(normalize_text(text))
+    assert (m["phone"] if m else None) == phone
 
 
 # --------------------------------------------------------------------------- parse_chinese_number
@@ -125,6 +198,10 @@ def test_parse_chinese_number_rejects(token):
         ("两个月后再还", 2),
         ("延期3个月，下个月5号还", 3),
         ("逾期三个月了，想延期两个月", 2),  # the deferral wins over the overdue duration
+        ("两个月吧", 2),
+        ("兩個月吧", 2),
+        ("仨月", 3),
+        ("就仨月吧", 3),
     ],
 )
 def test_find_month_count(text, expected):
@@ -148,6 +225,10 @@ def test_find_month_count(text, expected):
         "两三个月",  # a range
         "延期一个多月",
         "延期两个半月",
+        "一个半月",  # halves are refused, not rounded
+        "一个半月?",
+        "一个月半",
+        "延期三个月半",
         "延期零个月",
         "延期1000个月",
         "延期二十年",
@@ -184,6 +265,16 @@ def test_find_month_count_none(text):
         ("分期两年", 24),
         ("我想分期还，12期可以吗", 12),
         ("我有12期，想分6期", 6),  # an explicit split wins over a bare count
+        ("十二期", 12),
+        ("一年", 12),
+        ("两年", 24),
+        ("兩年吧", 24),
+        ("三年", 36),
+        ("一年半", 18),
+        ("分期的话两年可以吗", 24),
+        ("分半年", 6),
+        ("半年", 6),
+        ("一年还是两年好呢，先分12期", 12),  # a count in 期 wins over years
     ],
 )
 def test_find_period_count(text, expected):
@@ -193,7 +284,8 @@ def test_find_period_count(text, expected):
 @pytest.mark.parametrize(
     "text",
     ["", "分期", "逾期", "第三期", "前三期", "本期", "M3期", "2026期", "分两三期", "分0期", "分999期",
-     "延期两个月", "还500块"],
+     "延期两个月", "还500块", "逾期一年了", "我已经拖了一年", "一年利息多少", "去年", "今年", "明年再说",
+     "上一年", "一年期", "2026年"],
 )
 def test_find_period_count_none(text):
     assert find_period_count(text) is None
@@ -484,6 +576,85 @@ def test_find_money_none(text):
     assert find_money(text) is None
 
 
+# --------------------------------------------------------------------------- find_amount
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1000", "1000.00"),
+        ("1,000", "1000.00"),
+        ("1000.5", "1000.50"),
+        ("一千", "1000.00"),
+        ("一千五", "1500.00"),
+        ("一万二", "12000.00"),
+        ("1.5万", "15000.00"),
+        ("两千块", "2000.00"),
+        ("1k", "1000.00"),
+        ("2K", "2000.00"),
+        ("三百块钱", "300.00"),
+        ("三百", "300.00"),
+        ("¥800", "800.00"),
+        ("￥800", "800.00"),
+        ("800元", "800.00"),
+        ("１０００", "1000.00"),
+        ("1000.555", "1000.56"),  # ROUND_HALF_UP to the cent
+        ("1000.554", "1000.55"),
+        ("15号我先还1000", "1000.00"),
+        ("我15还1000", "1000.00"),  # money said as money wins over a bare number
+        ("15号我先还一千五", "1500.00"),
+        ("下周五还800吧", "800.00"),
+        ("先还1000.5元", "1000.50"),
+        ("好的,1000", "1000.00"),
+        ("还款金额: 1000", "1000.00"),
+        ("约1000吧", "1000.00"),
+        ("手机138 1234 5678 还500", "500.00"),
+        ("我手机13812345678,先还800", "800.00"),
+        ("分6期，每期800元", "800.00"),
+        ("3个月后还2000", "2000.00"),
+        ("兩千塊", "2000.00"),
+    ],
+)
+def test_find_amount(text, expected):
+    assert find_amount(text) == Decimal(expected)
+    assert find_amount(text).as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "15号",  # a date
+        "15日",
+        "下个月15",
+        "12/3",
+        "2026-12-03",
+        "10:30",
+        "13812345678",  # a phone number
+        "138 1234 5678",
+        "+86 138-1234-5678",
+        "幺三八一二三四五六七八",
+        "11010119900307123X",  # an ID number
+        "123X",
+        "6期",  # a period count
+        "十二期",
+        "3个月",  # months
+        "两个月",
+        "2026年",
+        "3天",
+        "第3",
+        "B1001",
+        "十二",  # a bare small Chinese number is a count more often than money
+        "三",
+        "我先还一部分",
+        "1,1,1",
+        "1.1.1",
+        "123456789",  # nine digits: no borrower owes that
+    ],
+)
+def test_find_amount_none(text):
+    assert find_amount(text) is None
+
+
 # --------------------------------------------------------------------------- hostile input
 
 HOSTILE = [
@@ -515,6 +686,7 @@ PARSERS = [
     find_month_count,
     find_period_count,
     find_money,
+    find_amount,
     lambda text: parse_date(text, WEDNESDAY),
 ]
 

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from kuanxin import clock, policy, settings
 from kuanxin.staff import Staff, StaffDirectory
+from web.guard import read_form
 
 SESSION_COOKIE = "kx_staff"
 LOGIN_COOKIE = "kx_login"  # a login form's CSRF token, before there is a session
@@ -53,7 +54,7 @@ async def require_form(request: Request) -> tuple[Staff, str, dict]:
     session = signed_in(request)
     if session is None:
         raise HTTPException(status_code=403, detail="请先登录。")
-    form = dict(await request.form())
+    form = await read_form(request)  # BadInput (4xx) for anything a browser's form would not send
     if not same_token(form.get("csrf_token"), session[1]):
         raise HTTPException(status_code=403, detail="页面已过期,请刷新后重试。")
     return session[0], session[1], form
@@ -95,7 +96,7 @@ class SharedAttemptLimiter:
 
     def __init__(self, url: str, prefix: str):
         import redis
-        self._redis, self._prefix = redis.Redis.from_url(url, socket_timeout=2), prefix
+        self._redis, self._prefix = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2), prefix
 
     def _key(self, address: str, now: float | None) -> str:
         minute = int((time.time() if now is None else now) // 60)

@@ -11,6 +11,7 @@ from kuanxin import analytics, clock, policy
 from kuanxin.db import database
 from kuanxin.policy import SEGMENTS
 from kuanxin.reminders.promises import broken_promises
+from kuanxin.reminders.selection import safety_paused
 from kuanxin.segments import accounts_in, segment_accounts, summarize
 from web.console.auth import require_staff
 from web.console.routes import page
@@ -41,8 +42,10 @@ def segment_accounts_page(request: Request, segment: str, size: str, session=Dep
         return page(request, "error.html", *session, 404, message="没有这个账户分类。")
     rules, today = policy.current().segments, clock.today()
     shown, total = accounts_in(database(), today, rules, segment, size, DRILL_LIMIT)
+    with database().session() as db_session:  # borrowers in crisis: no contact until staff clear the flag
+        paused = safety_paused(db_session)
     return page(request, "segment_accounts.html", *session, segment=segment, size=size, accounts=shown, total=total,
-                today=today, treatment=rules.treatment[segment][size], **LABELS)
+                today=today, treatment=rules.treatment[segment][size], paused=paused, **LABELS)
 
 
 def _period(start: str, end: str) -> tuple[dt.date, dt.date, str | None]:

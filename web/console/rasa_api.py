@@ -33,7 +33,13 @@ def _call(method: str, url: str, **kwargs) -> dict:
         raise RasaUnavailable(f"助手服务暂时无法连接({type(exc).__name__})") from None
     if response.status_code != 200:
         raise RasaUnavailable(f"助手服务返回错误 {response.status_code}")
-    return response.json()
+    try:
+        answer = response.json()
+    except ValueError:
+        raise RasaUnavailable("助手服务返回了无法识别的内容") from None
+    if not isinstance(answer, dict):
+        raise RasaUnavailable("助手服务返回了无法识别的内容")
+    return answer
 
 
 def tracker(conversation_id: str) -> dict:

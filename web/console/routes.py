@@ -4,8 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -29,14 +31,19 @@ from web.console.auth import (
     set_cookie,
     signed_in,
 )
+from web.guard import BadInput, read_form, scrub
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+templates.env.finalize = scrub  # text from elsewhere (a tracker) with a lone surrogate cannot break a page
 templates.env.filters["yuan"] = yuan
 templates.env.filters["mask_phone"] = mask_phone
 router = APIRouter(prefix="/console")
 ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
-                "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请"}
+                "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请",
+                "clear_safety": "解除安全关注"}
 CHANNEL = re.compile(r"[a-z_]{1,40}")
+ROW_ID = 2**31 - 1  # ids beyond an INTEGER column cannot exist (and SQLite refuses to compare them)
+EscalationId = Annotated[int, PathParam(ge=1, le=ROW_ID)]
 templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS)
 
 
@@ -79,7 +86,10 @@ def login_form(request: Request, error: str | None = None, status_code: int = 20
 
 @router.post("/login", response_class=HTMLResponse)
 async def log_in(request: Request) -> Response:
-    form = await request.form()
+    try:
+        form = await read_form(request)
+    except BadInput as exc:
+        return login_form(request, exc.message, exc.status)
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE)):
         return login_form(request, "页面已过期,请重新登录。", 403)
     rules, address = policy.current().console, request.client.host if request.client else "?"
@@ -135,7 +145,7 @@ def queue(request: Request, status: str = "open", reason: str = "", priority: st
 # one conversation
 
 @router.get("/escalations/{escalation_id}", response_class=HTMLResponse)
-def conversation(request: Request, escalation_id: int, session=Depends(require_staff)) -> HTMLResponse:
+def conversation(request: Request, escalation_id: EscalationId, session=Depends(require_staff)) -> HTMLResponse:
     return conversation_page(request, escalation_id, *session)
 
 
@@ -158,11 +168,12 @@ def conversation_page(request: Request, escalation_id: int, staff: Staff, csrf: 
         statements=[loan_statement(loan, today) for loan in borrower.loans] if borrower else [],
         requests=accounts.requests_of(borrower.id) if borrower else [],
         related=casework.escalations_of(escalation.conversation_id, escalation.borrower_id),
-        notes=casework.notes_of(escalation.conversation_id), audit=casework.audit_of(escalation.conversation_id))
+        notes=casework.notes_of(escalation.conversation_id), audit=casework.audit_of(escalation.conversation_id),
+        safety_flags=casework.safety_flags_of(escalation.conversation_id))
 
 
 @router.post("/escalations/{escalation_id}/{action}", response_class=HTMLResponse)
-def act(request: Request, escalation_id: int, action: str, signed=Depends(require_form)) -> Response:
+def act(request: Request, escalation_id: EscalationId, action: str, signed=Depends(require_form)) -> Response:
     staff, csrf, form = signed
     casework, now = Casework(), clock.now()
     escalation = casework.escalation(escalation_id)
@@ -204,14 +215,16 @@ ESCALATION_ACTIONS = {
         escalation.id, staff, str(form.get("outcome", "")), now),
     "note": lambda casework, escalation, staff, form, now: casework.add_note(
         escalation.conversation_id, staff, str(form.get("text", "")), now),
+    "clear-safety": lambda casework, escalation, staff, form, now: casework.clear_safety_flags(
+        escalation.conversation_id, staff, str(form.get("note", "")), now),
 }
 
 
 @router.post("/requests/{reference}/decide", response_class=HTMLResponse)
 def decide(request: Request, reference: str, signed=Depends(require_form)) -> Response:
     staff, csrf, form = signed
-    back = str(form.get("escalation_id", ""))
-    escalation = Casework().escalation(int(back)) if back.isdigit() else None
+    back = form.get("escalation_id", "")
+    escalation = Casework().escalation(int(back)) if re.fullmatch(r"[0-9]{1,9}", back) else None
     try:
         Casework().decide_request(reference, staff, str(form.get("decision", "")), str(form.get("reason", "")),
                                   clock.now(), escalation.conversation_id if escalation else None)

@@ -21,6 +21,11 @@ header h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .message p { margin: 0 0 6px; } .message p:last-child { margin-bottom: 0; }
 .bot { background: #fff; border: 1px solid #dde3e0; border-top-left-radius: 4px; }
 .user { margin-left: auto; background: var(--kx-color); color: #fff; border-top-right-radius: 4px; }
+.user.pending { opacity: .75; }
+.user.failed { background: #fdecea; color: #8a1c12; border: 1px solid #d9534f; }
+.user.refused { opacity: .6; text-decoration: line-through; }
+.retry { display: block; margin-top: 4px; border: 0; background: transparent; color: #8a1c12; text-decoration: underline; padding: 0; font-size: 13px; }
+.notice { margin: 6px auto; max-width: 90%; padding: 4px 10px; border-radius: 8px; background: #fff3cd; color: #6b4e00; font-size: 13px; text-align: center; }
 .staff { border: 2px solid #c77d00; background: #fffaf0; }
 .who { display: block; font-size: 12px; font-weight: 600; color: #8a5600; margin-bottom: 2px; }
 .schedule { border-collapse: collapse; margin: 6px 0; font-size: 14px; width: 100%; }

@@ -8,6 +8,37 @@ import { STYLE } from "./style.js";
 import { renderText } from "./render.js";
 
 const script = document.currentScript;
+const ACK_TIMEOUT_MS = 30000; // an old server acknowledges nothing: a timeout counts as "try again"
+const MAX_ATTEMPTS = 6; // the first send and up to 5 re-sends, then "发送失败,点击重试"
+const DEFAULT_RETRY_SECONDS = 2;
+const MAX_TOKEN_LENGTH = 4096;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+// A lender token is a plain string of printable ASCII (a JWT); anything else is dropped, so the chat
+// goes on as an anonymous one (the identity check) instead of failing on the server.
+export function usableToken(token) {
+  if (typeof token !== "string") return "";
+  const trimmed = token.trim();
+  if (!trimmed || trimmed.length > MAX_TOKEN_LENGTH || !/^[\x20-\x7e]+$/.test(trimmed)) {
+    if (trimmed) console.warn("kuanxin-chat: the token is not a plain ASCII string and was ignored");
+    return "";
+  }
+  return trimmed;
+}
+
+// What the borrower typed, as text the server can always decode: no lone surrogates, no control characters.
+export function wellFormed(text) {
+  return String(text ?? "").replace(LONE_SURROGATE, "\ufffd").replace(CONTROL, "");
+}
+
+function newMessageId() {
+  const bytes = new Uint8Array(16);
+  if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(Math.random() * 256);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  return Array.from(bytes, (b) => alphabet[b & 63]).join("") + Date.now().toString(36);
+}
 
 function readOptions() {
   const data = (script && script.dataset) || {};
@@ -17,7 +48,7 @@ function readOptions() {
     title: global.title || data.title || "宽心 · 在线助手",
     greeting: global.greeting || data.greeting || "您好,我是宽心智能助手,可以帮您查询欠款、了解逾期影响、申请延期或分期。",
     color: global.color || data.color || "#1f7a5c",
-    token: global.token || data.token || "",
+    token: usableToken(global.token || data.token || ""),
     open: (global.open ?? data.open) === true || data.open === "true",
   };
 }
@@ -34,7 +65,11 @@ class KuanxinChat {
     this.options = options;
     this.storageKey = `kuanxin-chat:${options.server}:${options.token ? "signed" : "anonymous"}`;
     this.ready = false;
-    this.outbox = [];
+    // The send queue: one message at a time, the next after the server acknowledged the previous.
+    this.queue = [];
+    this.inFlight = null; // {entry, seq} while waiting for an acknowledgement
+    this.sendSeq = 0;
+    this.retryTimer = null;
     this.build();
     this.connect();
     if (options.open || sessionStorage.getItem(`${this.storageKey}:open`) === "1") this.open(false);
@@ -92,7 +127,12 @@ class KuanxinChat {
     this.socket.on("history", (messages) => this.onHistory(Array.isArray(messages) ? messages : []));
     this.socket.on("bot_uttered", (message) => this.onBotMessage(message || {}));
     this.socket.on("bot_typing", (state) => { this.typing.hidden = !(state && state.typing); });
-    this.socket.on("disconnect", () => { this.ready = false; this.setStatus("连接已断开,正在重新连接…", true); });
+    this.socket.on("disconnect", () => {
+      this.ready = false;
+      if (this.inFlight) this.inFlight.entry.attempts -= 1; // lost with the connection: not a failed attempt
+      this.inFlight = null; // re-sent (same message_id) once the session is confirmed again
+      this.setStatus("连接已断开,正在重新连接…", true);
+    });
     this.socket.io.on("reconnect_attempt", () => this.setStatus("连接已断开,正在重新连接…", true));
     this.socket.on("connect_error", () => this.setStatus("暂时连不上服务,正在重试…", true));
   }
@@ -108,11 +148,11 @@ class KuanxinChat {
     if (!session.resumed) {
       this.log.replaceChildren();
       this.addBotMessage({ text: this.options.greeting });
+      this.showQueued();
     }
     this.ready = true;
     this.setStatus(session.signed_in ? "已连接 · 已登录" : "已连接");
-    const waiting = this.outbox.splice(0);
-    waiting.forEach((text) => this.socket.emit("user_uttered", { message: text }));
+    this.pump();
   }
 
   onHistory(messages) {
@@ -120,6 +160,11 @@ class KuanxinChat {
     this.addBotMessage({ text: this.options.greeting });
     messages.forEach((message) => (message.from === "user" ? this.addUserMessage(message.text)
       : this.addBotMessage(message)));
+    this.showQueued();
+  }
+
+  showQueued() {
+    this.queue.forEach((entry) => this.log.append(entry.bubble)); // not sent yet: still to come, in order
   }
 
   onBotMessage(message) {
@@ -136,15 +181,85 @@ class KuanxinChat {
 
   send(payload, shown) {
     this.removeQuickReplies();
-    this.addUserMessage(shown);
-    if (this.ready) this.socket.emit("user_uttered", { message: payload });
-    else this.outbox.push(payload);
+    const bubble = this.addUserMessage(shown);
+    bubble.classList.add("pending");
+    this.queue.push({ id: newMessageId(), text: wellFormed(payload), bubble, attempts: 0, failed: false });
+    this.pump();
+  }
+
+  // Sends the queue's first message unless one is waiting for its acknowledgement (or the chat is offline).
+  pump() {
+    if (!this.ready || this.inFlight || this.retryTimer || !this.queue.length) return;
+    const entry = this.queue[0];
+    if (entry.failed) return; // waits for "点击重试": what follows keeps its order
+    entry.attempts += 1;
+    const seq = (this.sendSeq += 1);
+    this.inFlight = { entry, seq };
+    this.socket.timeout(ACK_TIMEOUT_MS).emit("user_uttered", { message: entry.text, message_id: entry.id },
+      (error, ack) => this.onAck(seq, error, ack));
+  }
+
+  onAck(seq, error, ack) {
+    if (!this.inFlight || this.inFlight.seq !== seq) return; // an answer to an attempt already given up
+    const { entry } = this.inFlight;
+    this.inFlight = null;
+    if (error && !this.socket.connected) return; // sent again after the reconnect
+    const answer = ack && typeof ack === "object" ? ack : {};
+    if (!error && answer.ok === true) {
+      this.done(entry);
+    } else if (!error && answer.ok === false && answer.retry === false) {
+      this.addNotice(answer.text || "这条消息未能发送。");
+      entry.bubble.classList.add("refused");
+      this.done(entry);
+    } else {
+      // refused for now (e.g. a store outage) or no acknowledgement in time: the same message again
+      if (!error && typeof answer.text === "string" && answer.text) this.addNotice(answer.text);
+      if (entry.attempts >= MAX_ATTEMPTS) {
+        this.markFailed(entry);
+        return;
+      }
+      const seconds = Number(answer.retry_after);
+      const delay = Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 60) : DEFAULT_RETRY_SECONDS;
+      this.retryTimer = setTimeout(() => { this.retryTimer = null; this.pump(); }, delay * 1000);
+      return;
+    }
+    this.pump();
+  }
+
+  done(entry) {
+    entry.bubble.classList.remove("pending");
+    if (this.queue[0] === entry) this.queue.shift();
+  }
+
+  markFailed(entry) {
+    entry.failed = true;
+    entry.bubble.classList.remove("pending");
+    entry.bubble.classList.add("failed");
+    const retry = el("button", { type: "button", class: "retry" }, "发送失败,点击重试");
+    retry.addEventListener("click", () => {
+      retry.remove();
+      entry.failed = false;
+      entry.attempts = 0;
+      entry.bubble.classList.remove("failed");
+      entry.bubble.classList.add("pending");
+      this.pump();
+    });
+    entry.bubble.append(retry);
+  }
+
+  addNotice(text) {
+    const last = this.log.lastElementChild;
+    if (last && last.classList.contains("notice") && last.dataset.text === text) return; // one per outage
+    const notice = el("p", { class: "notice", role: "note" }, text);
+    notice.dataset.text = text;
+    this.append(notice);
   }
 
   addUserMessage(text) {
     const bubble = el("div", { class: "message user" });
     bubble.append(el("span", { class: "sr-only" }, "我:"), renderText(String(text ?? "")));
     this.append(bubble);
+    return bubble;
   }
 
   addBotMessage(message) {

@@ -39,8 +39,24 @@ class ChatPage:
         stored = self.page.evaluate("() => Object.entries(localStorage)")
         return next(value for key, value in stored if RESUME_KEY.match(key)).split(".")[0]
 
+    def send_all_at_once(self, texts: list[str]) -> None:
+        """Types and sends every text in one go (Enter after each), without waiting for any answer."""
+        self.page.evaluate("""(texts) => {
+            const root = document.querySelector('#kuanxin-chat').shadowRoot;
+            const input = root.querySelector('textarea');
+            for (const text of texts) {
+                input.value = text;
+                input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}));
+            }
+        }""", texts)
+
+    def unsent(self):
+        """The borrower's messages not yet acknowledged by the server, or given up on."""
+        return self.page.locator("#kuanxin-chat .message.user.pending, #kuanxin-chat .message.user.failed")
+
     def say_unanswered(self, text: str) -> None:
         """Sends a message the assistant is expected not to answer (a conversation taken over by staff)."""
         self.page.locator("#kuanxin-chat textarea").fill(text)
         self.page.locator("#kuanxin-chat textarea").press("Enter")
         expect(self.page.locator("#kuanxin-chat .message.user").last).to_contain_text(text)
+        expect(self.unsent()).to_have_count(0)  # acknowledged: the server has it, answered or not

@@ -7,6 +7,7 @@ re-sent with its message_id is handled exactly once.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
@@ -16,6 +17,8 @@ from kuanxin.db import Database
 from kuanxin.models import ServiceRequest
 from tests.e2e.faults.conftest import ready, wait_until_ready
 from tests.e2e.harness import Borrower
+from tests.e2e.wechat.conftest import Tracker
+from tests.e2e.wechat.double import Platform, new_openid, text_xml
 
 REFERENCE = re.compile(r"YQ\d{8}-\d{4}")
 
@@ -74,3 +77,22 @@ def test_a_conversation_store_outage_never_runs_a_turn_on_a_blank_tracker(fault_
         private_postgres.start()
     wait_until_ready(fault_servers)
     assert REFERENCE.search(borrower.say("/affirm"))  # the form is where it was
+
+
+def test_wechat_pushes_are_not_acknowledged_while_the_store_is_down(fault_servers, private_postgres,
+                                                                    wechat_account, wechat_api):
+    platform = Platform(wechat_account, f"{fault_servers.rasa_url}/webhooks/wechat/webhook")
+    openid, push = new_openid(), None
+    private_postgres.stop()
+    time.sleep(1.1)  # the channel re-checks readiness at most once a second
+    try:
+        push = text_xml(openid, "逾期会有什么后果", 920_001)
+        refused = platform.push(push, tries=1)
+        assert [d.status for d in refused] == [503]  # WeChat pushes it again later
+    finally:
+        private_postgres.start()
+    wait_until_ready(fault_servers)
+    time.sleep(1.1)  # the channel re-checks readiness at most once a second
+    assert [d.status for d in platform.push(push, tries=1)] == [200]  # WeChat's retry of the same message
+    assert "征信" in "\n".join(wechat_api.wait_for_texts(openid, 1))
+    assert [e["text"] for e in Tracker(fault_servers).events(openid) if e["event"] == "user"] == ["逾期会有什么后果"]

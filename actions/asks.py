@@ -1,0 +1,90 @@
+"""The questions forms ask, from the catalogue, with only the choices that would pass today.
+
+After the borrower asked something else in the middle of a form (or said something the form could
+not use) the `form_reask` slot is set and the question comes back as one short line.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import KuanxinAction, verified_borrower
+from actions.forms import REASK_SLOT
+from actions.texts import say
+from kuanxin import plans
+
+
+def question_key(tracker: Tracker, slot: str) -> str:
+    return f"ask.{slot}.short" if tracker.get_slot(REASK_SLOT) else f"ask.{slot}"
+
+
+def choice_list(values: list[int]) -> str:
+    return "、".join(str(v) for v in values)
+
+
+class AskSlot(KuanxinAction, ABC):
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot this action asks for (subclasses set it as a class attribute)."""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        values, buttons = self.choices(tracker)
+        say(dispatcher, tracker, question_key(tracker, self.slot), buttons=buttons, **values)
+        return []
+
+    def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
+        return {}, []
+
+
+class AskPhoneNumber(AskSlot):
+    slot = "phone_number"
+
+
+class AskIdLast4(AskSlot):
+    slot = "id_last4"
+
+
+class AskDeferralReason(AskSlot):
+    slot = "deferral_reason"
+
+
+class AskDeferralMonths(AskSlot):
+    slot = "deferral_months"
+
+    def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
+        months = deferral_months_open(tracker, self.today(), self.policy())
+        return ({"months": choice_list(months)},
+                [{"title": f"{m}个月", "payload": f"延期{m}个月"} for m in months])
+
+
+class AskInstallmentPeriods(AskSlot):
+    slot = "installment_periods"
+
+    def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
+        periods = plans.installment_period_choices(self.policy())
+        return ({"periods": choice_list(periods)},
+                [{"title": f"{p}期", "payload": f"分{p}期"} for p in periods])
+
+
+class AskPromiseDate(AskSlot):
+    slot = "promise_date"
+
+    def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
+        return {"days": self.policy().promise_max_days_ahead}, []
+
+
+def deferral_months_open(tracker: Tracker, today, policy) -> list[int]:
+    borrower = verified_borrower(tracker)
+    loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
+    if loan is None:
+        return list(range(policy.deferral.min_months, policy.deferral.max_months + 1))
+    return plans.deferral_month_choices(loan, today, policy)

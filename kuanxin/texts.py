@@ -1,0 +1,74 @@
+"""Every sentence the borrower sees, from one catalogue per language (texts/zh.yml, texts/en.yml).
+
+A key names one message; its text has named placeholders. The lender's own facts from policy.yml
+(name, hotline, service hours, complaint channel, crisis hotlines) fill their placeholders
+automatically, so no text repeats a number the policy holds. A lender reviews or changes the
+wording in these files alone; a test renders every message and fails on a missing key or value.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import string
+from pathlib import Path
+
+import yaml
+
+from kuanxin import policy as policies
+from kuanxin.settings import PROJECT_ROOT
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+
+class MissingText(KeyError):
+    """A key or a placeholder value the catalogue cannot supply."""
+
+
+def catalogue_dir() -> Path:
+    return Path(os.environ.get("KUANXIN_TEXTS", PROJECT_ROOT / "texts"))
+
+
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def catalogue(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    path = catalogue_dir() / f"{language}.yml"
+    if not path.exists():
+        return {} if language != DEFAULT_LANGUAGE else _missing(path)
+    with open(path, encoding="utf-8") as handle:
+        entries = yaml.safe_load(handle) or {}
+    bad = [key for key, value in entries.items() if not isinstance(value, str)]
+    if bad:
+        raise ValueError(f"{path}: {', '.join(bad)} must be text")
+    return entries
+
+
+def _missing(path: Path) -> dict[str, str]:
+    raise FileNotFoundError(f"the text catalogue {path} is missing")
+
+
+def policy_values(policy: policies.Policy | None = None) -> dict[str, object]:
+    """The lender's facts every text may name."""
+    policy = policy or policies.current()
+    lender = policy.lender
+    return {"lender": lender.name, "hotline": lender.hotline, "service_hours": lender.service_hours,
+            "complaint_channel": lender.complaint_channel, "complaint_reply_days": lender.complaint_reply_days,
+            "crisis_hotline": policy.safety.crisis_hotline, "ambulance": policy.safety.ambulance,
+            "police": policy.safety.police}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def text(key: str, language: str = DEFAULT_LANGUAGE, policy: policies.Policy | None = None, **values: object) -> str:
+    """The message `key` in `language` (Chinese when it has no such text), its placeholders filled."""
+    template = catalogue(language).get(key) if language in LANGUAGES else None
+    if template is None:
+        template = catalogue(DEFAULT_LANGUAGE).get(key)
+    if template is None:
+        raise MissingText(f"no text {key!r} in the catalogue")
+    filled = {**policy_values(policy), **values}
+    absent = placeholders(template) - filled.keys()
+    if absent:
+        raise MissingText(f"text {key!r} needs {', '.join(sorted(absent))}")
+    return template.format(**filled)

@@ -1,0 +1,110 @@
+"""Forms as borrowers use them: questions in the middle, corrections, leaving, partial promises.
+
+Today is pinned to 2026-11-22; 张伟 (13812345678 / 123X) has loan L1001 68 days overdue, 3,084.60 owed.
+"""
+import re
+
+from sqlalchemy import select
+
+from kuanxin.models import AuditEntry, PaymentPromise, ServiceRequest
+
+REFERENCE = re.compile(r"(?:YQ|FQ|CN)\d{8}-\d{4}")
+NOT_UNDERSTOOD = "没有识别到需要的信息"
+
+
+def requests_of(db, sender):
+    with db.session() as session:
+        return list(session.execute(select(ServiceRequest).where(ServiceRequest.conversation_id == sender)).scalars())
+
+
+def test_a_question_inside_the_installment_form_is_answered_then_the_form_goes_on(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分几期" in borrower.say("我想分期")
+    reply = borrower.say("分期了还会上征信吗")
+    assert "征信" in reply and "5年" in reply and NOT_UNDERSTOOD not in reply
+    assert reply.strip().endswith("您想分几期?(可选3、6、12、24、36期)")
+    assert borrower.buttons() == ["3期", "6期", "12期", "24期", "36期"]  # the answer's own buttons stay out
+    assert "共需还款3,084.60元" in borrower.say("6期")
+
+
+def test_a_question_inside_the_identity_form_is_answered_and_the_check_goes_on(borrower):
+    assert "手机号" in borrower.say("我要查一下欠款")
+    reply = borrower.say("逾期了会有什么后果")
+    assert "征信" in reply and "我们继续核实身份:请告诉我您登记的手机号。" in reply
+    assert "已逾期68天" in borrower.say("13812345678 123X")
+
+
+def test_a_correction_before_confirming_changes_the_plan(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分6期的还款计划" in borrower.say("分6期")
+    corrected = borrower.say("不对,我要分12期")
+    assert "分12期的还款计划" in corrected and "第12期" in corrected
+    confirmed = borrower.say("确认")
+    assert REFERENCE.search(confirmed)
+    [request] = requests_of(db, borrower.sender)
+    assert (request.type, request.periods) == ("installment", 12)
+
+
+def test_a_change_to_a_pending_request_updates_it_with_an_audit_entry(borrower, db):
+    borrower.verify("13812345678", "123X")
+    borrower.say("分6期")
+    first = REFERENCE.search(borrower.say("确认")).group(0)
+    borrower.say("我想改成分12期")
+    changed = borrower.say("确认")
+    assert "已按您的新要求修改" in changed and first in changed
+    [request] = requests_of(db, borrower.sender)
+    assert request.periods == 12 and request.reference == first
+    with db.session() as session:
+        audit = session.execute(select(AuditEntry).where(AuditEntry.target == first)).scalar_one()
+    assert audit.action == "request_changed" and "6 -> 12" in audit.detail
+
+
+def test_leaving_a_form_at_any_step_keeps_the_borrower_verified(borrower, db):
+    borrower.verify("13812345678", "123X")
+    borrower.say("我要延期")
+    left = borrower.say("算了不办了")
+    assert "已取消" in left
+    assert "已逾期68天" in borrower.say("我逾期了多少钱")  # no identity question again
+    borrower.say("分6期")
+    assert "已取消" in borrower.say("先不用了")
+    assert requests_of(db, borrower.sender) == []
+
+
+def test_a_message_the_form_cannot_use_gets_an_example(borrower):
+    borrower.verify("13812345678", "123X")
+    borrower.say("我想分期")
+    reply = borrower.say("嗯嗯那个啥")
+    assert "例如「分6期」" in reply and NOT_UNDERSTOOD not in reply
+
+
+def test_deferral_offers_only_the_lengths_that_would_help(borrower):
+    borrower.verify("13812345678", "123X")  # earliest overdue 2026-09-15: +1 and +2 months are already past
+    reply = borrower.say("我想申请延期")
+    assert "可选3个月" in reply and borrower.buttons() == ["3个月"]
+
+
+def test_a_partial_promise_records_the_amount_said_and_what_remains(borrower, db):
+    borrower.verify("13812345678", "123X")
+    reply = borrower.say("下个月5号我先还1000")
+    assert "先还1,000.00元" in reply and "仍有2,084.60元逾期" in reply and "每天0.05%" in reply
+    assert "2026年12月5日" in borrower.say("12月5号")  # the same date again: still the same question
+    recorded = borrower.say("对")
+    assert "还款1,000.00元" in recorded and REFERENCE.search(recorded)
+    with db.session() as session:
+        promise = session.execute(select(PaymentPromise).where(
+            PaymentPromise.conversation_id == borrower.sender)).scalar_one()
+    assert str(promise.amount) == "1000.00" and promise.promised_date.isoformat() == "2026-12-05"
+
+
+def test_a_promise_of_more_than_is_owed_says_the_allowed_range(borrower):
+    borrower.verify("13812345678", "123X")
+    reply = borrower.say("月底还5000块")
+    assert "超过了目前的逾期总额3,084.60元" in reply
+
+
+def test_a_change_of_mind_moves_to_the_other_request(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分几期" in borrower.say("我想分期")
+    switched = borrower.say("还是申请延期吧")
+    assert "延期几个月" in switched and "分几期" not in switched
+    assert "原因" in borrower.say("3个月")

@@ -1,0 +1,29 @@
+"""The NLU tokenizer reads full-width and Traditional text as its plain form, offsets unchanged."""
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from runtime.nlu import PlainJiebaTokenizer, same_length_plain
+
+
+def tokens_of(text: str) -> list[tuple[str, int, int]]:
+    tokenizer = PlainJiebaTokenizer(PlainJiebaTokenizer.get_default_config(), None, None)
+    return [(t.text, t.start, t.end) for t in tokenizer.tokenize(Message({TEXT: text}), TEXT)]
+
+
+def test_plain_form_keeps_every_offset():
+    for text in ["我想還款", "手機號１３８１２３４５６７８", "逾期 了 ３天", "ＡＢＣ你好"]:
+        plain = same_length_plain(text)
+        assert len(plain) == len(text)
+    assert same_length_plain("還款１３８Ｘ") == "还款138x"
+
+
+def test_traditional_and_full_width_give_the_plain_tokens_at_the_original_places():
+    traditional, simplified = tokens_of("我想申請分期還款"), tokens_of("我想申请分期还款")
+    assert [t[0] for t in traditional] == [t[0] for t in simplified]
+    text = "电话 １３８１２３４５６７８"
+    for word, start, end in tokens_of(text):
+        assert same_length_plain(text[start:end]) == word
+
+
+def test_whitespace_is_never_a_token():
+    assert all(word.strip() for word, _s, _e in tokens_of("逾期   多少  钱 "))
