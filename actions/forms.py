@@ -7,8 +7,9 @@ as "延期两个月,因为我失业了" can fill several slots. Then, in this or
 2. leaving (算了 / 不办了 / 先不用) ends the form, at every step (see 4 for a change of mind);
 3. a question the assistant can answer (actions/answers.py) is answered, and the form asks its
    pending question again in one short line;
-4. a request for a person, a dispute or an abuse complaint leaves the form for action_escalate, and
-   another request (a change of mind) for that request's form;
+4. another request (a change of mind) leaves the form for that request's form; a request for a person,
+   a dispute or an abuse complaint leaves it for action_escalate (the rules in data/rules/forms.yml
+   do this before the form runs; here is the same for a message the rules did not catch);
 5. anything else gets a re-ask that says what is expected, with an example.
 The form never rejects a message, so nothing falls through to a generic "what else?".
 """

@@ -55,7 +55,8 @@ def test_a_change_to_a_pending_request_updates_it_with_an_audit_entry(borrower, 
     [request] = requests_of(db, borrower.sender)
     assert request.periods == 12 and request.reference == first
     with db.session() as session:
-        audit = session.execute(select(AuditEntry).where(AuditEntry.target == first)).scalar_one()
+        audit = session.execute(select(AuditEntry).where(AuditEntry.target == first,  # references restart
+                                                         AuditEntry.conversation_id == borrower.sender)).scalar_one()
     assert audit.action == "request_changed" and "6 -> 12" in audit.detail
 
 
