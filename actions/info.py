@@ -1,6 +1,7 @@
 """Greeting and the lender's configurable texts (policy.yml)."""
 from __future__ import annotations
 
+from abc import ABC
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -56,25 +57,30 @@ class ActionPreventionTips(ActionPolicyText):
         return "action_prevention_tips"
 
 
-class ActionExplainRights(KuanxinAction):
+class ActionCatalogueText(KuanxinAction, ABC):
+    """Says one message of the text catalogue, as it is."""
+
+    text_key: str
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        say(dispatcher, tracker, self.text_key)
+        return []
+
+
+class ActionExplainRights(ActionCatalogueText):
     """What collection may and may not do, and where to complain (the rules in shared/domain)."""
+
+    text_key = "rights.summary"
 
     def name(self) -> str:
         return "action_explain_rights"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        say(dispatcher, tracker, "rights.summary")
-        return []
 
-
-class ActionCancelNothing(KuanxinAction):
+class ActionCancelNothing(ActionCatalogueText):
     """算了 with no form open: nothing to undo, and no generic menu either."""
+
+    text_key = "cancel.nothing_to_cancel"
 
     def name(self) -> str:
         return "action_cancel_nothing"
-
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        say(dispatcher, tracker, "cancel.nothing_to_cancel")
-        return []
