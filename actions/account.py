@@ -1,6 +1,7 @@
 """What the borrower owes, what happens if it stays unpaid, and where their requests stand."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -8,9 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, verified_borrower
-from actions.loan_facts import settlement_addendum
+from actions.loan_facts import question_text, settlement_addendum
 from actions.render import overdue_summary, percent, promise_line, request_line, short_date
-from actions.requests_common import other_options
+from actions.requests_common import availability_lines, other_options, plans_named
+from actions.texts import text_for
 from kuanxin import plans
 from kuanxin.money import yuan
 from kuanxin.overdue import LoanStatement
@@ -32,34 +34,36 @@ class ActionShowOverdue(KuanxinAction):
         summary = overdue_summary(statements, self.today())
         # "我还要还多少" / "还清要多少": the settlement figure too, labelled (actions/loan_facts.py)
         addendum = settlement_addendum(tracker, borrower, "check_overdue", self.today(), self.policy())
-        dispatcher.utter_message(text=f"{summary}\n\n{addendum}" if addendum else summary, buttons=buttons)
+        # "看看欠多少 另外能不能延期": the plan asked about in passing is answered too
+        asked_too = availability_lines(tracker, borrower, plans_named(question_text(tracker, "check_overdue")),
+                                       self.today(), self.policy())
+        parts = [summary, *([addendum] if addendum else []), *asked_too]
+        dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons)
         return []
 
 
-GENERAL_CONSEQUENCES = """逾期后可能产生的影响,如实告诉您:
-1. 费用增加:逾期部分会按合同计收罚息,每期逾期还会收取一次违约金。
-2. 征信记录:逾期信息会依法报送金融信用信息基础数据库(报送前会通知您本人),影响之后办理贷款、信用卡。\
-不良记录自还清之日起保留5年后删除。
-3. 还款提醒:我们会通过电话、短信等方式联系您本人提醒还款,只在合规时间内联系,不会向您的亲友透露欠款。
-4. 法律途径:长期逾期又不协商还款的,贷款机构可能依法起诉。
-尽早还款或主动协商(延期、分期)都能减少这些影响。核实身份后,我可以结合您的账户具体说明。"""
+# "会坐牢吗": the fear is answered first, before the general list (an overdue loan is a civil matter)
+PRISON_CUE = re.compile("坐牢|判刑|被抓|抓我|抓人|拘留|刑事|犯法|犯罪|违法|警察|公安|监狱|关起来|蹲号子|进去吃牢饭")
 
 
-def stage_text(statement: LoanStatement, hotline: str) -> str:
+def stage_text(tracker: Tracker, statement: LoanStatement, policy) -> str:
     """The consequences for one overdue loan, at its stage of arrears; factual, never a threat."""
-    lines = [
-        f"借款{statement.loan_id}已逾期{statement.days_overdue}天,目前应还{yuan(statement.total)}:",
-        f"· 费用:罚息按未还本金每天{percent(statement.penalty_daily_rate)}计,现在每天增加约"
-        f"{yuan(statement.daily_penalty_growth)};之后每多逾期一期,还会多收一次违约金。",
-        "· 征信:逾期信息会按规定报送征信系统(报送前会通知您),不良记录自还清之日起保留5年。越早还清,记录停止得越早。",
-    ]
+    lines = [text_for(tracker, "consequences.loan", loan_id=statement.loan_id, days=statement.days_overdue,
+                      total=yuan(statement.total), daily_rate=percent(statement.penalty_daily_rate),
+                      growth=yuan(statement.daily_penalty_growth))]
+    late_after = policy.segments.middle_until_days
     if statement.status == "litigation":
-        lines.append(f"· 法律程序:这笔借款已进入诉讼程序,请留意法院的通知;仍然可以和我们协商还款,可拨打{hotline}。")
-    elif statement.days_overdue > 90:
-        lines.append("· 法律途径:逾期已超过90天,如果一直不还也不协商,可能会被依法起诉。现在协商还来得及。")
+        lines.append(text_for(tracker, "consequences.loan.litigation"))
+    elif statement.days_overdue > late_after:
+        lines.append(text_for(tracker, "consequences.loan.legal", days=late_after))
     else:
-        lines.append("· 联系:我们会在合规时间内联系您本人提醒还款,不会联系您的亲友透露欠款。")
+        lines.append(text_for(tracker, "consequences.loan.contact"))
     return "\n".join(lines)
+
+
+def prison_answer(tracker: Tracker) -> list[str]:
+    asked = question_text(tracker, "ask_consequences")
+    return [text_for(tracker, "consequences.prison")] if PRISON_CUE.search(asked) else []
 
 
 class ActionExplainConsequences(KuanxinAction):
@@ -68,18 +72,18 @@ class ActionExplainConsequences(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
+        borrower, policy = verified_borrower(tracker), self.policy()
+        first = prison_answer(tracker)
         if borrower is None:
-            dispatcher.utter_message(text=GENERAL_CONSEQUENCES)
+            parts = [*first, text_for(tracker, "consequences.general")]
+            dispatcher.utter_message(text="\n\n".join(parts))
             return []
         overdue = [s for s in plans.statements(borrower, self.today()) if s.is_overdue]
         if not overdue:
-            dispatcher.utter_message(text="您目前没有逾期,不会产生罚息或不良征信记录。请按时还款,保持良好记录。")
+            dispatcher.utter_message(text="\n\n".join([*first, text_for(tracker, "consequences.not_overdue")]))
             return []
-        hotline = self.policy().lender.hotline
-        text = "\n\n".join(stage_text(s, hotline) for s in overdue)
-        dispatcher.utter_message(text=f"{text}\n\n尽早还款或主动协商,都能减少这些影响。",
-                                 buttons=other_options(borrower, self.today(), self.policy()))
+        parts = [*first, *(stage_text(tracker, s, policy) for s in overdue), text_for(tracker, "consequences.outro")]
+        dispatcher.utter_message(text="\n\n".join(parts), buttons=other_options(borrower, self.today(), policy))
         return []
 
 

@@ -16,6 +16,8 @@ from actions.base import KuanxinAction, verified_borrower
 from actions.forms import REASK_SLOT
 from actions.texts import say
 from kuanxin import plans
+from kuanxin.clock import beijing_date
+from kuanxin.zh_format import short_date
 
 
 def question_key(tracker: Tracker, slot: str) -> str:
@@ -57,8 +59,29 @@ class AskDeferralReason(AskSlot):
     slot = "deferral_reason"
 
 
-class AskDeferralMonths(AskSlot):
-    slot = "deferral_months"
+class PendingAware(AskSlot, ABC):
+    """Asks for a plan's terms, first saying so when a request of that kind is already pending on the loan:
+    the borrower is changing it, not filing another."""
+
+    kind: str
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        pending = None if tracker.get_slot(REASK_SLOT) else pending_on_loan(tracker, self.kind)
+        if pending is not None:
+            say(dispatcher, tracker, f"request.pending_note.{self.kind}", reference=pending.reference,
+                months=pending.months, periods=pending.periods, day=short_date(beijing_date(pending.created_at)))
+        return await super().act(dispatcher, tracker, domain)
+
+
+def pending_on_loan(tracker: Tracker, kind: str):
+    borrower = verified_borrower(tracker)
+    loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
+    return plans.pending_request(borrower, loan, kind) if loan else None
+
+
+class AskDeferralMonths(PendingAware):
+    slot, kind = "deferral_months", "deferral"
 
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         months = deferral_months_open(tracker, self.today(), self.policy())
@@ -66,8 +89,8 @@ class AskDeferralMonths(AskSlot):
                 [{"title": f"{m}个月", "payload": f"延期{m}个月"} for m in months])
 
 
-class AskInstallmentPeriods(AskSlot):
-    slot = "installment_periods"
+class AskInstallmentPeriods(PendingAware):
+    slot, kind = "installment_periods", "installment"
 
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         periods = plans.installment_period_choices(self.policy())

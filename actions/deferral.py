@@ -12,7 +12,7 @@ from actions.asks import deferral_months_open
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import date_cn, loan_title
-from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
+from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots, plans_named
 from actions.texts import say
 from kuanxin import eligibility, plans
 from kuanxin.money import yuan
@@ -23,10 +23,19 @@ REASON_CUE = re.compile(r"(?:因为|由于|原因是|原因:|原因:|理由是)\
 MAX_REASON = 300
 
 
+# a hardship told beside the request without 因为: "我想延期俩月 孩子生病住院花了不少钱"
+HARDSHIP_CUE = re.compile("失业|没工作|丢了工作|被裁|裁员|降薪|工资|发不出|生病|病了|住院|手术|看病|医院|车祸|受伤|"
+                          "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转")
+CLAUSES = re.compile(r"[\s,,。.!!??;;]+")
+
+
 def reason_in_request(text: str) -> str | None:
     """The reason given in the same breath as the request: "延期两个月,因为我失业了"."""
     match = REASON_CUE.search(text)
     reason = match.group(1).strip(" ,。,.!!") if match else ""  # noqa: B005 - a set of characters
+    if not reason:
+        told = [c for c in CLAUSES.split(text) if HARDSHIP_CUE.search(c) and not plans_named(c)]
+        reason = ",".join(told)
     return reason[:MAX_REASON] or None
 
 
@@ -64,6 +73,12 @@ class ValidateDeferralForm(FormValidator):
             if reason:
                 found["deferral_reason"] = reason
         return {**found, **self.confirmation(tracker, requested)}
+
+    terms_key = "deferral.terms"
+
+    def terms_values(self, tracker: Tracker) -> dict:
+        return {**self.expected_values(tracker, "deferral_months"),
+                "decision_time": self.policy().review_decision_time}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"months": "、".join(str(m) for m in deferral_months_open(tracker, self.today(), self.policy()))}

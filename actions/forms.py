@@ -27,6 +27,7 @@ from actions.answers import answer, answerable
 from actions.base import KuanxinAction, latest_intent, latest_text, user_messages
 from actions.requests_common import reset_request_slots
 from actions.texts import say
+from kuanxin.zh_parse import is_question
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 LEAVE_INTENTS = {"cancel", "goodbye"}
@@ -40,8 +41,11 @@ REASK_SLOT = "form_reask"  # the next question is a short re-ask (actions/asks.p
 
 
 def trigger_text(tracker: Tracker, intent: str) -> str:
-    """The text of the latest message with this intent: what the borrower first asked for."""
-    return next((text for text, said in user_messages(tracker) if said == intent), "")
+    """The text of the latest message with this intent: what the borrower first asked for.
+
+    A form another action started ("想延期俩月 孩子住院了", classified as hardship) starts from the
+    latest message."""
+    return next((text for text, said in user_messages(tracker) if said == intent), None) or latest_text(tracker)
 
 
 def activating(tracker: Tracker) -> bool:
@@ -96,7 +100,9 @@ class FormValidator(KuanxinAction):
             return self.switch(switch_to)  # before leaving: "算了还是分期吧" is a change of mind
         if wants_to_leave(tracker):
             return self.cancel()
-        if answerable(intent, bool(tracker.get_slot("verified"))):
+        if switch_to == self.form and self.terms_key and is_question(latest_text(tracker)):
+            say(dispatcher, tracker, self.terms_key, **self.terms_values(tracker))  # "分期要另外收手续费吗"
+        elif answerable(intent, bool(tracker.get_slot("verified"))):
             await answer(intent, dispatcher, tracker, domain)
         elif intent in ANSWERED_AFTER_IDENTITY and self.form == "identity_form":
             say(dispatcher, tracker, "form.after_identity")
@@ -144,6 +150,12 @@ class FormValidator(KuanxinAction):
 
     def not_understood(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
         say(dispatcher, tracker, f"form.not_understood.{slot}", **self.expected_values(tracker, slot))
+
+    # the catalogue text that answers a question about this form's own request, asked inside it
+    terms_key: str | None = None
+
+    def terms_values(self, tracker: Tracker) -> dict[str, Any]:
+        return {}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         """Values the not-understood text of a slot names (allowed periods, months, …)."""

@@ -26,11 +26,7 @@ class ActionGreet(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        lender = self.policy().lender
-        dispatcher.utter_message(
-            text=f"您好,我是{lender.name}的AI智能助手「宽心」。我可以帮您查询欠款明细、了解逾期影响、"
-                 f"申请延期或分期还款、登记还款日期,也可以随时帮您转人工。请问有什么可以帮您?",
-            buttons=MENU)
+        say(dispatcher, tracker, "greet.welcome", buttons=MENU)
         return []
 
 

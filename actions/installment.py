@@ -40,6 +40,12 @@ class ValidateInstallmentForm(FormValidator):
                 found["installment_periods"] = float(periods)
         return {**found, **self.confirmation(tracker, requested)}
 
+    terms_key = "installment.terms"
+
+    def terms_values(self, tracker: Tracker) -> dict:
+        return {**self.expected_values(tracker, "installment_periods"),
+                "decision_time": self.policy().review_decision_time}
+
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"periods": "、".join(str(p) for p in plans.installment_period_choices(self.policy()))}
 

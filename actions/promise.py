@@ -76,6 +76,12 @@ class ValidatePromiseForm(FormValidator):
             return text_for(tracker, "promise.amount_too_high", amount=yuan(amount), owed=yuan(owed))
         return None
 
+    terms_key = "promise.terms"
+
+    def terms_values(self, tracker: Tracker) -> dict:
+        days = self.policy().promise_max_days_ahead
+        return {"days": days, "latest": date_cn(self.today() + dt.timedelta(days=days))}
+
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"days": self.policy().promise_max_days_ahead}
 

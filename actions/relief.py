@@ -1,18 +1,28 @@
 """Hardship and penalty waivers: acknowledge, offer exactly what this borrower can apply for, record waivers."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, verified_borrower
+from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import trigger_text
 from actions.render import loan_title
-from actions.requests_common import HUMAN_BUTTON, OPTION_BUTTONS, OPTION_WORDS, open_kinds
+from actions.requests_common import (
+    FORMS,
+    HUMAN_BUTTON,
+    OPTION_BUTTONS,
+    OPTION_WORDS,
+    open_kinds,
+    other_options,
+    plans_named,
+)
+from actions.texts import say, text_for
 from kuanxin import plans
-from kuanxin.money import yuan
+from kuanxin.money import ZERO, yuan
 
 
 class ActionOfferHardshipOptions(KuanxinAction):
@@ -22,6 +32,10 @@ class ActionOfferHardshipOptions(KuanxinAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
+        # "我想延期俩月 孩子生病住院了": the plan asked for is the thing to do, the hardship its reason
+        named = [k for k in plans_named(latest_text(tracker)) if k in open_kinds(borrower, self.today(), self.policy())]
+        if named:
+            return [FollowupAction(FORMS[named[0]])]
         if not plans.overdue_loans(borrower, self.today()):
             dispatcher.utter_message(text="理解您的难处。您目前没有逾期,如果预计下一期还款有困难,"
                                           "建议在还款日前联系我们提前协商。", buttons=[HUMAN_BUTTON])
@@ -35,29 +49,47 @@ class ActionOfferHardshipOptions(KuanxinAction):
         return []
 
 
+# "本金能不能少还点": only the principal is named, so the answer explains what can be reduced instead of
+# filing a penalty waiver the borrower did not ask for
+PRINCIPAL_ONLY = re.compile("本金|欠款打折|打个折|减一半|少还一半")
+CHARGES = re.compile("罚息|违约金|滞纳金|利息|手续费|费用")
+
+
+def asks_principal_cut(text: str) -> bool:
+    return bool(PRINCIPAL_ONLY.search(text)) and not CHARGES.search(text)
+
+
 class ActionRequestWaiver(KuanxinAction):
     def name(self) -> str:
         return "action_request_waiver"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
-        loans = [loan for loan in plans.overdue_loans(borrower, self.today()) if loan.status == "active"]
+        borrower, today, policy = verified_borrower(tracker), self.today(), self.policy()
         reason = trigger_text(tracker, "request_penalty_waiver")
+        if asks_principal_cut(reason):
+            self.explain_principal(dispatcher, tracker, borrower)
+            return []
+        loans = [loan for loan in plans.overdue_loans(borrower, today) if loan.status == "active"]
         lines = []
         for loan in loans:
-            result = plans.submit_waiver(accounts(), borrower, loan, reason, tracker.sender_id,
-                                         self.today(), self.now())
+            result = plans.submit_waiver(accounts(), borrower, loan, reason, tracker.sender_id, today, self.now())
             if result.request:
                 statement = result.quote.statement
-                state = "已提交" if result.created else "已在审核中"
-                lines.append(f"· {loan_title(loan)}:{state},编号{result.request.reference}"
-                             f"(罚息{yuan(statement.penalty)},违约金{yuan(statement.late_fees)})")
+                lines.append(text_for(tracker, "waiver.loan_line" if result.created else "waiver.loan_line.pending",
+                                      loan=loan_title(loan), reference=result.request.reference,
+                                      penalty=yuan(statement.penalty), late_fees=yuan(statement.late_fees)))
         if not lines:
-            dispatcher.utter_message(text="您目前没有可以申请减免的罚息或违约金。", buttons=[HUMAN_BUTTON])
+            say(dispatcher, tracker, "waiver.nothing", buttons=[HUMAN_BUTTON])
             return []
-        dispatcher.utter_message(
-            text="减免罚息需要工作人员审核,我不能直接批准;本金不能减免。已为您登记减免申请:\n" + "\n".join(lines) +
-                 f"\n审核一般在{self.policy().review_decision_time}完成,可以随时问我「申请进度」。"
-                 f"准备好困难证明材料(如失业证明、医疗记录)会有帮助。")
+        say(dispatcher, tracker, "waiver.recorded", lines="\n".join(lines),
+            decision_time=policy.review_decision_time)
         return []
+
+    def explain_principal(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower) -> None:
+        today, policy = self.today(), self.policy()
+        statements = [s for s in plans.statements(borrower, today) if s.is_overdue]
+        penalty = sum((s.penalty for s in statements), ZERO)
+        late_fees = sum((s.late_fees for s in statements), ZERO)
+        say(dispatcher, tracker, "waiver.principal", penalty=yuan(penalty), late_fees=yuan(late_fees),
+            buttons=other_options(borrower, today, policy))

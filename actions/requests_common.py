@@ -1,6 +1,7 @@
 """Pieces the deferral, installment and waiver conversations share."""
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from typing import Any
 
@@ -11,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
-from actions.texts import say
+from actions.texts import say, text_for
 from kuanxin import plans
 from kuanxin.eligibility import RuleFailure
 from kuanxin.models import Borrower, Loan
@@ -31,6 +32,12 @@ OPTION_WORDS = {
     "human": "转人工客服,和工作人员详细沟通",
 }
 HUMAN_BUTTON = OPTION_BUTTONS["human"]
+# a plan named inside a message about something else ("看看欠多少 另外能不能延期", "想延期俩月 孩子住院了")
+REQUEST_CUES = {
+    "deferral": re.compile("延期|推迟|往后推|缓[一两俩几个些]|宽限|晚点还|晚几个月"),
+    "installment": re.compile("分期|分[0-9几两俩三六十]+[个期]|分成[0-9几两俩三六十]+"),
+}
+FORMS = {"deferral": "deferral_form", "installment": "installment_form"}
 CONFIRM_BUTTONS = [{"title": "确认提交", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]
 
 
@@ -65,6 +72,31 @@ def open_kinds(borrower: Borrower, today, policy, exclude: str = "") -> list[str
 
 def other_options(borrower: Borrower, today, policy, exclude: str = "") -> list[dict]:
     return [OPTION_BUTTONS[kind] for kind in open_kinds(borrower, today, policy, exclude)]
+
+
+def plans_named(text: str) -> list[str]:
+    return [kind for kind, cue in REQUEST_CUES.items() if cue.search(text)]
+
+
+def availability_lines(tracker: Tracker, borrower: Borrower, kinds: list[str], today, policy) -> list[str]:
+    """For each plan the borrower asked about in passing: can they get it today, and how to start."""
+    lines = []
+    for kind in kinds:
+        for loan in plans.overdue_loans(borrower, today):
+            lines.append(availability_line(tracker, borrower, loan, kind, today, policy))
+    return lines
+
+
+def availability_line(tracker: Tracker, borrower: Borrower, loan: Loan, kind: str, today, policy) -> str:
+    decision = plans.precheck(kind, borrower, loan, today, policy)
+    if not decision.eligible:
+        return text_for(tracker, f"plan.available.no.{kind}", loan=loan_title(loan),
+                        reason=failures_text(decision.failures))
+    if kind == "deferral":
+        months = "、".join(str(m) for m in plans.deferral_month_choices(loan, today, policy))
+        return text_for(tracker, "plan.available.deferral", loan=loan_title(loan), months=months)
+    periods = "、".join(str(p) for p in plans.installment_period_choices(policy))
+    return text_for(tracker, "plan.available.installment", loan=loan_title(loan), periods=periods)
 
 
 def say_refusal(dispatcher: CollectingDispatcher, what: str, failures: tuple[RuleFailure, ...],

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import opencc
@@ -425,9 +425,22 @@ def _resolve_month_day(m: re.Match, today: dt.date) -> dt.date | None:
     return None if day is None else _day_in_year(year, month, day, today)
 
 
+# A month and day said without a year: the date that passed up to a month ago ("11月20号" said on the
+# 22nd has passed, and is answered so), otherwise the next one ("3月5号" said in May is next March).
+RECENTLY_PASSED_DAYS = 31
+
+
+def _nearest(dates: Iterable[dt.date | None], today: dt.date) -> dt.date | None:
+    valid = sorted(d for d in dates if d is not None)
+    ahead = next((d for d in valid if d >= today), None)
+    passed = next((d for d in reversed(valid) if d < today), None)
+    if passed is not None and (today - passed).days <= RECENTLY_PASSED_DAYS:
+        return passed
+    return ahead
+
 def _day_in_year(year: int | None, month: int, day: int, today: dt.date) -> dt.date | None:
     if year is None:
-        year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+        return _nearest((_date_or_none(today.year + k, month, day) for k in (-1, 0, 1)), today)
     return _date_or_none(year, month, day)
 
 
@@ -436,10 +449,9 @@ def _month_edge_in_year(year: int | None, month: int, edge: str, today: dt.date)
         first = _date_or_none(y, month, 1)
         return first if first is None or edge == "初" else _end_of_month(first)
 
-    target = edge_of(year if year is not None else today.year)
-    if year is None and target is not None and target < today:
-        target = edge_of(today.year + 1)
-    return target
+    if year is None:
+        return _nearest((edge_of(today.year + k) for k in (-1, 0, 1)), today)
+    return edge_of(year)
 
 
 def _resolve_day_of_month(m: re.Match, today: dt.date) -> dt.date | None:
@@ -635,3 +647,12 @@ def find_amount(text: str) -> Decimal | None:
         if bare is None:
             bare = _bare_amount(text, m)
     return _to_cents(bare)
+
+
+_QUESTION_RE = re.compile(r"[?？]|[吗嘛么呢][\s!！。~～]*$|吗|会不会|能不能|可不可以|可以不|是不是|有没有|要不要|多少|"
+                          r"怎么|咋|什么|啥|为什么|为啥|哪|[会能有是要行可收][^,,。]*[不没][\s!！。~～]*$")
+
+
+def is_question(text: str) -> bool:
+    """The message asks something ("分期要另外收手续费吗", "延期会不会上征信") rather than states or answers."""
+    return bool(_QUESTION_RE.search(normalize_text(text)))

@@ -164,6 +164,8 @@ def test_what_an_amount_question_asks_for(text, kind):
 
 @pytest.mark.parametrize("text, topics", [
     ("我这笔贷款年利率是多少", ("rate",)), ("借了多少 分几期", ("amount", "term")), ("还了几期了", ("progress",)),
-    ("下期什么时候还多少", ("next_due",)), ("罚息怎么算的", ("charges",)), ("我的贷款信息", ())])
+    ("下期什么时候还多少", ("next_due",)),
+    ("一共借了多少 分了几期 还剩几期没还", ("amount", "term", "progress")), ("罚息怎么算的", ("charges",)),
+    ("我的贷款信息", ())])
 def test_which_facts_a_question_names(text, topics):
     assert topics_in(text) == topics

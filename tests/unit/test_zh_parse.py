@@ -10,6 +10,7 @@ from kuanxin.zh_parse import (
     find_money,
     find_month_count,
     find_period_count,
+    is_question,
     normalize_text,
     parse_chinese_number,
     parse_date,
@@ -359,7 +360,7 @@ def test_find_period_count_none(text):
         ("12月3日", D(2026, 12, 3)),
         ("12月3号", D(2026, 12, 3)),
         ("十二月三号", D(2026, 12, 3)),
-        ("3月5号", D(2027, 3, 5)),  # already past this year
+        ("3月5号", D(2027, 3, 5)),  # passed over a month ago: next year
         ("5月13号", D(2026, 5, 13)),
         ("明年3月5号", D(2027, 3, 5)),
         # full and numeric dates
@@ -470,8 +471,12 @@ def test_parse_date_none(text):
         (D(2026, 12, 20), "10号", D(2027, 1, 10)),
         (D(2026, 12, 20), "31号", D(2026, 12, 31)),
         (D(2026, 12, 20), "12月25日", D(2026, 12, 25)),
-        (D(2026, 12, 20), "12月3日", D(2027, 12, 3)),
-        (D(2026, 12, 20), "12/3", D(2027, 12, 3)),
+        (D(2026, 12, 20), "12月3日", D(2026, 12, 3)),  # 17 days ago, not a year ahead
+        (D(2026, 12, 20), "12/3", D(2026, 12, 3)),
+        (D(2026, 12, 28), "1月5号", D(2027, 1, 5)),
+        (D(2027, 1, 3), "12月30号", D(2026, 12, 30)),
+        (D(2026, 11, 22), "11月20号", D(2026, 11, 20)),
+        (D(2026, 11, 22), "10月底", D(2026, 10, 31)),
         (D(2026, 12, 20), "周五", D(2026, 12, 25)),
         (D(2026, 12, 31), "明天", D(2027, 1, 1)),
         (D(2026, 12, 31), "下周五", D(2027, 1, 8)),
@@ -726,3 +731,12 @@ def test_typical_message_fills_every_figure():
     message = "您好，我这个月实在周转不开，想延期两个月，下个月15号先还500块，可以吗？"
     assert (find_month_count(message), parse_date(message, WEDNESDAY), find_money(message)) == (
         2, D(2026, 6, 15), Decimal("500.00"))
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("分期要另外收手续费吗", True), ("分期的话会上征信不", True), ("有利息没", True), ("延期多久都行？", True),
+    ("分几期比较划算呢", True), ("为啥要审核", True),
+    ("我要分期", False), ("分6期", False), ("好的 分期吧", False), ("我不要分期", False), ("12期", False),
+])
+def test_a_question_is_told_from_an_answer(text, asks):
+    assert is_question(text) is asks

@@ -1,0 +1,75 @@
+"""The text catalogue (texts/zh.yml) against the code that sends its messages.
+
+Every key the actions and channels name exists; every text's placeholders are plain names; the
+lender's facts fill themselves from the policy. A renamed key or a typo in a placeholder fails here,
+not in front of a borrower.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kuanxin import texts
+from kuanxin.settings import PROJECT_ROOT
+
+SOURCES = [*sorted((PROJECT_ROOT / "actions").glob("*.py")), *sorted((PROJECT_ROOT / "channels").glob("*.py")),
+           *sorted((PROJECT_ROOT / "runtime").glob("*.py"))]
+# say(dispatcher, tracker, "key", …) / text_for(tracker, "key", …) / texts.text("key", …)
+LITERAL_KEY = re.compile(r"(?:say\(\s*\w+,\s*\w+,|text_for\(\s*\w+,|texts\.text\(|terms_key = )"
+                         r"\s*\"([a-z_][\w.]*)\"")
+# keys built from a slot or a kind: f"ask.{slot}", f"plan.available.no.{kind}", …
+BUILT_KEYS = {
+    "ask.{slot}": ["phone_number", "id_last4", "deferral_months", "deferral_reason", "installment_periods",
+                   "promise_date"],
+    "form.not_understood.{slot}": ["phone_number", "id_last4", "loan_id", "deferral_months", "deferral_reason",
+                                   "installment_periods", "promise_date", "confirm_request"],
+    "request.pending_note.{kind}": ["deferral", "installment"],
+    "plan.available.no.{kind}": ["deferral", "installment"],
+}
+
+
+def used_keys() -> set[str]:
+    keys = set()
+    for path in SOURCES:
+        keys |= set(LITERAL_KEY.findall(path.read_text(encoding="utf-8")))
+    for pattern, values in BUILT_KEYS.items():
+        for value in values:
+            keys.add(pattern.format(slot=value, kind=value))
+            if pattern.startswith("ask."):
+                keys.add(pattern.format(slot=value) + ".short")
+    return keys
+
+
+def test_the_scan_finds_the_keys_it_should():
+    assert {"consequences.prison", "waiver.principal", "identity.verified", "installment.terms"} <= used_keys()
+
+
+@pytest.mark.parametrize("key", sorted(used_keys()))
+def test_every_key_the_code_sends_is_in_the_catalogue(key):
+    assert key in texts.catalogue("zh"), f"{key} is sent but texts/zh.yml has no such text"
+
+
+@pytest.mark.parametrize("key", sorted(texts.catalogue("zh")))
+def test_every_text_renders_with_its_values(key):
+    template = texts.catalogue("zh")[key]
+    names = texts.placeholders(template)
+    assert all(re.fullmatch(r"[a-z_0-9]+", name) for name in names), (key, names)
+    values = {name: f"<{name}>" for name in names - texts.policy_values().keys()}
+    rendered = texts.text(key, **values)
+    assert "{" not in rendered and "}" not in rendered
+    for name in names & texts.policy_values().keys():
+        assert str(texts.policy_values()[name]) in rendered
+
+
+def test_a_missing_value_is_named():
+    with pytest.raises(texts.MissingText, match="loan_id"):
+        texts.text("consequences.loan", days=3)
+
+
+def test_no_text_hard_codes_what_the_policy_holds():
+    catalogue = "\n".join(texts.catalogue("zh").values())
+    lender = texts.policy_values()
+    for name in ("lender", "hotline", "crisis_hotline"):
+        assert str(lender[name]) not in catalogue, f"write {{{name}}} instead of {lender[name]!r}"
+
