@@ -12,12 +12,12 @@ from actions.base import KuanxinAction, accounts, verified_borrower
 from actions.loan_facts import question_text, settlement_addendum
 from actions.render import overdue_summary, percent, promise_line, request_line, short_date
 from actions.requests_common import availability_lines, other_options, plans_named
-from actions.texts import text_for
-from kuanxin import plans
+from actions.texts import language_of, say, text_for
+from kuanxin import plans, texts
 from kuanxin.money import yuan
 from kuanxin.overdue import LoanStatement
 
-REPAY_BUTTON = {"title": "怎么还款", "payload": "/ask_repayment_methods"}
+REPAY_BUTTON = {"title": texts.text("button.repayment_methods"), "payload": "/ask_repayment_methods"}
 
 
 class ActionShowOverdue(KuanxinAction):
@@ -31,7 +31,7 @@ class ActionShowOverdue(KuanxinAction):
         buttons = []
         if any(s.is_overdue for s in statements):
             buttons = [REPAY_BUTTON, *other_options(borrower, self.today(), self.policy())]
-        summary = overdue_summary(statements, self.today())
+        summary = overdue_summary(statements, self.today(), language_of(tracker))
         # "我还要还多少" / "还清要多少": the settlement figure too, labelled (actions/loan_facts.py)
         addendum = settlement_addendum(tracker, borrower, "check_overdue", self.today(), self.policy())
         # "看看欠多少 另外能不能延期": the plan asked about in passing is answered too
@@ -97,13 +97,15 @@ class ActionCheckRequestStatus(KuanxinAction):
         requests = accounts().requests_of(borrower.id)
         promises = accounts().promises_of(borrower.id)
         if not requests and not promises:
-            dispatcher.utter_message(text="您目前没有提交过延期、分期或减免申请,也没有登记还款承诺。")
+            say(dispatcher, tracker, "status.none")
             return []
-        parts = []
+        language, parts = language_of(tracker), []
         if requests:
-            parts.append("您的申请:\n" + "\n".join(request_line(r) for r in requests))
+            parts.append(text_for(tracker, "status.requests",
+                                  lines="\n".join(request_line(r, language) for r in requests)))
         if promises:
-            parts.append("您登记的还款承诺:\n" + "\n".join(promise_line(p) for p in promises))
-        parts.append(f"(查询时间:{short_date(self.today())})")
+            parts.append(text_for(tracker, "status.promises",
+                                  lines="\n".join(promise_line(p, language) for p in promises)))
+        parts.append(text_for(tracker, "status.checked_at", day=short_date(self.today())))
         dispatcher.utter_message(text="\n\n".join(parts))
         return []

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, verified_borrower
 from actions.forms import REASK_SLOT
-from actions.texts import say
+from actions.texts import say, text_for
 from kuanxin import plans
 from kuanxin.clock import beijing_date
 from kuanxin.zh_format import short_date
@@ -86,7 +86,8 @@ class AskDeferralMonths(PendingAware):
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         months = deferral_months_open(tracker, self.today(), self.policy())
         return ({"months": choice_list(months)},
-                [{"title": f"{m}个月", "payload": f"延期{m}个月"} for m in months])
+                [{"title": text_for(tracker, "ask.deferral_months.button", months=m), "payload": f"延期{m}个月"}
+                 for m in months])
 
 
 class AskInstallmentPeriods(PendingAware):
@@ -95,7 +96,8 @@ class AskInstallmentPeriods(PendingAware):
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         periods = plans.installment_period_choices(self.policy())
         return ({"periods": choice_list(periods)},
-                [{"title": f"{p}期", "payload": f"分{p}期"} for p in periods])
+                [{"title": text_for(tracker, "ask.installment_periods.button", periods=p), "payload": f"分{p}期"}
+                 for p in periods])
 
 
 class AskPromiseDate(AskSlot):

@@ -13,7 +13,7 @@ from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import date_cn, loan_title
 from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots, plans_named
-from actions.texts import say
+from actions.texts import language_of, say
 from kuanxin import eligibility, plans
 from kuanxin.money import yuan
 from kuanxin.overdue import loan_statement
@@ -64,7 +64,7 @@ class ValidateDeferralForm(FormValidator):
             problem = (eligibility.months_allowed(months, self.policy().deferral)
                        or eligibility.new_date_ahead(loan_statement(loan, self.today()), months, self.today()))
             if problem:
-                dispatcher.utter_message(text=f"{problem.explanation}。")
+                say(dispatcher, tracker, "request.problem", reason=problem.explain(language_of(tracker)))
             else:
                 found["deferral_months"] = float(months)
         if values["deferral_reason"] is None:
@@ -103,7 +103,7 @@ class ActionAskDeferralConfirm(KuanxinAction):
 
 
 class ActionSubmitDeferral(SubmitPlanAction):
-    kind, label = "deferral", "延期"
+    kind = "deferral"
 
     def name(self) -> str:
         return "action_submit_deferral"

@@ -10,13 +10,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction
 from actions.texts import say
+from kuanxin import texts
 
 MENU = [
-    {"title": "查询欠款", "payload": "/check_overdue"},
-    {"title": "申请分期", "payload": "/request_installment"},
-    {"title": "申请延期", "payload": "/request_deferral"},
-    {"title": "怎么还款", "payload": "/ask_repayment_methods"},
-    {"title": "转人工", "payload": "/request_human"},
+    {"title": texts.text("button.check_overdue"), "payload": "/check_overdue"},
+    {"title": texts.text("button.request_installment"), "payload": "/request_installment"},
+    {"title": texts.text("button.request_deferral"), "payload": "/request_deferral"},
+    {"title": texts.text("button.repayment_methods"), "payload": "/ask_repayment_methods"},
+    {"title": texts.text("button.human"), "payload": "/request_human"},
 ]
 
 

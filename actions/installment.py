@@ -11,7 +11,7 @@ from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import loan_title, plan_table
 from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
-from actions.texts import say
+from actions.texts import language_of, say
 from kuanxin import eligibility, plans
 from kuanxin.money import yuan
 from kuanxin.zh_parse import find_period_count
@@ -35,7 +35,7 @@ class ValidateInstallmentForm(FormValidator):
         if periods is not None and (values["installment_periods"] is None or not activating(tracker)):
             problem = eligibility.periods_allowed(periods, self.policy().installment)
             if problem:
-                dispatcher.utter_message(text=f"{problem.explanation}。")
+                say(dispatcher, tracker, "request.problem", reason=problem.explain(language_of(tracker)))
             else:
                 found["installment_periods"] = float(periods)
         return {**found, **self.confirmation(tracker, requested)}
@@ -65,13 +65,13 @@ class ActionAskInstallmentConfirm(KuanxinAction):
             say(dispatcher, tracker, "installment.confirm.short", periods=periods, first=yuan(quote.plan[0].amount),
                 buttons=CONFIRM_BUTTONS)
             return []
-        say(dispatcher, tracker, "installment.confirm", loan=loan_title(loan), total=yuan(total), periods=periods,
-            schedule=plan_table(quote.plan), buttons=CONFIRM_BUTTONS)
+        say(dispatcher, tracker, "installment.confirm", loan=loan_title(loan, language_of(tracker)), total=yuan(total),
+            periods=periods, schedule=plan_table(quote.plan, language_of(tracker)), buttons=CONFIRM_BUTTONS)
         return []
 
 
 class ActionSubmitInstallment(SubmitPlanAction):
-    kind, label = "installment", "分期"
+    kind = "installment"
 
     def name(self) -> str:
         return "action_submit_installment"

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, verified_borrower
 from actions.render import loan_title
+from actions.texts import language_of, say, text_for
 from kuanxin import plans
 from kuanxin.models import Borrower, Loan
 from kuanxin.money import yuan
@@ -48,7 +49,8 @@ class ActionAskLoanId(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
         candidates = plans.overdue_loans(borrower, self.today()) if borrower else []
-        buttons = [{"title": f"{loan_title(loan)} 逾期{yuan(loan_statement(loan, self.today()).total)}",
+        buttons = [{"title": text_for(tracker, "loan_choice.button", loan=loan_title(loan, language_of(tracker)),
+                                      total=yuan(loan_statement(loan, self.today()).total)),
                     "payload": loan.id} for loan in candidates]
-        dispatcher.utter_message(text="您有多笔逾期借款,这次要办理的是哪一笔?", buttons=buttons)
+        say(dispatcher, tracker, "loan_choice.ask", buttons=buttons)
         return []

@@ -17,10 +17,11 @@ from actions import loan_render
 from actions.base import KuanxinAction, latest_intent, latest_text, user_messages, verified_borrower
 from actions.loan_choice import loan_in_text
 from actions.texts import text_for
+from kuanxin import texts
 from kuanxin.loan_facts import LoanFacts, loan_facts
 from kuanxin.models import Borrower
 
-REPAY_BUTTON = {"title": "怎么还款", "payload": "/ask_repayment_methods"}
+REPAY_BUTTON = {"title": texts.text("button.repayment_methods"), "payload": "/ask_repayment_methods"}
 
 
 def cues(*words: str, flags: int = 0) -> re.Pattern:

@@ -20,7 +20,7 @@ from actions.requests_common import (
     other_options,
     plans_named,
 )
-from actions.texts import say, text_for
+from actions.texts import language_of, say, text_for
 from kuanxin import plans
 from kuanxin.money import ZERO, yuan
 
@@ -37,15 +37,11 @@ class ActionOfferHardshipOptions(KuanxinAction):
         if named:
             return [FollowupAction(FORMS[named[0]])]
         if not plans.overdue_loans(borrower, self.today()):
-            dispatcher.utter_message(text="理解您的难处。您目前没有逾期,如果预计下一期还款有困难,"
-                                          "建议在还款日前联系我们提前协商。", buttons=[HUMAN_BUTTON])
+            say(dispatcher, tracker, "hardship.not_overdue", buttons=[HUMAN_BUTTON])
             return []
         kinds = open_kinds(borrower, self.today(), self.policy())
         choices = "\n".join(f"{i}. {OPTION_WORDS[kind]}" for i, kind in enumerate(kinds, 1))
-        dispatcher.utter_message(
-            text=f"遇到困难不是您的错,谢谢您愿意主动沟通。按您账户目前的情况,可以选择:\n{choices}\n"
-                 f"申请时如果能提供失业证明、医疗记录或收入证明等材料,会更容易通过审核。",
-            buttons=[OPTION_BUTTONS[kind] for kind in kinds])
+        say(dispatcher, tracker, "hardship.options", choices=choices, buttons=[OPTION_BUTTONS[kind] for kind in kinds])
         return []
 
 
@@ -77,7 +73,7 @@ class ActionRequestWaiver(KuanxinAction):
             if result.request:
                 statement = result.quote.statement
                 lines.append(text_for(tracker, "waiver.loan_line" if result.created else "waiver.loan_line.pending",
-                                      loan=loan_title(loan), reference=result.request.reference,
+                                      loan=loan_title(loan, language_of(tracker)), reference=result.request.reference,
                                       penalty=yuan(statement.penalty), late_fees=yuan(statement.late_fees)))
         if not lines:
             say(dispatcher, tracker, "waiver.nothing", buttons=[HUMAN_BUTTON])

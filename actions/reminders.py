@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts
+from actions.texts import say, text_for
 from kuanxin.reminders.optout import opt_out
 
 
@@ -19,12 +20,10 @@ class ActionStopReminders(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         borrower_id = tracker.get_slot("borrower_id")
         if not tracker.get_slot("verified") or not borrower_id:
-            dispatcher.utter_message(text="核实身份后才能为您取消还款提醒。需要时请说「取消提醒」。")
+            say(dispatcher, tracker, "reminders.stop.not_verified")
             return []
         channel = tracker.get_latest_input_channel() or "chat"
         new = opt_out(accounts().db, borrower_id, channel, self.now())
-        first = "已为您取消还款提醒,今后不会再通过短信或微信给您发送提醒。" if new else \
-            "您之前已经取消了还款提醒,我们不会再给您发送提醒。"
-        dispatcher.utter_message(text=first + "您仍然可以随时来这里查询欠款;"
-                                              "如果还款遇到困难,可以说「申请延期」或「申请分期」。")
+        first = text_for(tracker, "reminders.stop.done") if new else text_for(tracker, "reminders.stop.already")
+        dispatcher.utter_message(text=first + text_for(tracker, "reminders.stop.outro"))
         return []

@@ -1,10 +1,13 @@
-"""Chinese wording of what the domain package computes. No numbers are computed here."""
+"""Chinese wording of what the domain package computes. No numbers are computed here.
+
+The words come from the text catalogue (texts/zh.yml); only date and number formats live here.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
-from kuanxin.casework import REQUEST_KINDS
+from kuanxin import texts
 from kuanxin.eligibility import PlanItem, RuleFailure
 from kuanxin.models import Loan, PaymentPromise, ServiceRequest
 from kuanxin.money import ZERO, yuan
@@ -12,7 +15,7 @@ from kuanxin.overdue import LoanStatement
 from kuanxin.zh_format import short_date
 
 WEEKDAYS = "一二三四五六日"
-REQUEST_STATUS = {"pending": "审核中", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
+LANGUAGE = texts.DEFAULT_LANGUAGE
 
 
 def date_cn(day: dt.date) -> str:
@@ -23,69 +26,75 @@ def percent(rate) -> str:
     return f"{rate * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
-def loan_title(loan: Loan | LoanStatement) -> str:
+def word(key: str, fallback: str, language: str = LANGUAGE) -> str:
+    """A catalogue word for a code (a request's kind or status), or the code itself when it has none."""
+    return texts.text(key, language) if key in texts.catalogue(texts.DEFAULT_LANGUAGE) else fallback
+
+
+def loan_title(loan: Loan | LoanStatement, language: str = LANGUAGE) -> str:
     loan_id = getattr(loan, "loan_id", None) or loan.id
-    return f"借款{loan_id}({loan.product})"
+    return texts.text("loan.name", language, loan_id=loan_id, product=loan.product)
 
 
-def statement_text(statement: LoanStatement) -> str:
-    title = f"【{loan_title(statement)}】"
+def statement_text(statement: LoanStatement, language: str = LANGUAGE) -> str:
+    title = f"【{loan_title(statement, language)}】"
     if statement.status == "settled":
-        return f"{title}已结清,没有欠款。"
+        return texts.text("overdue.settled", language, title=title)
     if not statement.is_overdue:
         if statement.next_due:
             due = statement.next_due
-            return (f"{title}目前没有逾期。下一期(第{due.period}期)还款日是{date_cn(due.due_date)},"
-                    f"应还{yuan(due.amount)}。")
-        return f"{title}目前没有逾期,也没有待还的期数。"
-    lines = [
-        f"{title}已逾期{statement.days_overdue}天(最早一期应还日{short_date(statement.earliest_overdue_date)},"
-        f"共{len(statement.rows)}期未还清)",
-        f"· 未还本金:{yuan(statement.unpaid_principal)}",
-        f"· 未还利息:{yuan(statement.unpaid_interest)}",
-        f"· 罚息:{yuan(statement.penalty)}(按未还本金每天{percent(statement.penalty_daily_rate)}计,"
-        f"目前每天增加约{yuan(statement.daily_penalty_growth)})",
-        f"· 违约金:{yuan(statement.late_fees)}(每期逾期收取一次)",
-        f"· 合计应还:{yuan(statement.total)}",
-    ]
+            return texts.text("overdue.current.next_due", language, title=title, period=due.period,
+                              day=date_cn(due.due_date), amount=yuan(due.amount))
+        return texts.text("overdue.current", language, title=title)
+    lines = [texts.text(
+        "overdue.loan", language, title=title, days=statement.days_overdue,
+        earliest=short_date(statement.earliest_overdue_date), periods=len(statement.rows),
+        principal=yuan(statement.unpaid_principal), interest=yuan(statement.unpaid_interest),
+        penalty=yuan(statement.penalty), daily_rate=percent(statement.penalty_daily_rate),
+        growth=yuan(statement.daily_penalty_growth), late_fees=yuan(statement.late_fees),
+        total=yuan(statement.total))]
     if statement.status == "litigation":
-        lines.append("· 这笔借款已进入诉讼程序,具体以法院文书为准。")
+        lines.append(texts.text("loan.facts.litigation", language))
     return "\n".join(lines)
 
 
-def overdue_summary(statements: Iterable[LoanStatement], today: dt.date) -> str:
+def overdue_summary(statements: Iterable[LoanStatement], today: dt.date, language: str = LANGUAGE) -> str:
     statements = list(statements)
     if not statements:
-        return "您名下目前没有借款记录。"
-    parts = [f"截至{short_date(today)},您名下借款情况如下:"]
-    parts += [statement_text(s) for s in statements]
+        return texts.text("loan.none", language)
+    parts = [texts.text("overdue.intro", language, day=short_date(today))]
+    parts += [statement_text(s, language) for s in statements]
     overdue = [s for s in statements if s.is_overdue]
     if len(overdue) > 1:
-        parts.append(f"逾期合计:{yuan(sum((s.total for s in overdue), ZERO))}")
+        parts.append(texts.text("overdue.total", language, total=yuan(sum((s.total for s in overdue), ZERO))))
     return "\n\n".join(parts)
 
 
-def failures_text(failures: Iterable[RuleFailure]) -> str:
-    return ";".join(f.explanation for f in failures)
+def failures_text(failures: Iterable[RuleFailure], language: str = LANGUAGE) -> str:
+    return ";".join(f.explain(language) for f in failures)
 
 
-def plan_table(plan: list[PlanItem]) -> str:
-    rows = [f"第{item.number}期 {short_date(item.due_date)} {yuan(item.amount)}" for item in plan]
+def plan_table(plan: list[PlanItem], language: str = LANGUAGE) -> str:
+    rows = [texts.text("installment.schedule_row", language, number=item.number, day=short_date(item.due_date),
+                       amount=yuan(item.amount)) for item in plan]
     return "\n".join(rows)
 
 
-def request_line(request: ServiceRequest) -> str:
-    kind = REQUEST_KINDS.get(request.type, request.type)
+def request_line(request: ServiceRequest, language: str = LANGUAGE) -> str:
+    kind = word(f"request.kind.{request.type}", request.type, language)
     detail = ""
     if request.type == "deferral" and request.months:
-        detail = f",延期{request.months}个月"
+        detail = texts.text("request.detail.deferral", language, months=request.months)
     elif request.type == "installment" and request.periods:
-        detail = f",分{request.periods}期"
-    decided = f"(说明:{request.decision_reason})" if request.decision_reason else ""
-    return (f"· {request.reference or '—'} {kind}{detail},借款{request.loan_id},{short_date(request.created_on)}提交,"
-            f"状态:{REQUEST_STATUS.get(request.status, request.status)}{decided}")
+        detail = texts.text("request.detail.installment", language, periods=request.periods)
+    decided = texts.text("request.decision_reason", language, reason=request.decision_reason) \
+        if request.decision_reason else ""
+    return texts.text("request.line", language, reference=request.reference or "—", kind=kind, detail=detail,
+                      loan_id=request.loan_id, day=short_date(request.created_on),
+                      status=word(f"request.status.{request.status}", request.status, language), decided=decided)
 
 
-def promise_line(promise: PaymentPromise) -> str:
-    status = {"open": "待还款", "kept": "已按时还款", "broken": "未按约还款"}.get(promise.status, promise.status)
-    return f"· {promise.reference} 承诺{short_date(promise.promised_date)}还款{yuan(promise.amount)},状态:{status}"
+def promise_line(promise: PaymentPromise, language: str = LANGUAGE) -> str:
+    status = word(f"promise.status.{promise.status}", promise.status, language)
+    return texts.text("promise.line", language, reference=promise.reference, day=short_date(promise.promised_date),
+                      amount=yuan(promise.amount), status=status)

@@ -12,24 +12,25 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
-from actions.texts import say, text_for
-from kuanxin import plans
+from actions.texts import language_of, say, text_for
+from kuanxin import plans, texts
 from kuanxin.eligibility import RuleFailure
 from kuanxin.models import Borrower, Loan
 
 REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
                  "promise_amount", "confirm_request", "request_blocked", "form_reask")
+# what the borrower can apply for: the button (texts/zh.yml "option.<kind>.button") and the words in a list
 OPTION_BUTTONS = {
-    "deferral": {"title": "申请延期还款", "payload": "/request_deferral"},
-    "installment": {"title": "申请分期还款", "payload": "/request_installment"},
-    "waiver": {"title": "申请减免罚息", "payload": "/request_penalty_waiver"},
-    "human": {"title": "转人工客服", "payload": "/request_human"},
+    "deferral": {"title": texts.text("option.deferral.button"), "payload": "/request_deferral"},
+    "installment": {"title": texts.text("option.installment.button"), "payload": "/request_installment"},
+    "waiver": {"title": texts.text("option.waiver.button"), "payload": "/request_penalty_waiver"},
+    "human": {"title": texts.text("option.human.button"), "payload": "/request_human"},
 }
 OPTION_WORDS = {
-    "deferral": "延期还款(推迟逾期部分的还款日)",
-    "installment": "分期还款(把逾期总额分成几个月还)",
-    "waiver": "申请减免罚息(由工作人员审核)",
-    "human": "转人工客服,和工作人员详细沟通",
+    "deferral": texts.text("option.deferral"),
+    "installment": texts.text("option.installment"),
+    "waiver": texts.text("option.waiver"),
+    "human": texts.text("option.human"),
 }
 HUMAN_BUTTON = OPTION_BUTTONS["human"]
 # a plan named inside a message about something else ("看看欠多少 另外能不能延期", "想延期俩月 孩子住院了")
@@ -38,7 +39,8 @@ REQUEST_CUES = {
     "installment": re.compile("分期|分[0-9几两俩三六十]+[个期]|分成[0-9几两俩三六十]+"),
 }
 FORMS = {"deferral": "deferral_form", "installment": "installment_form"}
-CONFIRM_BUTTONS = [{"title": "确认提交", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]
+CONFIRM_BUTTONS = [{"title": texts.text("button.confirm"), "payload": "/affirm"},
+                   {"title": texts.text("button.cancel"), "payload": "/deny"}]
 
 
 def reset_request_slots() -> list[SlotSet]:
@@ -90,8 +92,8 @@ def availability_lines(tracker: Tracker, borrower: Borrower, kinds: list[str], t
 def availability_line(tracker: Tracker, borrower: Borrower, loan: Loan, kind: str, today, policy) -> str:
     decision = plans.precheck(kind, borrower, loan, today, policy)
     if not decision.eligible:
-        return text_for(tracker, f"plan.available.no.{kind}", loan=loan_title(loan),
-                        reason=failures_text(decision.failures))
+        return text_for(tracker, f"plan.available.no.{kind}", loan=loan_title(loan, language_of(tracker)),
+                        reason=failures_text(decision.failures, language_of(tracker)))
     if kind == "deferral":
         months = "、".join(str(m) for m in plans.deferral_month_choices(loan, today, policy))
         return text_for(tracker, "plan.available.deferral", loan=loan_title(loan), months=months)
@@ -99,41 +101,42 @@ def availability_line(tracker: Tracker, borrower: Borrower, loan: Loan, kind: st
     return text_for(tracker, "plan.available.installment", loan=loan_title(loan), periods=periods)
 
 
-def say_refusal(dispatcher: CollectingDispatcher, what: str, failures: tuple[RuleFailure, ...],
+def say_refusal(dispatcher: CollectingDispatcher, tracker: Tracker, what: str, failures: tuple[RuleFailure, ...],
                 borrower: Borrower, today, policy, kind: str) -> None:
     buttons = other_options(borrower, today, policy, exclude=kind)
     alternatives = "、".join(b["title"] for b in buttons)
-    dispatcher.utter_message(
-        text=f"抱歉,这次{what}不符合条件:{failures_text(failures)}。\n您还可以选择:{alternatives}。",
-        buttons=buttons)
+    say(dispatcher, tracker, "request.refused", what=what, reasons=failures_text(failures, language_of(tracker)),
+        alternatives=alternatives, buttons=buttons)
 
 
 class SubmitPlanAction(KuanxinAction):
     """Ends a deferral or installment form: explains a refusal, cancels, or records the request."""
 
-    kind: str  # deferral | installment
-    label: str  # 延期 | 分期
+    kind: str  # deferral | installment; its word is the catalogue's request.label.<kind>
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
         loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
-        what = f"{loan_title(loan)}的{self.label}申请" if loan else ""
+        label = text_for(tracker, f"request.label.{self.kind}")
+        what = text_for(tracker, "request.what", loan=loan_title(loan, language_of(tracker)), label=label) \
+            if loan else ""
         if loan is None:
-            dispatcher.utter_message(text=f"您目前没有可以申请{self.label}的逾期借款。")
+            say(dispatcher, tracker, "request.no_loan", label=label)
         elif tracker.get_slot("request_blocked"):
             decision = plans.precheck(self.kind, borrower, loan, self.today(), self.policy())
-            say_refusal(dispatcher, what, decision.failures, borrower, self.today(), self.policy(), self.kind)
+            say_refusal(dispatcher, tracker, what, decision.failures, borrower, self.today(), self.policy(),
+                        self.kind)
         elif not tracker.get_slot("confirm_request"):
             dispatcher.utter_message(response="utter_request_cancelled")
         else:
             result = self.submit(tracker, borrower, loan)
             if result.request is None:
-                say_refusal(dispatcher, what, result.quote.decision.failures, borrower, self.today(),
+                say_refusal(dispatcher, tracker, what, result.quote.decision.failures, borrower, self.today(),
                             self.policy(), self.kind)
             else:
                 key = "request.changed" if result.changed else "request.submitted"
-                say(dispatcher, tracker, key, label=self.label, reference=result.request.reference,
+                say(dispatcher, tracker, key, label=label, reference=result.request.reference,
                     decision_time=self.policy().review_decision_time)
         return reset_request_slots()
 

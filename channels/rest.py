@@ -43,20 +43,20 @@ class BadRequest(ValueError):
 def parse_body(raw: bytes) -> tuple[str, str, str | None]:
     """(sender, text, message id) of a REST message body, or BadRequest saying what is wrong."""
     if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"请求内容超过 {MAX_BODY_BYTES // 1024} KB")
+        raise BadRequest(texts.text("channel.bad_request.too_large", kb=MAX_BODY_BYTES // 1024))
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest("请求内容必须是 JSON 对象") from None
+        raise BadRequest(texts.text("channel.bad_request.not_json")) from None
     if not isinstance(body, dict):
-        raise BadRequest("请求内容必须是 JSON 对象")
+        raise BadRequest(texts.text("channel.bad_request.not_json"))
     sender, text, message_id = body.get("sender"), body.get("message"), body.get("message_id")
     if not valid_sender_id(sender):
-        raise BadRequest("sender 必须是 1-128 个字母、数字或 _ . : @ -")
+        raise BadRequest(texts.text("channel.bad_request.sender"))
     if not isinstance(text, str):
-        raise BadRequest("message 必须是文字")
+        raise BadRequest(texts.text("channel.bad_request.message"))
     if message_id is not None and not valid_message_id(message_id):
-        raise BadRequest("message_id 必须是 8-64 个字母、数字、_ 或 -")
+        raise BadRequest(texts.text("channel.bad_request.message_id"))
     return sender, clean_text(text), message_id
 
 

@@ -21,6 +21,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
 from channels.common import RETRY_AFTER_SECONDS, UNAVAILABLE, clean_text
+from kuanxin import texts
 from kuanxin.accounts import Accounts
 from kuanxin.settings import redis_prefix, redis_url
 from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError, mask_openid
@@ -33,8 +34,8 @@ from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
 
-UNSUPPORTED = "目前我只能看懂文字和语音消息。请用文字告诉我您想咨询什么,例如「我逾期了多少钱」。"
-UNHEARD = "抱歉,没有听清您的语音,请再说一次,或者直接打字告诉我。"
+UNSUPPORTED = texts.text("channel.wechat.unsupported")
+UNHEARD = texts.text("channel.wechat.unheard")
 MAX_CHOICE_CHARS = 12  # longer replies are sentences, not a pick from the last choices
 
 

@@ -1,17 +1,19 @@
 """Eligibility for deferral (延期还款) and installment plans (分期还款), from the policy file.
 
-Each check returns every rule that failed, with the rule named in words the borrower can
-read, so a refusal can say exactly why and what is still open.
+Each check returns every rule that failed, with the catalogue text (texts/zh.yml, through
+kuanxin.texts) that names the rule in words the borrower can read, so a refusal can say exactly
+why and what is still open.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from kuanxin import texts
 from kuanxin.models import Loan, ServiceRequest
 from kuanxin.money import to_money, yuan
 from kuanxin.overdue import LoanStatement
@@ -22,8 +24,18 @@ OPEN_OR_GRANTED = ("pending", "approved")
 
 @dataclass(frozen=True)
 class RuleFailure:
+    """A rule that failed: `code` names the rule, `key` the catalogue text (texts/zh.yml) that explains it."""
+
     code: str
-    explanation: str
+    key: str
+    values: dict[str, object] = field(default_factory=dict, hash=False)
+
+    def explain(self, language: str = texts.DEFAULT_LANGUAGE) -> str:
+        return texts.text(self.key, language, **self.values)
+
+    @property
+    def explanation(self) -> str:
+        return self.explain()
 
 
 @dataclass(frozen=True)
@@ -46,18 +58,25 @@ def _decide(checks: Iterable[RuleFailure | None]) -> Decision:
     return Decision(tuple(failure for failure in checks if failure))
 
 
-def _rule(ok: bool, code: str, explanation: str) -> RuleFailure | None:
-    return None if ok else RuleFailure(code, explanation)
+def _rule(ok: bool, code: str, key: str, **values: object) -> RuleFailure | None:
+    return None if ok else RuleFailure(code, key, values)
+
+
+def _day(day: dt.date) -> str:
+    return f"{day:%Y年%m月%d日}"
+
+
+NOT_ACTIVE_KEYS = {"litigation": "eligibility.loan_not_active.litigation",
+                   "settled": "eligibility.loan_not_active.settled"}
 
 
 def _loan_is_active(loan: Loan) -> RuleFailure | None:
-    status_words = {"litigation": "已进入诉讼程序", "settled": "已结清"}
     return _rule(loan.status == "active", "loan_not_active",
-                 f"借款{loan.id}{status_words.get(loan.status, '不是正常状态')},不能在线申请")
+                 NOT_ACTIVE_KEYS.get(loan.status, "eligibility.loan_not_active.other"), loan_id=loan.id)
 
 
 def _has_overdue(statement: LoanStatement) -> RuleFailure | None:
-    return _rule(statement.is_overdue, "nothing_overdue", f"借款{statement.loan_id}目前没有逾期金额")
+    return _rule(statement.is_overdue, "nothing_overdue", "eligibility.nothing_overdue", loan_id=statement.loan_id)
 
 
 def recent_deferral(requests: Iterable[ServiceRequest], loan_id: str, today: dt.date,
@@ -80,19 +99,20 @@ def deferral_precheck(loan: Loan, statement: LoanStatement, requests: Iterable[S
         _loan_is_active(loan),
         _has_overdue(statement),
         _rule(statement.days_overdue <= policy.max_days_overdue, "deferral_too_late",
-              f"延期还款要求逾期不超过{policy.max_days_overdue}天,借款{loan.id}已逾期{statement.days_overdue}天"),
+              "eligibility.deferral.too_late", max_days=policy.max_days_overdue, loan_id=loan.id,
+              days=statement.days_overdue),
         _rule(not statement.is_overdue or statement.days_overdue > policy.max_days_overdue
               or deferred_due_date(statement, policy.max_months) > today, "deferral_date_passed",
-              f"即使延期{policy.max_months}个月,新的还款日也已经过去,延期帮不上忙"),
-        _rule(earlier is None, "deferral_recent",
-              f"每笔借款{policy.cooldown_months}个月内只能申请一次延期,借款{loan.id}在"
-              f"{earlier.created_on:%Y年%m月%d日}已有一笔延期申请" if earlier else ""),
+              "eligibility.deferral.too_late_for_any", months=policy.max_months),
+        _rule(earlier is None, "deferral_recent", "eligibility.deferral.recent",
+              **({"cooldown_months": policy.cooldown_months, "loan_id": loan.id, "day": _day(earlier.created_on)}
+                 if earlier else {})),
     ])
 
 
 def months_allowed(months: int, policy: DeferralPolicy) -> RuleFailure | None:
-    return _rule(policy.min_months <= months <= policy.max_months, "deferral_months",
-                 f"延期时长须为{policy.min_months}到{policy.max_months}个月")
+    return _rule(policy.min_months <= months <= policy.max_months, "deferral_months", "eligibility.deferral.months",
+                 min_months=policy.min_months, max_months=policy.max_months)
 
 
 def new_date_ahead(statement: LoanStatement, months: int, today: dt.date) -> RuleFailure | None:
@@ -100,8 +120,8 @@ def new_date_ahead(statement: LoanStatement, months: int, today: dt.date) -> Rul
     if not statement.is_overdue:
         return None
     new_due = deferred_due_date(statement, months)
-    return _rule(new_due > today, "deferral_date_passed",
-                 f"延期{months}个月后的还款日{new_due:%Y年%m月%d日}已经过去,请选择更长的延期")
+    return _rule(new_due > today, "deferral_date_passed", "eligibility.deferral.date_passed",
+                 months=months, day=_day(new_due))
 
 
 def check_deferral(loan: Loan, statement: LoanStatement, requests: Iterable[ServiceRequest],
@@ -111,9 +131,10 @@ def check_deferral(loan: Loan, statement: LoanStatement, requests: Iterable[Serv
     return _decide([
         *pre.failures,
         months_allowed(months, policy) if months is not None else RuleFailure(
-            "deferral_months", f"请说明延期几个月({policy.min_months}到{policy.max_months}个月)"),
+            "deferral_months", "eligibility.deferral.months_missing",
+            {"min_months": policy.min_months, "max_months": policy.max_months}),
         new_date_ahead(statement, months, today) if months is not None and not pre.failures else None,
-        _rule(bool(reason and reason.strip()), "deferral_reason", "申请延期需要说明原因"),
+        _rule(bool(reason and reason.strip()), "deferral_reason", "eligibility.deferral.reason"),
     ])
 
 
@@ -129,17 +150,20 @@ def installment_precheck(loan: Loan, statement: LoanStatement, requests: Iterabl
         _loan_is_active(loan),
         _has_overdue(statement),
         _rule(statement.days_overdue <= policy.max_days_overdue, "installment_too_late",
-              f"分期还款要求逾期不超过{policy.max_days_overdue}天,借款{loan.id}已逾期{statement.days_overdue}天"),
+              "eligibility.installment.too_late", max_days=policy.max_days_overdue, loan_id=loan.id,
+              days=statement.days_overdue),
         _rule(statement.total >= policy.min_total_overdue, "installment_too_small",
-              f"逾期总额满{yuan(policy.min_total_overdue)}才能申请分期,借款{loan.id}目前为{yuan(statement.total)}"),
-        _rule(active_plan(requests, loan.id) is None, "installment_exists",
-              f"借款{loan.id}已有一个分期方案(审核中或已生效)"),
+              "eligibility.installment.too_small", min_total=yuan(policy.min_total_overdue), loan_id=loan.id,
+              total=yuan(statement.total)),
+        _rule(active_plan(requests, loan.id) is None, "installment_exists", "eligibility.installment.exists",
+              loan_id=loan.id),
     ])
 
 
 def periods_allowed(periods: int | None, policy: InstallmentPolicy) -> RuleFailure | None:
     choices = "、".join(str(p) for p in policy.allowed_periods)
-    return _rule(periods in policy.allowed_periods, "installment_periods", f"分期期数可选{choices}期")
+    return _rule(periods in policy.allowed_periods, "installment_periods", "eligibility.installment.periods",
+                 choices=choices)
 
 
 def check_installment(loan: Loan, statement: LoanStatement, requests: Iterable[ServiceRequest],

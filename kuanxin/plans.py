@@ -161,7 +161,7 @@ def submit_waiver(accounts: Accounts, borrower: Borrower, loan: Loan, reason: st
     """A penalty-waiver request is always only recorded: staff decide, and principal is never waived."""
     statement = loan_statement(loan, today)
     failures = () if statement.penalty > 0 or statement.late_fees > 0 else (
-        RuleFailure("nothing_to_waive", f"借款{loan.id}目前没有罚息或违约金"),)
+        RuleFailure("nothing_to_waive", "eligibility.waiver.nothing", {"loan_id": loan.id}),)
     quote = Quote("waiver", loan, statement, Decision(failures))
     if failures:
         return Submission(quote)

@@ -67,8 +67,9 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, policy: policies.Policy | N
         template = catalogue(DEFAULT_LANGUAGE).get(key)
     if template is None:
         raise MissingText(f"no text {key!r} in the catalogue")
-    filled = {**policy_values(policy), **values}
-    absent = placeholders(template) - filled.keys()
+    needed = placeholders(template)
+    filled = {**(policy_values(policy) if needed - values.keys() else {}), **values}
+    absent = needed - filled.keys()
     if absent:
         raise MissingText(f"text {key!r} needs {', '.join(sorted(absent))}")
     return template.format(**filled)

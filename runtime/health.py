@@ -22,6 +22,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sqlalchemy import text
 
+from kuanxin import texts
 from kuanxin.safe_text import has_unsafe_characters, valid_sender_id
 
 logger = logging.getLogger(__name__)
@@ -111,4 +112,4 @@ def add_routes(app: Sanic) -> None:
 
 
 def _bad_address() -> response.HTTPResponse:
-    return response.json({"error": "bad_request", "message": "请求地址含有不允许的字符"}, status=400)
+    return response.json({"error": "bad_request", "message": texts.text("channel.bad_address")}, status=400)

@@ -6,6 +6,7 @@ not in front of a borrower.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -26,7 +27,15 @@ BUILT_KEYS = {
                                    "installment_periods", "promise_date", "confirm_request"],
     "request.pending_note.{kind}": ["deferral", "installment"],
     "plan.available.no.{kind}": ["deferral", "installment"],
+    "request.label.{kind}": ["deferral", "installment"],
+    "request.kind.{kind}": ["deferral", "installment", "waiver"],
+    "request.status.{kind}": ["pending", "approved", "rejected", "cancelled"],
+    "promise.status.{kind}": ["open", "kept", "broken"],
+    "escalation.{kind}": ["collection_abuse", "dispute", "low_confidence"],
 }
+# the domain package names its refusals by key: RuleFailure(code, "eligibility.…", values)
+DOMAIN_SOURCES = [PROJECT_ROOT / "kuanxin" / "eligibility.py", PROJECT_ROOT / "kuanxin" / "plans.py"]
+DOMAIN_KEY = re.compile(r"\"(eligibility\.[a-z_][\w.]*)\"")
 
 
 def used_keys() -> set[str]:
@@ -39,6 +48,10 @@ def used_keys() -> set[str]:
             if pattern.startswith("ask."):
                 keys.add(pattern.format(slot=value) + ".short")
     return keys
+
+
+def eligibility_keys() -> set[str]:
+    return {key for path in DOMAIN_SOURCES for key in DOMAIN_KEY.findall(path.read_text(encoding="utf-8"))}
 
 
 def test_the_scan_finds_the_keys_it_should():
@@ -60,6 +73,36 @@ def test_every_text_renders_with_its_values(key):
     assert "{" not in rendered and "}" not in rendered
     for name in names & texts.policy_values().keys():
         assert str(texts.policy_values()[name]) in rendered
+
+
+def test_the_eligibility_scan_finds_the_keys_it_should():
+    assert {"eligibility.deferral.too_late", "eligibility.installment.periods",
+            "eligibility.waiver.nothing"} <= eligibility_keys()
+
+
+@pytest.mark.parametrize("key", sorted(eligibility_keys()))
+def test_every_refusal_the_domain_names_is_in_the_catalogue(key):
+    assert key in texts.catalogue("zh"), f"kuanxin names {key} but texts/zh.yml has no such text"
+
+
+def test_every_refusal_in_the_catalogue_is_named_by_the_domain():
+    unused = {key for key in texts.catalogue("zh") if key.startswith("eligibility.")} - eligibility_keys()
+    assert not unused, f"texts/zh.yml has refusals nothing gives: {sorted(unused)}"
+
+
+def test_a_refusal_explains_itself_from_the_catalogue_and_the_policy():
+    from kuanxin import eligibility, policy
+    from kuanxin.overdue import loan_statement
+    from tests.conftest import make_loan
+
+    today = dt.date(2026, 11, 22)
+    rules = policy.current().deferral
+    loan = make_loan([(today - dt.timedelta(days=rules.max_days_overdue + 30), "1000.00", "0.00", "0.00")])
+    decision = eligibility.deferral_precheck(loan, loan_statement(loan, today), (), today, rules)
+    failure = next(f for f in decision.failures if f.code == "deferral_too_late")
+    assert failure.key == "eligibility.deferral.too_late"
+    assert failure.explanation == (f"延期还款要求逾期不超过{rules.max_days_overdue}天,"
+                                   f"借款{loan.id}已逾期{rules.max_days_overdue + 30}天")
 
 
 def test_a_missing_value_is_named():
