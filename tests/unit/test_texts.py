@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import pytest
+import yaml
 
 from kuanxin import texts
 from kuanxin.settings import PROJECT_ROOT
@@ -116,3 +117,15 @@ def test_no_text_hard_codes_what_the_policy_holds():
     for name in ("lender", "hotline", "crisis_hotline"):
         assert str(lender[name]) not in catalogue, f"write {{{name}}} instead of {lender[name]!r}"
 
+
+
+def test_rasas_own_responses_are_the_catalogues():
+    """domain.yml must hold its responses statically; each is a copy of the catalogue's response.<name>."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    catalogue = texts.catalogue("zh")
+    copies = {name: variants[0]["text"] for name, variants in domain["responses"].items()}
+    for name, text in copies.items():
+        assert catalogue.get(f"response.{name}") == text, f"domain.yml {name} differs from texts/zh.yml response.{name}"
+        assert not texts.placeholders(text), f"{name}: Rasa would fill {{…}} from slots"
+    unused = {key for key in catalogue if key.startswith("response.")} - {f"response.{n}" for n in copies}
+    assert not unused, f"catalogue responses domain.yml lacks: {sorted(unused)}"
