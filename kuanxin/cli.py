@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -90,6 +91,13 @@ def cmd_staff_disable(args) -> int:
     return 0
 
 
+def cmd_config_check(_args) -> int:
+    from kuanxin import config
+    printed, sound = config.report(os.environ)
+    print(printed)
+    return 0 if sound else 1
+
+
 def cmd_serve(args) -> int:
     from kuanxin.serve import serve
     return serve(args.port, args.action_port, args.web_port)
@@ -167,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     disable = staff.add_parser("disable", help="stop a staff member from signing in")
     disable.add_argument("name")
     disable.set_defaults(func=cmd_staff_disable)
+    config_cmd = commands.add_parser("config", help="the effective configuration").add_subparsers(
+        dest="config_command", required=True)
+    config_cmd.add_parser("check", help="print every setting (secrets masked) and check it all; exit 1 on a problem"
+                          ).set_defaults(func=cmd_config_check)
     serve = commands.add_parser("serve", help="run the action server, Rasa and the web app in the foreground")
     serve.add_argument("--port", type=int, default=5005)
     serve.add_argument("--action-port", type=int, default=5055)

@@ -14,6 +14,62 @@ from kuanxin import settings
 from kuanxin.money import to_money
 
 
+class PolicyError(ValueError):
+    """A policy value that is missing, of the wrong type or out of range; the message names its key."""
+
+
+class Section:
+    """One mapping of policy.yml, read with types and ranges checked; errors name the full key."""
+
+    def __init__(self, raw, where: str):
+        if not isinstance(raw, dict):
+            raise PolicyError(f"{where}: give a section of settings, got {raw!r}")
+        self.raw, self.where = raw, where
+
+    def _get(self, key: str):
+        if key not in self.raw or self.raw[key] is None:
+            raise PolicyError(f"{self.where}.{key}: missing")
+        return self.raw[key]
+
+    def section(self, key: str) -> Section:
+        return Section(self._get(key), f"{self.where}.{key}")
+
+    def whole(self, key: str, low: int, high: int) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise PolicyError(f"{self.where}.{key}: give a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    def wholes(self, key: str, low: int, high: int) -> tuple[int, ...]:
+        values = self._get(key)
+        if (not isinstance(values, list) or not values
+                or not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values)
+                or len(set(values)) != len(values)):
+            raise PolicyError(f"{self.where}.{key}: give a list of different whole numbers from {low} to {high}, "
+                              f"got {values!r}")
+        return tuple(sorted(values))
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, (str, int)) or not str(value).strip():
+            raise PolicyError(f"{self.where}.{key}: give a text, got {value!r}")
+        return str(value).strip()
+
+    def money(self, key: str) -> Decimal:
+        value = self._get(key)
+        try:
+            amount = to_money(str(value))
+        except ValueError:
+            amount = None
+        if isinstance(value, bool) or amount is None or not amount.is_finite() or amount < 0:
+            raise PolicyError(f"{self.where}.{key}: give an amount such as \"500.00\", got {value!r}")
+        return amount
+
+    def texts(self, key: str) -> dict[str, str]:
+        inner = self.section(key)
+        return {name: inner.text(name) for name in inner.raw}
+
+
 @dataclass(frozen=True)
 class Lender:
     name: str
@@ -202,31 +258,56 @@ class Policy:
     safety: SafetyPolicy
 
 
+DAYS = 3650  # no day count in the policy is longer than ten years
+
+
 def parse_policy(raw: dict) -> Policy:
-    inst = raw["installment"]
-    esc = raw["escalation"]
-    return Policy(
-        lender=Lender(**raw["lender"]),
-        identity=IdentityPolicy(**raw["identity"]),
-        deferral=DeferralPolicy(**raw["deferral"]),
-        installment=InstallmentPolicy(
-            max_days_overdue=int(inst["max_days_overdue"]),
-            min_total_overdue=to_money(str(inst["min_total_overdue"])),
-            allowed_periods=tuple(sorted(int(p) for p in inst["allowed_periods"])),
-        ),
-        promise_max_days_ahead=int(raw["promise"]["max_days_ahead"]),
-        escalation=EscalationPolicy(
-            response_time=dict(esc["response_time"]),
-            high_priority_reasons=tuple(esc["high_priority_reasons"]),
-        ),
-        review_decision_time=raw["review"]["decision_time"],
-        texts=dict(raw["texts"]),
-        console=ConsolePolicy(**raw["console"]),
-        segments=parse_segments(raw["segments"]),
-        reminders=parse_reminders(raw["reminders"], raw["lender"]["name"]),
-        settlement=parse_settlement(raw.get("settlement")),
-        safety=parse_safety(raw.get("safety")),
-    )
+    """The policy, every value checked: a bad one stops the start with its key named (PolicyError)."""
+    top = Section(raw, "policy")
+    lender, identity, console = top.section("lender"), top.section("identity"), top.section("console")
+    deferral, inst, esc = top.section("deferral"), top.section("installment"), top.section("escalation")
+    try:
+        policy = Policy(
+            lender=Lender(lender.text("name"), lender.text("hotline"), lender.text("service_hours"),
+                          lender.text("complaint_channel"), lender.whole("complaint_reply_days", 1, 60)),
+            identity=IdentityPolicy(identity.whole("max_failures", 1, 20), identity.whole("lockout_minutes", 1, 1440)),
+            deferral=DeferralPolicy(deferral.whole("max_days_overdue", 0, DAYS), deferral.whole("min_months", 1, 24),
+                                    deferral.whole("max_months", 1, 24), deferral.whole("cooldown_months", 0, 120)),
+            installment=InstallmentPolicy(inst.whole("max_days_overdue", 0, DAYS), inst.money("min_total_overdue"),
+                                          inst.wholes("allowed_periods", 2, 120)),
+            promise_max_days_ahead=top.section("promise").whole("max_days_ahead", 1, 365),
+            escalation=parse_escalation(esc),
+            review_decision_time=top.section("review").text("decision_time"),
+            texts=top.texts("texts"),
+            console=ConsolePolicy(console.whole("max_failed_logins", 1, 100), console.whole("lockout_minutes", 1, 1440),
+                                  console.whole("idle_minutes", 1, 1440),
+                                  console.whole("login_attempts_per_minute", 1, 1000)),
+            segments=parse_segments(top._get("segments")),
+            reminders=parse_reminders(top._get("reminders"), lender.text("name")),
+            settlement=parse_settlement(raw.get("settlement")),
+            safety=parse_safety(raw.get("safety")),
+        )
+    except KeyError as missing:  # inside the sections parsed by hand below
+        raise PolicyError(f"policy: {missing.args[0]} is missing") from None
+    if policy.deferral.min_months > policy.deferral.max_months:
+        raise PolicyError("deferral: need min_months <= max_months")
+    for name in ("repayment_methods", "prevention"):
+        if name not in policy.texts:
+            raise PolicyError(f"policy.texts.{name}: missing")
+    return policy
+
+
+PRIORITIES = ("high", "normal")
+
+
+def parse_escalation(esc: Section) -> EscalationPolicy:
+    times = esc.texts("response_time")
+    if set(times) != set(PRIORITIES):
+        raise PolicyError(f"{esc.where}.response_time: give exactly {', '.join(PRIORITIES)}")
+    reasons = esc._get("high_priority_reasons")
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise PolicyError(f"{esc.where}.high_priority_reasons: give a list of reasons, got {reasons!r}")
+    return EscalationPolicy(times, tuple(reasons))
 
 
 def load_policy(path: Path) -> Policy:

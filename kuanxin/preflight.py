@@ -13,15 +13,19 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from kuanxin import config
 from kuanxin.migrate import ensure_database
-from kuanxin.settings import rasa_store_env
 
 TIMEOUT_SECONDS = 5
 
 
 def prepare_stores(env: Mapping[str, str]) -> None:
-    """Creates the conversations database when it is missing, then checks every configured store."""
-    rasa_store_env(env)  # the URLs' shape (ValueError)
+    """Checks the configuration (kuanxin.config: every setting, the policy, the catalogue), creates the
+    conversations database when it is missing, then checks every configured store."""
+    problems = config.check(env)
+    if problems:
+        raise ValueError("the configuration cannot work (`kuanxin config check` shows it all):\n  "
+                         + "\n  ".join(problems))
     tracker = (env.get("KUANXIN_TRACKER_STORE_URL") or "").strip()
     if tracker:
         try:

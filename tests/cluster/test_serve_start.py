@@ -58,3 +58,12 @@ def test_serve_stops_at_once_naming_the_store_that_does_not_answer(tmp_path, var
     assert finished.returncode == 1, finished.stderr[-2000:]
     assert f"kuanxin: {variable}" in finished.stderr, finished.stderr[-2000:]
     assert "Traceback" not in finished.stderr and "kuanxin is up" not in finished.stdout
+
+
+def test_serve_refuses_a_policy_it_cannot_apply(tmp_path):
+    policy = (PROJECT_ROOT / "policy.yml").read_text(encoding="utf-8").replace("allowed_periods: [3, 6, 12, 24, 36]",
+                                                                              "allowed_periods: [3, 6, six]")
+    (tmp_path / "policy.yml").write_text(policy, encoding="utf-8")
+    finished = serve(tmp_path, KUANXIN_POLICY=str(tmp_path / "policy.yml"))
+    assert finished.returncode == 1, finished.stderr[-2000:]
+    assert "installment.allowed_periods" in finished.stderr and "Traceback" not in finished.stderr
