@@ -269,7 +269,8 @@ def parse_policy(raw: dict) -> Policy:
     try:
         policy = Policy(
             lender=Lender(lender.text("name"), lender.text("hotline"), lender.text("service_hours"),
-                          lender.text("complaint_channel"), lender.whole("complaint_reply_days", 1, 60)),
+                          lender.text("complaint_channel").replace("{hotline}", lender.text("hotline")),
+                          lender.whole("complaint_reply_days", 1, 60)),
             identity=IdentityPolicy(identity.whole("max_failures", 1, 20), identity.whole("lockout_minutes", 1, 1440)),
             deferral=DeferralPolicy(deferral.whole("max_days_overdue", 0, DAYS), deferral.whole("min_months", 1, 24),
                                     deferral.whole("max_months", 1, 24), deferral.whole("cooldown_months", 0, 120)),

@@ -53,7 +53,13 @@ def policy_values(policy: policies.Policy | None = None) -> dict[str, object]:
     return {"lender": lender.name, "hotline": lender.hotline, "service_hours": lender.service_hours,
             "complaint_channel": lender.complaint_channel, "complaint_reply_days": lender.complaint_reply_days,
             "crisis_hotline": policy.safety.crisis_hotline, "ambulance": policy.safety.ambulance,
-            "police": policy.safety.police}
+            "police": policy.safety.police, "contact_hours": contact_hours(policy)}
+
+
+def contact_hours(policy: policies.Policy) -> str:
+    """When the lender contacts borrowers (policy.yml reminders.contact_hours), as 08:00-21:00."""
+    hours = policy.reminders
+    return f"{hours.contact_start:%H:%M}-{hours.contact_end:%H:%M}"
 
 
 def placeholders(template: str) -> set[str]:
