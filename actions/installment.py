@@ -9,9 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
-from actions.render import loan_title, plan_table
+from actions.render import BLOCK_SLOT, loan_title, schedule_message
 from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
-from actions.texts import language_of, say
+from actions.texts import language_of, say, text_for
 from kuanxin import eligibility, plans
 from kuanxin.money import yuan
 from kuanxin.zh_parse import find_period_count
@@ -65,8 +65,10 @@ class ActionAskInstallmentConfirm(KuanxinAction):
             say(dispatcher, tracker, "installment.confirm.short", periods=periods, first=yuan(quote.plan[0].amount),
                 buttons=CONFIRM_BUTTONS)
             return []
-        say(dispatcher, tracker, "installment.confirm", loan=loan_title(loan, language_of(tracker)), total=yuan(total),
-            periods=periods, schedule=plan_table(quote.plan, language_of(tracker)), buttons=CONFIRM_BUTTONS)
+        language = language_of(tracker)
+        template = text_for(tracker, "installment.confirm", loan=loan_title(loan, language), total=yuan(total),
+                            periods=periods, schedule=BLOCK_SLOT)
+        dispatcher.utter_message(**schedule_message(template, quote.plan, language), buttons=CONFIRM_BUTTONS)
         return []
 
 

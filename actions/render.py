@@ -80,6 +80,23 @@ def plan_table(plan: list[PlanItem], language: str = LANGUAGE) -> str:
     return "\n".join(rows)
 
 
+BLOCK_SLOT = "\x00"  # where a structured part sits in a catalogue text
+
+
+def schedule_message(template_with_slot: str, plan: list[PlanItem], language: str = LANGUAGE) -> dict:
+    """A message holding a repayment schedule: the text for every channel, and the same as data (Rasa's
+    custom payload: text and schedule blocks) for a channel that draws a table, so none parses text back.
+
+    `template_with_slot` is the catalogue text rendered with schedule=BLOCK_SLOT."""
+    before, after = template_with_slot.split(BLOCK_SLOT)
+    rows = [{"period": item.number, "date": item.due_date.isoformat(), "day": short_date(item.due_date),
+             "amount": str(item.amount), "shown": yuan(item.amount)} for item in plan]
+    blocks = [{"type": "text", "text": before.strip("\n")}, {"type": "schedule", "rows": rows},
+              {"type": "text", "text": after.strip("\n")}]
+    return {"text": before + plan_table(plan, language) + after,
+            "json_message": {"blocks": [b for b in blocks if b.get("text") != ""]}}
+
+
 def request_line(request: ServiceRequest, language: str = LANGUAGE) -> str:
     kind = word(f"request.kind.{request.type}", request.type, language)
     detail = ""

@@ -59,10 +59,30 @@ def widget_message(message: dict[str, Any]) -> dict[str, Any]:
     if buttons:
         payload["quick_replies"] = [{"title": b.get("title", ""), "payload": b.get("payload", "")}
                                     for b in buttons if isinstance(b, dict)]
+    blocks = widget_blocks(message.get("custom"))
+    if blocks:
+        payload["blocks"] = blocks
     name = staff_name(message)
     if name:
         payload["staff"] = {"name": name}
     return payload
+
+
+def widget_blocks(custom: Any) -> list[dict[str, Any]]:
+    """The structured parts of a message (actions/render.py schedule_message) the widget draws natively;
+    only known block types with plain values pass, so the widget never meets anything else."""
+    blocks = custom.get("blocks") if isinstance(custom, dict) else None
+    drawn: list[dict[str, Any]] = []
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text" and isinstance(block.get("text"), str):
+            drawn.append({"type": "text", "text": block["text"]})
+        elif block.get("type") == "schedule" and isinstance(block.get("rows"), list):
+            rows = [{key: str(row.get(key, "")) for key in ("period", "day", "shown")}
+                    for row in block["rows"] if isinstance(row, dict)]
+            drawn.append({"type": "schedule", "rows": rows})
+    return drawn
 
 
 def history_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -36,3 +36,20 @@ def test_history_is_capped():
     events = [{"event": "user", "text": f"消息{i}"} for i in range(500)]
     history = history_of(events)
     assert len(history) == 200 and history[-1]["text"] == "消息499"
+
+
+def test_only_known_blocks_with_plain_values_reach_the_widget():
+    from channels.webchat import widget_message
+    custom = {"blocks": [
+        {"type": "text", "text": "分6期的还款计划如下:"},
+        {"type": "schedule", "rows": [{"period": 1, "day": "2026年12月22日", "shown": "514.10元", "extra": "<b>"},
+                                      "not a row"]},
+        {"type": "html", "html": "<script>alert(1)</script>"}, "junk", {"type": "text", "text": 5},
+    ]}
+    payload = widget_message({"text": "分6期……", "custom": custom})
+    assert payload["blocks"] == [
+        {"type": "text", "text": "分6期的还款计划如下:"},
+        {"type": "schedule", "rows": [{"period": "1", "day": "2026年12月22日", "shown": "514.10元"}]},
+    ]
+    assert "blocks" not in widget_message({"text": "hi", "custom": {"blocks": "nope"}})
+    assert "blocks" not in widget_message({"text": "hi", "custom": ["x"]})

@@ -1,8 +1,7 @@
-// Bot text as DOM nodes: line breaks kept, and an installment schedule ("第1期 12月22日 514.10元"
-// on consecutive lines, as the assistant writes it for every channel) drawn as a table.
-// Only text nodes are created from what the server sends: no HTML is ever parsed.
-
-const SCHEDULE_LINE = /^第(\d+)期\s+(\S+)\s+(\S+)$/;
+// Bot messages as DOM nodes. A message may carry structured blocks (a repayment schedule as data,
+// sent by the assistant beside its text: channels/webchat.py widget_blocks); they are drawn natively,
+// otherwise the text is shown with its line breaks. Only text nodes are created from what the server
+// sends: no HTML is ever parsed, and no text is parsed back into data.
 
 function scheduleTable(rows) {
   const table = document.createElement("table");
@@ -17,9 +16,9 @@ function scheduleTable(rows) {
     head.append(cell);
   }
   const body = table.createTBody();
-  for (const [, period, date, amount] of rows) {
-    const row = body.insertRow();
-    [`第${period}期`, date, amount].forEach((value) => { row.insertCell().textContent = value; });
+  for (const row of rows) {
+    const line = body.insertRow();
+    [`第${row.period}期`, row.day, row.shown].forEach((value) => { line.insertCell().textContent = String(value ?? ""); });
   }
   return table;
 }
@@ -27,24 +26,22 @@ function scheduleTable(rows) {
 export function renderText(text) {
   const fragment = document.createDocumentFragment();
   let paragraph = null;
-  let schedule = [];
-  const flushSchedule = () => {
-    if (schedule.length) fragment.append(scheduleTable(schedule));
-    schedule = [];
-  };
   for (const line of text.split("\n")) {
-    const match = SCHEDULE_LINE.exec(line.trim());
-    if (match) {
-      paragraph = null;
-      schedule.push(match);
-      continue;
-    }
-    flushSchedule();
     if (!line.trim()) { paragraph = null; continue; }
     if (paragraph) paragraph.append(document.createElement("br"));
     else { paragraph = document.createElement("p"); fragment.append(paragraph); }
     paragraph.append(document.createTextNode(line));
   }
-  flushSchedule();
+  return fragment;
+}
+
+export function renderMessage(message) {
+  const blocks = Array.isArray(message.blocks) ? message.blocks : [];
+  if (!blocks.length) return renderText(String(message.text ?? ""));
+  const fragment = document.createDocumentFragment();
+  for (const block of blocks) {
+    if (block && block.type === "schedule" && Array.isArray(block.rows)) fragment.append(scheduleTable(block.rows));
+    else if (block && block.type === "text") fragment.append(renderText(String(block.text ?? "")));
+  }
   return fragment;
 }

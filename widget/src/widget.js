@@ -5,7 +5,7 @@
 // text from the network is inserted as text, never as HTML.
 import { io } from "socket.io-client";
 import { STYLE } from "./style.js";
-import { renderText } from "./render.js";
+import { renderMessage, renderText } from "./render.js";
 
 const script = document.currentScript;
 const ACK_TIMEOUT_MS = 30000; // an old server acknowledges nothing: a timeout counts as "try again"
@@ -266,7 +266,7 @@ class KuanxinChat {
     const staff = message.staff && message.staff.name;
     const bubble = el("div", { class: staff ? "message bot staff" : "message bot" });
     bubble.append(el("span", { class: staff ? "who" : "sr-only" }, staff ? `人工客服 · ${staff}` : "宽心:"));
-    bubble.append(renderText(String(message.text ?? "")));
+    bubble.append(renderMessage(message));
     this.append(bubble);
     const replies = Array.isArray(message.quick_replies) ? message.quick_replies : [];
     if (replies.length) this.addQuickReplies(replies);

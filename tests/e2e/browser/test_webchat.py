@@ -72,6 +72,11 @@ def test_a_signed_in_borrower_gets_the_amount_without_identity_questions(servers
     table = chat.page.locator("#kuanxin-chat table.schedule").last
     expect(table.locator("tbody tr")).to_have_count(6)
     expect(table.locator("caption")).to_have_text("还款计划")
+    # drawn from the message's schedule data (no text parsed back): every row's date and amount, to the cent
+    expect(table.locator("tbody tr").first).to_contain_text("2026年12月22日")
+    expect(table.locator("tbody tr").last).to_contain_text("514.10元")
+    expect(chat.bot_messages().last).to_contain_text("分6期的还款计划如下")
+    expect(chat.bot_messages().last).to_contain_text("确认提交吗")
     screenshot(chat.page, "webchat-installment-table")
 
 
