@@ -75,14 +75,15 @@ async def run_load(url: str, borrowers: list[int], concurrency: int) -> tuple[li
         return latencies, time.perf_counter() - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000 if len(values) > 1 else values[0]
+def percentile(seconds: list[float], q: int) -> float:
+    """The q-th percentile of the latencies, in seconds like them."""
+    return statistics.quantiles(seconds, n=100, method="inclusive")[q - 1] if len(seconds) > 1 else seconds[0]
 
 
 def report(name: str, latencies: list[float], elapsed: float) -> str:
+    ms = {q: percentile(latencies, q) * 1000 for q in (50, 95, 99)}
     return (f"{name:<28} {len(latencies):>6} msgs  {len(latencies) / elapsed:7.1f} msg/s  "
-            f"p50 {percentile(latencies, 50):6.1f} ms  p95 {percentile(latencies, 95):6.1f} ms  "
-            f"p99 {percentile(latencies, 99):6.1f} ms")
+            f"p50 {ms[50]:6.1f} ms  p95 {ms[95]:6.1f} ms  p99 {ms[99]:6.1f} ms")
 
 
 def main() -> None:

@@ -40,8 +40,9 @@ def run(pusher: Platform, api: Api, count: int, concurrency: int, offset: int) -
 
 
 def line(name: str, acks: list[float], answers: list[float]) -> str:
-    return (f"{name:<22} ack p50 {percentile(acks, 50):6.1f} ms  p95 {percentile(acks, 95):6.1f} ms   "
-            f"answer p50 {percentile(answers, 50):7.1f} ms  p95 {percentile(answers, 95):7.1f} ms")
+    ack, answer = ({q: percentile(values, q) * 1000 for q in (50, 95)} for values in (acks, answers))
+    return (f"{name:<22} ack p50 {ack[50]:6.1f} ms  p95 {ack[95]:6.1f} ms   "
+            f"answer p50 {answer[50]:7.1f} ms  p95 {answer[95]:7.1f} ms")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 and a per-address limit on login attempts (per-account lockout lives in kuanxin.staff)."""
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import secrets
@@ -81,14 +82,31 @@ class AttemptLimiter:
     def allow(self, address: str, per_minute: int, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         with self._lock:
-            recent = self._failures[address]
-            while recent and now - recent[0] > 60:
-                recent.popleft()
-            return len(recent) < per_minute
+            return len(self._recent(address, now)) < per_minute
 
     def failed(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         with self._lock:
-            self._failures[address].append(time.monotonic() if now is None else now)
+            self._failures[address].append(now)
+            if len(self._failures) > self.SWEEP_ABOVE:  # forget addresses whose failures are over a minute old
+                for stale in [a for a, times in self._failures.items() if now - times[-1] > 60]:
+                    del self._failures[stale]
+
+    SWEEP_ABOVE = 1024
+
+    def _recent(self, address: str, now: float) -> deque:
+        recent = self._failures.get(address)
+        if recent is None:
+            return deque()
+        while recent and now - recent[0] > 60:
+            recent.popleft()
+        if not recent:
+            del self._failures[address]
+        return recent
+
+    def addresses(self) -> int:
+        """How many addresses it remembers (it forgets those without a failure in the last minute)."""
+        return len(self._failures)
 
 
 class SharedAttemptLimiter:
@@ -111,9 +129,8 @@ class SharedAttemptLimiter:
             pipe.incr(key).expire(key, 120).execute()
 
 
-def make_login_limiter() -> AttemptLimiter | SharedAttemptLimiter:
+@functools.lru_cache(maxsize=1)
+def login_limiter() -> AttemptLimiter | SharedAttemptLimiter:
+    """Made on first use, not at import: Redis when configured (every web instance shares it)."""
     url = settings.redis_url()
     return SharedAttemptLimiter(url, settings.redis_prefix()) if url else AttemptLimiter()
-
-
-login_limiter = make_login_limiter()

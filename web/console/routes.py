@@ -93,11 +93,11 @@ async def log_in(request: Request) -> Response:
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE)):
         return login_form(request, "页面已过期,请重新登录。", 403)
     rules, address = policy.current().console, request.client.host if request.client else "?"
-    if not login_limiter.allow(address, rules.login_attempts_per_minute):
+    if not login_limiter().allow(address, rules.login_attempts_per_minute):
         return login_form(request, "登录尝试过于频繁,请一分钟后再试。", 429)
     result = directory().log_in(str(form.get("username", "")), str(form.get("password", "")), clock.now(), rules)
     if result.status != "ok":
-        login_limiter.failed(address)
+        login_limiter().failed(address)
     if result.status == "locked":
         until = result.locked_until.replace(tzinfo=dt.timezone.utc).astimezone(clock.BEIJING).strftime("%H:%M")
         return login_form(request, f"连续输错密码次数过多,账户已临时锁定,请在 {until} 后再试。", 423)
