@@ -28,6 +28,7 @@ from kuanxin.models import (
     ServiceRequest,
 )
 from kuanxin.policy import IdentityPolicy
+from kuanxin.vocab import AuditAction, EscalationReason, EscalationStatus, Priority, PromiseStatus, RequestStatus
 
 REFERENCE_PREFIX = {"deferral": "YQ", "installment": "FQ", "waiver": "JM", "promise": "CN", "escalation": "RG",
                     "reminder": "TX"}
@@ -136,7 +137,7 @@ class Accounts:
                        details: dict | None = None) -> tuple[ServiceRequest, bool]:
         """Records a pending request; (existing, False) when one of its kind is already pending on the loan."""
         return self._insert_once(ServiceRequest, f"{kind}:{loan_id or borrower_id}", lambda key: ServiceRequest(
-            borrower_id=borrower_id, loan_id=loan_id, type=kind, status="pending", created_on=today,
+            borrower_id=borrower_id, loan_id=loan_id, type=kind, status=RequestStatus.PENDING, created_on=today,
             created_at=utc_naive(now), months=months, periods=periods, reason=reason,
             details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
             conversation_id=conversation_id, open_key=key,
@@ -153,12 +154,12 @@ class Accounts:
             request = session.get(ServiceRequest, request_id, with_for_update=True)
             before = (request.months, request.periods)
             after = (request.months if months is None else months, request.periods if periods is None else periods)
-            if request.status != "pending" or before == after:
+            if request.status != RequestStatus.PENDING or before == after:
                 return request, False
             request.months, request.periods = after
             request.reason = reason if reason is not None else request.reason
             request.details = json.dumps(details, ensure_ascii=False, default=str) if details else request.details
-            session.add(AuditEntry(at=utc_naive(now), staff="borrower", action="request_changed",
+            session.add(AuditEntry(at=utc_naive(now), staff="borrower", action=AuditAction.REQUEST_CHANGED,
                                    conversation_id=conversation_id, target=request.reference,
                                    detail=f"months {before[0]} -> {after[0]}, periods {before[1]} -> {after[1]}"))
             return request, True
@@ -167,7 +168,7 @@ class Accounts:
                        conversation_id: str, today: dt.date, now: dt.datetime) -> tuple[PaymentPromise, bool]:
         key = f"{borrower_id}:{promised_date.isoformat()}"
         return self._insert_once(PaymentPromise, key, lambda key: PaymentPromise(
-            borrower_id=borrower_id, promised_date=promised_date, amount=amount, status="open",
+            borrower_id=borrower_id, promised_date=promised_date, amount=amount, status=PromiseStatus.OPEN,
             conversation_id=conversation_id, created_at=utc_naive(now), open_key=key,
         ), "promise", today)
 
@@ -177,7 +178,7 @@ class Accounts:
         """Opens an escalation; a second one for the same conversation and reason finds the first."""
         return self._insert_once(Escalation, f"{conversation_id}:{reason}", lambda key: Escalation(
             conversation_id=conversation_id, borrower_id=borrower_id, reason=reason, priority=priority,
-            status="open", channel=channel, summary=identity.mask_text(summary)[:500],
+            status=EscalationStatus.OPEN, channel=channel, summary=identity.mask_text(summary)[:500],
             created_at=utc_naive(now), open_key=key,
         ), "escalation", today)
 
@@ -189,8 +190,8 @@ class Accounts:
         message in the conversation finds both (and adds the borrower when the first did not know them).
         """
         escalation, _ = self.open_escalation(conversation_id=conversation_id, borrower_id=borrower_id,
-                                             reason="safety", priority="high", channel=channel, summary=summary,
-                                             today=today, now=now)
+                                             reason=EscalationReason.SAFETY, priority=Priority.HIGH,
+                                             channel=channel, summary=summary, today=today, now=now)
         try:
             with self.db.session() as session:
                 flag = SafetyFlag(conversation_id=conversation_id, borrower_id=borrower_id, channel=channel,
@@ -235,7 +236,10 @@ class Accounts:
             return record, True
         except IntegrityError:
             with self.db.session() as session:
-                return session.execute(select(model).where(model.open_key == key)).scalar_one(), False
+                existing = session.execute(select(model).where(model.open_key == key)).scalar_one_or_none()
+            if existing is None:  # not a second confirmation: a value the database refuses (kuanxin.vocab)
+                raise
+            return existing, False
 
     def promises_of(self, borrower_id: str) -> list[PaymentPromise]:
         with self.db.session() as session:
@@ -247,7 +251,8 @@ class Accounts:
     def open_escalations(self) -> list[Escalation]:
         with self.db.session() as session:
             return list(session.execute(
-                select(Escalation).where(Escalation.status == "open").order_by(Escalation.created_at.desc())
+                select(Escalation).where(Escalation.status == EscalationStatus.OPEN)
+                .order_by(Escalation.created_at.desc())
             ).scalars())
 
     def start_session(self, conversation_id: str, borrower_id: str | None, now: dt.datetime) -> None:

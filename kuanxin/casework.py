@@ -12,14 +12,15 @@ from kuanxin.db import Database, database
 from kuanxin.identity import mask_text
 from kuanxin.models import AuditEntry, ConversationNote, Escalation, SafetyFlag, ServiceRequest
 from kuanxin.staff import Staff
+from kuanxin.vocab import AuditAction, EscalationReason, EscalationStatus, Priority, RequestStatus
 
-STATUSES = ("open", "claimed", "resolved")
+STATUSES = EscalationStatus.values()
 # staff wording of the reasons actions/escalation.py records, and of requests
 REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解",
            "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
 REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
-DECISIONS = {"approve": "approved", "reject": "rejected"}
+DECISIONS = {AuditAction.APPROVE: RequestStatus.APPROVED, AuditAction.REJECT: RequestStatus.REJECTED}
 MAX_TEXT = 2000
 QUEUE_LIMIT = 200
 
@@ -42,8 +43,8 @@ class Casework:
 
     # reading
 
-    def queue(self, *, status: str | None = "open", reason: str | None = None, priority: str | None = None,
-              channel: str | None = None, since: dt.datetime | None = None,
+    def queue(self, *, status: str | None = EscalationStatus.OPEN, reason: str | None = None,
+              priority: str | None = None, channel: str | None = None, since: dt.datetime | None = None,
               until: dt.datetime | None = None) -> list[Escalation]:
         """Escalations matching the filters: a borrower in crisis (reason `safety`) first, then high
         priority, newest first within each."""
@@ -56,7 +57,8 @@ class Casework:
             query = query.where(Escalation.created_at >= utc_naive(since))
         if until:
             query = query.where(Escalation.created_at < utc_naive(until))
-        high_first = case((Escalation.reason == "safety", 0), (Escalation.priority == "high", 1), else_=2)
+        high_first = case((Escalation.reason == EscalationReason.SAFETY, 0),
+                          (Escalation.priority == Priority.HIGH, 1), else_=2)
         with self.db.session() as session:
             return list(session.execute(
                 query.order_by(high_first, Escalation.created_at.desc()).limit(QUEUE_LIMIT)).scalars())
@@ -92,24 +94,25 @@ class Casework:
     # acting on an escalation
 
     def claim(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
-        return self._change(escalation_id, staff, now, "claim", lambda e: _claimed(e, staff))
+        return self._change(escalation_id, staff, now, AuditAction.CLAIM, lambda e: _claimed(e, staff))
 
     def take_over(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
-        return self._change(escalation_id, staff, now, "take_over", lambda e: _taken_over(e, staff, True))
+        return self._change(escalation_id, staff, now, AuditAction.TAKE_OVER, lambda e: _taken_over(e, staff, True))
 
     def hand_back(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
-        return self._change(escalation_id, staff, now, "hand_back", lambda e: _taken_over(e, staff, False))
+        return self._change(escalation_id, staff, now, AuditAction.HAND_BACK, lambda e: _taken_over(e, staff, False))
 
     def resolve(self, escalation_id: int, staff: Staff, outcome: str, now: dt.datetime) -> Escalation:
         outcome = _clean(outcome, 500)
         if not outcome:
             raise CaseError("请填写处理结果。")
-        return self._change(escalation_id, staff, now, "resolve", lambda e: _resolved(e, outcome, now),
+        return self._change(escalation_id, staff, now, AuditAction.RESOLVE, lambda e: _resolved(e, outcome, now),
                             detail=outcome)
 
     def record_reply(self, escalation_id: int, staff: Staff, text: str, now: dt.datetime) -> Escalation:
         """Audits a reply sent to the borrower (the caller delivers it through the conversation's channel)."""
-        return self._change(escalation_id, staff, now, "reply", lambda e: None, detail=mask_text(_clean(text)))
+        return self._change(escalation_id, staff, now, AuditAction.REPLY, lambda e: None,
+                            detail=mask_text(_clean(text)))
 
     def add_note(self, conversation_id: str, staff: Staff, text: str, now: dt.datetime) -> ConversationNote:
         text = _clean(text)
@@ -119,7 +122,7 @@ class Casework:
             note = ConversationNote(conversation_id=conversation_id, staff=staff.username, text=text,
                                     at=utc_naive(now))
             session.add(note)
-            session.add(_audit(staff, now, "note", conversation_id, None, text[:200]))
+            session.add(_audit(staff, now, AuditAction.NOTE, conversation_id, None, text[:200]))
             return note
 
     # the safety protocol
@@ -141,16 +144,16 @@ class Casework:
             ).rowcount
             if not cleared:
                 raise CaseError("这段对话没有未解除的安全关注。")
-            session.add(_audit(staff, now, "clear_safety", conversation_id, None, note))
+            session.add(_audit(staff, now, AuditAction.CLEAR_SAFETY, conversation_id, None, note))
             return cleared
 
-    def _change(self, escalation_id: int, staff: Staff, now: dt.datetime, action: str, apply,
+    def _change(self, escalation_id: int, staff: Staff, now: dt.datetime, action: AuditAction, apply,
                 detail: str | None = None) -> Escalation:
         with self.db.session() as session:
             escalation = session.get(Escalation, escalation_id, with_for_update=True)
             if escalation is None:
                 raise CaseError("找不到这条转人工记录。")
-            if escalation.status == "resolved" and action != "reply":
+            if escalation.status == EscalationStatus.RESOLVED and action != AuditAction.REPLY:
                 raise CaseError("这条记录已经处理完毕。")
             apply(escalation)
             session.add(_audit(staff, now, action, escalation.conversation_id, escalation.reference, detail))
@@ -172,7 +175,7 @@ class Casework:
             # the status condition makes two supervisors clicking at once decide it exactly once
             decided = session.execute(
                 update(ServiceRequest)
-                .where(ServiceRequest.reference == reference, ServiceRequest.status == "pending")
+                .where(ServiceRequest.reference == reference, ServiceRequest.status == RequestStatus.PENDING)
                 .values(status=DECISIONS[decision], decided_at=utc_naive(now), decided_by=staff.username,
                         decision_reason=reason, open_key=None)
             ).rowcount
@@ -182,13 +185,14 @@ class Casework:
                 raise CaseError("找不到这笔申请。")
             if not decided:
                 raise CaseError(f"申请 {reference} 已经处理过了,不能重复审批。")
-            session.add(_audit(staff, now, decision, conversation_id or request.conversation_id, reference, reason))
+            session.add(_audit(staff, now, AuditAction(decision), conversation_id or request.conversation_id,
+                               reference, reason))
             return request
 
 
 def _claimed(escalation: Escalation, staff: Staff) -> None:
     escalation.claimed_by = staff.username
-    escalation.status = "claimed"
+    escalation.status = EscalationStatus.CLAIMED
 
 
 def _taken_over(escalation: Escalation, staff: Staff, taken: bool) -> None:
@@ -198,11 +202,11 @@ def _taken_over(escalation: Escalation, staff: Staff, taken: bool) -> None:
 
 
 def _resolved(escalation: Escalation, outcome: str, now: dt.datetime) -> None:
-    escalation.status, escalation.outcome = "resolved", outcome
+    escalation.status, escalation.outcome = EscalationStatus.RESOLVED, outcome
     escalation.resolved_at, escalation.taken_over, escalation.open_key = utc_naive(now), False, None
 
 
-def _audit(staff: Staff, now: dt.datetime, action: str, conversation_id: str | None, target: str | None,
+def _audit(staff: Staff, now: dt.datetime, action: AuditAction, conversation_id: str | None, target: str | None,
            detail: str | None) -> AuditEntry:
     return AuditEntry(at=utc_naive(now), staff=staff.username, action=action, conversation_id=conversation_id,
                       target=target, detail=detail)

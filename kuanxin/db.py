@@ -53,7 +53,15 @@ class Database:
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """The current schema. SQLite: through the migrations, as production gets it (an empty file is
+        upgraded from nothing, one made by create_all before migrations is adopted). Other databases:
+        straight from the models, for tests and benchmarks; a production PostgreSQL is changed only by
+        `kuanxin db upgrade`."""
+        if self.engine.dialect.name == "sqlite":
+            from kuanxin.migrate import upgrade_engine  # kuanxin.migrate needs this module
+            upgrade_engine(self.engine)
+        else:
+            Base.metadata.create_all(self.engine)
 
     def is_empty(self) -> bool:
         with self.session() as session:
@@ -70,5 +78,5 @@ class Database:
 def database(url: str | None = None) -> Database:
     db = Database(url or settings.database_url())
     if db.engine.dialect.name == "sqlite":
-        db.create_schema()  # the embedded default needs no set-up; other databases: `kuanxin db upgrade`
+        db.create_schema()  # the embedded default migrates itself; other databases: `kuanxin db upgrade`
     return db

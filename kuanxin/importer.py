@@ -28,10 +28,11 @@ from kuanxin.models import (
     ServiceRequest,
 )
 from kuanxin.money import to_money
+from kuanxin.vocab import LoanStatus, RequestStatus, RequestType
 
-LOAN_STATUSES = ("active", "litigation", "settled")
-REQUEST_TYPES = ("deferral", "installment", "waiver")
-REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled")
+LOAN_STATUSES = LoanStatus.values()
+REQUEST_TYPES = RequestType.values()
+REQUEST_STATUSES = RequestStatus.values()
 PHONE = re.compile(r"1[3-9]\d{9}")
 ID_NUMBER = re.compile(r"\d{17}[\dX]")
 MAX_ERRORS = 50
@@ -235,7 +236,7 @@ def _validate_request(check: _Checker, rows: Rows, seen: dict, where: str, raw: 
     if loan_id not in loan_ids:
         check.fail(f"{where}.loan_id", f"must name one of this borrower's loans, got {loan_id!r}")
     status = check.choice(raw, where, "status", REQUEST_STATUSES)
-    open_key = f"{kind}:{loan_id}" if status == "pending" else None
+    open_key = f"{kind}:{loan_id}" if status == RequestStatus.PENDING else None
     if open_key:  # the database allows one pending request of a kind per loan
         _unique(check, seen["pending"], open_key, f"{where}.status (a second pending {kind} on the loan)")
     rows.requests.append({

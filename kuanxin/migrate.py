@@ -1,10 +1,14 @@
 """Schema migrations of the account database with Alembic (`kuanxin db upgrade`).
 
-The embedded SQLite default is still created directly from the models (kuanxin.db), so `make run`
-needs no step; every other database is changed only through these migrations.
+Every database goes through them: the embedded SQLite default is brought to the latest revision
+when a process opens it (kuanxin.db.database), so `make run` needs no step and runs the schema
+production runs; a PostgreSQL database is changed only by `kuanxin db upgrade`.
 """
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -12,13 +16,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import CheckConstraint, create_engine, inspect, text
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from kuanxin.db import make_engine
 from kuanxin.models import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# the last revision without the CHECK constraints of the closed vocabularies (0005 adds them)
+BEFORE_CHECKS = "0004"
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
 class MigrationError(RuntimeError):
@@ -46,36 +53,108 @@ def current(url: str) -> str | None:
 
 
 def differences(connection) -> list:
-    """What the database lacks or has beyond the models (empty when they agree)."""
+    """What the database lacks or has beyond the models (empty when they agree), CHECK constraints
+    included: Alembic's comparison does not look at them, so named ones are compared here by the
+    values they allow."""
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return compare_metadata(context, Base.metadata)
+    found = list(compare_metadata(context, Base.metadata))
+    have, want = database_checks(connection), model_checks()
+    for table, name in sorted(want.keys() - have.keys()):
+        found.append(("add_check_constraint", table, name))
+    for table, name in sorted(have.keys() - want.keys()):
+        found.append(("remove_check_constraint", table, name))
+    for key in sorted(want.keys() & have.keys()):
+        if have[key] != want[key]:
+            found.append(("modify_check_constraint", *key, sorted(have[key]), sorted(want[key])))
+    return found
+
+
+def model_checks() -> dict[tuple[str, str], frozenset[str]]:
+    """(table, constraint name) -> the quoted values its condition names, for every CHECK in the models."""
+    return {(table.name, constraint.name): _quoted(str(constraint.sqltext))
+            for table in Base.metadata.tables.values() for constraint in table.constraints
+            if isinstance(constraint, CheckConstraint)}
+
+
+def database_checks(connection) -> dict[tuple[str, str], frozenset[str]]:
+    """The same for the named CHECK constraints the database has on the models' tables."""
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names()) & set(Base.metadata.tables)
+    return {(table, check["name"]): _quoted(check["sqltext"])
+            for table in sorted(present) for check in inspector.get_check_constraints(table) if check.get("name")}
+
+
+def _quoted(condition: str) -> frozenset[str]:
+    # SQLite keeps the condition as written; PostgreSQL rewrites IN (…) as = ANY (ARRAY[…]): both keep the literals
+    return frozenset(value.replace("''", "'") for value in _QUOTED.findall(condition))
 
 
 def upgrade(url: str, revision: str = "head") -> str:
-    """Brings the database to `revision`; returns the revision it is at afterwards.
-
-    A database made by create_all before migrations existed is adopted (stamped) when it already
-    matches the models exactly; one that differs is refused rather than guessed at.
-    """
+    """Brings the database to `revision`; returns the revision it is at afterwards."""
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            tables = set(inspect(connection).get_table_names())
-            if tables & set(Base.metadata.tables) and "alembic_version" not in tables:
-                if differences(connection):
-                    raise MigrationError("this database was created without migrations and differs from the "
-                                         "models; export its data, start from an empty database and load it again")
-                command.stamp(_config(connection), "head")
-            command.upgrade(_config(connection), revision)
-            return MigrationContext.configure(connection).get_current_revision()
+        return upgrade_engine(engine, revision)
     finally:
         engine.dispose()
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> str:
+    """Brings the database behind `engine` to `revision` in one transaction; returns the revision after.
+
+    A database made by create_all before migrations existed is adopted (stamped) when it already
+    matches the models exactly, or when it lacks only the vocabularies' CHECK constraints (stamped at
+    0004, then upgraded: 0005 checks the values first); one that differs otherwise is refused rather
+    than guessed at.
+    """
+    with _migrating(engine) as connection:
+        _adopt(connection)
+        command.upgrade(_config(connection), revision)
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _adopt(connection: Connection) -> None:
+    tables = set(inspect(connection).get_table_names())
+    if not tables & set(Base.metadata.tables) or "alembic_version" in tables:
+        return
+    found = differences(connection)
+    if not found:
+        command.stamp(_config(connection), "head")
+    elif found == [("add_check_constraint", table, name) for table, name in sorted(model_checks())]:
+        command.stamp(_config(connection), BEFORE_CHECKS)
+    else:
+        raise MigrationError("this database was created without migrations and differs from the "
+                             "models; export its data, start from an empty database and load it again")
+
+
+@contextlib.contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One connection and transaction for a whole run.
+
+    On SQLite the write lock is taken first (BEGIN IMMEDIATE), so processes opening a new file together
+    migrate it one after the other and the later ones find it done; and foreign keys are off meanwhile,
+    because batch mode copies a table and drops the original (PRAGMA has no effect inside a transaction).
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def downgrade(url: str, revision: str) -> None:
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
+        with _migrating(engine) as connection:
             command.downgrade(_config(connection), revision)
     finally:
         engine.dispose()

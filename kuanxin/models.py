@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -24,7 +25,30 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from kuanxin.vocab import (
+    AuditAction,
+    BindingChannel,
+    EscalationReason,
+    EscalationStatus,
+    LoanStatus,
+    Priority,
+    PromiseStatus,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    RequestStatus,
+    RequestType,
+    Segment,
+    StaffRole,
+    Vocabulary,
+)
+
 Base = declarative_base()
+
+
+def one_of(name: str, column: str, vocabulary: type[Vocabulary]) -> CheckConstraint:
+    """The database itself refuses a value outside the vocabulary (NULL passes where the column allows it)."""
+    return CheckConstraint(f"{column} IN ({', '.join(repr(value) for value in vocabulary.values())})", name=name)
 
 
 class ExactDecimal(TypeDecorator):
@@ -70,6 +94,7 @@ class Borrower(Base):
 
 class Loan(Base):
     __tablename__ = "loans"
+    __table_args__ = (one_of("ck_loans_status", "status", LoanStatus),)
     id = Column(String(64), primary_key=True)
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
     product = Column(String(100), nullable=False)
@@ -78,7 +103,7 @@ class Loan(Base):
     penalty_daily_rate = Column(Rate, nullable=False)
     late_fee = Column(Money, nullable=False)
     start_date = Column(Date, nullable=False)
-    status = Column(String(20), nullable=False)  # active | litigation | settled
+    status = Column(String(20), nullable=False)  # LoanStatus
     borrower = relationship("Borrower", back_populates="loans")
     schedule = relationship("ScheduleRow", back_populates="loan", order_by="ScheduleRow.period",
                             cascade="all, delete-orphan")
@@ -102,13 +127,15 @@ class ServiceRequest(Base):
     """A deferral, installment or penalty-waiver request, pending until staff decide."""
 
     __tablename__ = "service_requests"
-    __table_args__ = (Index("ix_requests_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_requests_status_created", "status", "created_at"),
+                      one_of("ck_requests_type", "type", RequestType),
+                      one_of("ck_requests_status", "status", RequestStatus))
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
     loan_id = Column(String(64), ForeignKey("loans.id"))
-    type = Column(String(20), nullable=False)  # deferral | installment | waiver
-    status = Column(String(20), nullable=False)  # pending | approved | rejected | cancelled
+    type = Column(String(20), nullable=False)  # RequestType
+    status = Column(String(20), nullable=False)  # RequestStatus
     created_on = Column(Date, nullable=False)
     created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     months = Column(Integer)
@@ -127,13 +154,14 @@ class ServiceRequest(Base):
 class PaymentPromise(Base):
     __tablename__ = "payment_promises"
     # the day-after follow-up looks for open promises by date
-    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),)
+    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),
+                      one_of("ck_promises_status", "status", PromiseStatus))
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
     promised_date = Column(Date, nullable=False)
     amount = Column(Money, nullable=False)
-    status = Column(String(20), nullable=False, default="open")  # open | kept | broken
+    status = Column(String(20), nullable=False, default=PromiseStatus.OPEN.value)  # PromiseStatus
     conversation_id = Column(String(128))
     created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     # One open promise per borrower and date: a repeated confirmation finds the first.
@@ -147,15 +175,18 @@ class Escalation(Base):
     __tablename__ = "escalations"
     __table_args__ = (Index("ix_escalations_status_created", "status", "created_at"),
                       # the console queue: a status, high priority first, newest first
-                      Index("ix_escalations_status_priority_created", "status", "priority", "created_at"))
+                      Index("ix_escalations_status_priority_created", "status", "priority", "created_at"),
+                      one_of("ck_escalations_reason", "reason", EscalationReason),
+                      one_of("ck_escalations_priority", "priority", Priority),
+                      one_of("ck_escalations_status", "status", EscalationStatus))
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
     conversation_id = Column(String(128), nullable=False, index=True)
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), index=True)
-    reason = Column(String(40), nullable=False)
-    priority = Column(String(10), nullable=False)  # high | normal
-    status = Column(String(20), nullable=False, default="open")
-    channel = Column(String(40))
+    reason = Column(String(40), nullable=False)  # EscalationReason
+    priority = Column(String(10), nullable=False)  # Priority
+    status = Column(String(20), nullable=False, default=EscalationStatus.OPEN.value)  # EscalationStatus
+    channel = Column(String(40))  # the Rasa input channel: open-ended (kuanxin.vocab)
     summary = Column(Text)
     created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     open_key = Column(String(200), unique=True)  # cleared on resolution, so a later one can be opened
@@ -185,8 +216,9 @@ class SenderBinding(Base):
     WeChat binds an OpenID after an identity check there. The assistant then needs no identity questions.
     """
     __tablename__ = "sender_bindings"
+    __table_args__ = (one_of("ck_bindings_channel", "channel", BindingChannel),)
     sender_id = Column(String(128), primary_key=True)
-    channel = Column(String(40), nullable=False)
+    channel = Column(String(40), nullable=False)  # BindingChannel
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
     created_at = Column(DateTime, nullable=False)
     expires_at = Column(DateTime)  # None: until unbound
@@ -195,10 +227,11 @@ class SenderBinding(Base):
 class StaffMember(Base):
     """A lender employee who uses the console: an agent answers borrowers, a supervisor also decides requests."""
     __tablename__ = "staff_members"
+    __table_args__ = (one_of("ck_staff_role", "role", StaffRole),)
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False, unique=True)
     display_name = Column(String(100), nullable=False)
-    role = Column(String(20), nullable=False)  # agent | supervisor
+    role = Column(String(20), nullable=False)  # StaffRole
     password_hash = Column(String(200), nullable=False)  # argon2id
     active = Column(Boolean, nullable=False, default=True)
     failed_logins = Column(Integer, nullable=False, default=0)
@@ -220,11 +253,12 @@ class StaffSession(Base):
 class AuditEntry(Base):
     """One staff action. Written in the same transaction as the action; never updated or deleted."""
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_conversation_at", "conversation_id", "at"),)
+    __table_args__ = (Index("ix_audit_conversation_at", "conversation_id", "at"),
+                      one_of("ck_audit_action", "action", AuditAction))
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False)
     staff = Column(String(64), nullable=False)
-    action = Column(String(40), nullable=False)
+    action = Column(String(40), nullable=False)  # AuditAction
     conversation_id = Column(String(128))
     target = Column(String(64))  # a reference: RG…, YQ…, FQ…, JM…
     detail = Column(Text)
@@ -261,17 +295,21 @@ class Reminder(Base):
     """
     __tablename__ = "reminders"
     __table_args__ = (UniqueConstraint("borrower_id", "day", name="uq_reminders_borrower_day"),
-                      Index("ix_reminders_day_status", "day", "status"))
+                      Index("ix_reminders_day_status", "day", "status"),
+                      one_of("ck_reminders_kind", "kind", ReminderKind),
+                      one_of("ck_reminders_segment", "segment", Segment),
+                      one_of("ck_reminders_channel", "channel", ReminderChannel),
+                      one_of("ck_reminders_status", "status", ReminderStatus))
     id = Column(Integer, primary_key=True)
     borrower_id = Column(String(64), nullable=False)
     day = Column(Date, nullable=False)  # Beijing date
-    kind = Column(String(20), nullable=False)  # segment | broken_promise
-    segment = Column(String(20), nullable=False)
-    channel = Column(String(20), nullable=False)  # wechat | sms
+    kind = Column(String(20), nullable=False)  # ReminderKind
+    segment = Column(String(20), nullable=False)  # Segment
+    channel = Column(String(20), nullable=False)  # ReminderChannel
     recipient = Column(String(40), nullable=False)  # masked phone or OpenID: enough for staff, useless to others
     amount = Column(Money, nullable=False)
     due_date = Column(Date)
-    status = Column(String(20), nullable=False)  # sending | sent | failed
+    status = Column(String(20), nullable=False)  # ReminderStatus
     attempts = Column(Integer, nullable=False, default=0)
     error = Column(String(200))
     created_at = Column(DateTime, nullable=False)
@@ -282,7 +320,7 @@ class ReminderOptOut(Base):
     """A borrower who asked for no more reminders (退订). Kept across account loads."""
     __tablename__ = "reminder_opt_outs"
     borrower_id = Column(String(64), primary_key=True)
-    channel = Column(String(20), nullable=False)  # where they asked: webchat | wechat | sms | …
+    channel = Column(String(20), nullable=False)  # where they asked: an input channel, "chat" or sms (open-ended)
     at = Column(DateTime, nullable=False)
 
 

@@ -35,7 +35,7 @@ def prepare_stores(env: Mapping[str, str]) -> None:
                              f"created ({first_line(exc)})") from None
     check_stores(env)
     accounts = (env.get("KUANXIN_DATABASE_URL") or "").strip()
-    if accounts and not accounts.startswith("sqlite"):  # the embedded default creates its file itself
+    if accounts and not accounts.startswith("sqlite"):  # the embedded default creates and migrates its file itself
         check_database("KUANXIN_DATABASE_URL", "the account database", accounts,
                        hint="; `kuanxin db upgrade` creates it")
 

@@ -20,6 +20,7 @@ from kuanxin.models import Borrower, Loan
 from kuanxin.money import to_money
 from kuanxin.overdue import loan_statement
 from kuanxin.policy import SEGMENTS, SegmentPolicy
+from kuanxin.vocab import LoanStatus, Segment
 
 BATCH = 500  # borrowers loaded at a time: memory stays flat however large the book is
 
@@ -47,24 +48,24 @@ class SegmentSummary:
 
 def classify(borrower: Borrower, today: dt.date, policy: SegmentPolicy) -> AccountSegment:
     statements = [loan_statement(loan, today) for loan in borrower.loans]
-    overdue = [s for s in statements if s.is_overdue and s.status != "settled"]
+    overdue = [s for s in statements if s.is_overdue and s.status != LoanStatus.SETTLED]
     days = max((s.days_overdue for s in overdue), default=0)
     amount = to_money(sum((s.total for s in overdue), Decimal("0")))
     due_date = min((s.earliest_overdue_date for s in overdue), default=None)
-    if any(loan.status == "litigation" for loan in borrower.loans):
-        segment = "litigation"
-    elif borrower.loans and all(loan.status == "settled" for loan in borrower.loans):
-        segment = "settled"
+    if any(loan.status == LoanStatus.LITIGATION for loan in borrower.loans):
+        segment = Segment.LITIGATION
+    elif borrower.loans and all(loan.status == LoanStatus.SETTLED for loan in borrower.loans):
+        segment = Segment.SETTLED
     elif days > policy.middle_until_days:
-        segment = "late"
+        segment = Segment.LATE
     elif days > policy.early_until_days:
-        segment = "middle"
+        segment = Segment.MIDDLE
     elif days >= 1:
-        segment = "early"
+        segment = Segment.EARLY
     else:
-        upcoming = [s.next_due for s in statements if s.status == "active" and s.next_due
+        upcoming = [s.next_due for s in statements if s.status == LoanStatus.ACTIVE and s.next_due
                     and (s.next_due.due_date - today).days <= policy.upcoming_within_days]
-        segment = "upcoming" if upcoming else "current"
+        segment = Segment.UPCOMING if upcoming else Segment.CURRENT
         if upcoming:
             due_date = min(n.due_date for n in upcoming)
             amount = to_money(sum((n.amount for n in upcoming if n.due_date == due_date), Decimal("0")))

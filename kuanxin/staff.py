@@ -15,8 +15,9 @@ from kuanxin.accounts import utc_naive
 from kuanxin.db import Database, database
 from kuanxin.models import StaffMember, StaffSession
 from kuanxin.policy import ConsolePolicy
+from kuanxin.vocab import StaffRole
 
-ROLES = ("agent", "supervisor")
+ROLES = StaffRole.values()
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()

@@ -18,6 +18,7 @@ from kuanxin.db import Database
 from kuanxin.models import Borrower, Loan, PaymentPromise
 from kuanxin.money import ZERO, to_money
 from kuanxin.overdue import is_fully_paid
+from kuanxin.vocab import PromiseStatus
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def due_for_follow_up(db: Database, today: dt.date) -> list[PromiseOutcome]:
     """Open promises whose date has passed, judged against today's account data (nothing recorded)."""
     with db.session() as session:
         promises = list(session.execute(
-            select(PaymentPromise).where(PaymentPromise.status == "open", PaymentPromise.promised_date < today)
+            select(PaymentPromise)
+            .where(PaymentPromise.status == PromiseStatus.OPEN, PaymentPromise.promised_date < today)
             .order_by(PaymentPromise.id)).scalars())
         ids = {p.borrower_id for p in promises}
         borrowers = {b.id: b for b in session.execute(
@@ -73,8 +75,10 @@ def record_outcomes(db: Database, outcomes: list[PromiseOutcome], today: dt.date
     with db.session() as session:
         for outcome in outcomes:
             changed = session.execute(
-                update(PaymentPromise).where(PaymentPromise.id == outcome.promise_id, PaymentPromise.status == "open")
-                .values(status="kept" if outcome.kept else "broken", followed_up_on=today, open_key=None))
+                update(PaymentPromise)
+                .where(PaymentPromise.id == outcome.promise_id, PaymentPromise.status == PromiseStatus.OPEN)
+                .values(status=PromiseStatus.KEPT if outcome.kept else PromiseStatus.BROKEN, followed_up_on=today,
+                        open_key=None))
             if changed.rowcount:
                 recorded.append(outcome)
     return recorded
@@ -84,5 +88,6 @@ def broken_promises(db: Database, since: dt.date) -> list[PaymentPromise]:
     """Promises found broken on or after `since`, newest first: the console's follow-up list."""
     with db.session() as session:
         return list(session.execute(
-            select(PaymentPromise).where(PaymentPromise.status == "broken", PaymentPromise.followed_up_on >= since)
+            select(PaymentPromise)
+            .where(PaymentPromise.status == PromiseStatus.BROKEN, PaymentPromise.followed_up_on >= since)
             .order_by(PaymentPromise.followed_up_on.desc(), PaymentPromise.id.desc())).scalars())

@@ -33,6 +33,7 @@ from kuanxin.reminders.selection import (
     within_contact_hours,
 )
 from kuanxin.reminders.sms import SmsError, SmsGateway
+from kuanxin.vocab import PromiseStatus, ReminderChannel, ReminderStatus
 from kuanxin.wechat.api import SYSTEM_BUSY, WeChatApi, WeChatApiError, mask_openid
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def broken_on(db: Database, today: dt.date) -> set:
     """Borrowers whose promise was found broken today (by this run or an earlier one today)."""
     with db.session() as session:
         return set(session.execute(select(PaymentPromise.borrower_id).where(
-            PaymentPromise.status == "broken", PaymentPromise.followed_up_on == today)).scalars())
+            PaymentPromise.status == PromiseStatus.BROKEN, PaymentPromise.followed_up_on == today)).scalars())
 
 
 class _Sender:
@@ -130,18 +131,18 @@ class _Sender:
                 await self._deliver(plan, facts, reference)
             except (SmsError, WeChatApiError, ValueError) as exc:
                 error, permanent = _failure(exc)
-                self._record(record.id, "sending", attempts, error)
+                self._record(record.id, ReminderStatus.SENDING, attempts, error)
                 if permanent:
                     attempts = self.policy.reminders.max_attempts
                 continue
-            self._record(record.id, "sent", attempts, None, sent=True)
+            self._record(record.id, ReminderStatus.SENT, attempts, None, sent=True)
             return Outcome(plan, "sent", reference)
-        self._record(record.id, "failed", attempts, error)
+        self._record(record.id, ReminderStatus.FAILED, attempts, error)
         logger.warning("reminder %s to %s failed: %s", reference, _masked(plan), error)
         return Outcome(plan, "failed", reference, error)
 
     async def _deliver(self, plan: Plan, facts: messages.Reminding, reference: str) -> None:
-        if plan.channel == "wechat":
+        if plan.channel == ReminderChannel.WECHAT:
             template = self.policy.reminders.wechat_template
             await self.channels.wechat.send_template(plan.address, template.id,
                                                      messages.template_data(self.policy, facts), template.url)
@@ -153,22 +154,24 @@ class _Sender:
         if plan.retry_of is not None:
             with self.db.session() as session:
                 taken = session.execute(update(Reminder).where(Reminder.id == plan.retry_of,
-                                                               Reminder.status == "failed")
-                                        .values(status="sending", channel=plan.channel, recipient=_masked(plan)))
+                                                               Reminder.status == ReminderStatus.FAILED)
+                                        .values(status=ReminderStatus.SENDING, channel=plan.channel,
+                                                recipient=_masked(plan)))
                 return session.get(Reminder, plan.retry_of) if taken.rowcount else None
         candidate = plan.candidate
         try:
             with self.db.session() as session:
                 record = Reminder(borrower_id=candidate.borrower_id, day=self.today, kind=candidate.kind,
                                   segment=candidate.segment, channel=plan.channel, recipient=_masked(plan),
-                                  amount=candidate.amount, due_date=candidate.due_date, status="sending",
+                                  amount=candidate.amount, due_date=candidate.due_date, status=ReminderStatus.SENDING,
                                   attempts=0, created_at=utc_naive(self.now))
                 session.add(record)
             return record
         except IntegrityError:
             return None
 
-    def _record(self, reminder_id: int, status: str, attempts: int, error: str | None, sent: bool = False) -> None:
+    def _record(self, reminder_id: int, status: ReminderStatus, attempts: int, error: str | None,
+                sent: bool = False) -> None:
         values = {"status": status, "attempts": attempts, "error": error}
         if sent:
             values["sent_at"] = utc_naive(clock.now())

@@ -32,6 +32,16 @@ from kuanxin.models import (
 from kuanxin.money import ZERO
 from kuanxin.policy import Policy, ReminderPolicy
 from kuanxin.segments import borrowers_with_loans, classify
+from kuanxin.vocab import (
+    BindingChannel,
+    EscalationReason,
+    EscalationStatus,
+    PromiseStatus,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    RequestStatus,
+)
 
 OWING = ("upcoming", "early", "middle", "late")  # classes a broken promise may be reminded in
 SKIP_REASONS = {
@@ -44,7 +54,8 @@ SKIP_REASONS = {
     "weekly_cap": "7天内提醒已达上限",
     "no_channel": "没有可用的联系渠道",
 }
-IN_WEEK = ("sent", "sending")  # "sending": a run stopped mid-send; the message may have gone out
+# "sending": a run stopped mid-send; the message may have gone out
+IN_WEEK = (ReminderStatus.SENT, ReminderStatus.SENDING)
 
 
 @dataclass(frozen=True)
@@ -101,15 +112,16 @@ def read_circumstances(db: Database, today: dt.date) -> Circumstances:
         week = Counter(session.execute(select(Reminder.borrower_id).where(
             Reminder.day >= week_start, Reminder.day <= today, Reminder.status.in_(IN_WEEK))).scalars())
         bindings = session.execute(select(SenderBinding.borrower_id, SenderBinding.sender_id)
-                                   .where(SenderBinding.channel == "wechat")
+                                   .where(SenderBinding.channel == BindingChannel.WECHAT)
                                    .order_by(SenderBinding.created_at)).all()
         return Circumstances(
             opted_out=ids(select(ReminderOptOut.borrower_id)),
             in_crisis=safety_paused(session),
-            complaints=ids(select(Escalation.borrower_id).where(Escalation.reason == "collection_abuse",
-                                                                 Escalation.status != "resolved")),
-            pending_requests=ids(select(ServiceRequest.borrower_id).where(ServiceRequest.status == "pending")),
-            open_promises=ids(select(PaymentPromise.borrower_id).where(PaymentPromise.status == "open",
+            complaints=ids(select(Escalation.borrower_id).where(Escalation.reason == EscalationReason.COLLECTION_ABUSE,
+                                                                 Escalation.status != EscalationStatus.RESOLVED)),
+            pending_requests=ids(select(ServiceRequest.borrower_id)
+                                 .where(ServiceRequest.status == RequestStatus.PENDING)),
+            open_promises=ids(select(PaymentPromise.borrower_id).where(PaymentPromise.status == PromiseStatus.OPEN,
                                                                         PaymentPromise.promised_date >= today)),
             today=todays, this_week=week,
             openids=dict(bindings),  # the latest binding wins
@@ -129,9 +141,9 @@ def candidates(db: Database, today: dt.date, policy: Policy, broken: set) -> Ite
         if account.amount <= ZERO:
             continue
         if borrower.id in broken and account.segment in OWING:
-            kind = "broken_promise"
+            kind = ReminderKind.BROKEN_PROMISE
         elif account.treatment == "reminder":
-            kind = "segment"
+            kind = ReminderKind.SEGMENT
         else:
             continue
         yield Candidate(borrower.id, borrower.phone, account.segment, kind, account.amount, account.due_date)
@@ -143,7 +155,7 @@ def decide(candidate: Candidate, known: Circumstances, rules: ReminderPolicy, we
     retry_of = None
     todays = known.today.get(borrower)
     if skip is None and todays is not None:
-        if todays.status == "failed" and todays.attempts < rules.max_attempts:
+        if todays.status == ReminderStatus.FAILED and todays.attempts < rules.max_attempts:
             retry_of = todays.id
         else:
             skip = "reminded_today"
@@ -152,9 +164,9 @@ def decide(candidate: Candidate, known: Circumstances, rules: ReminderPolicy, we
     if skip:
         return Plan(candidate, skip=skip)
     if wechat and borrower in known.openids:
-        return Plan(candidate, "wechat", known.openids[borrower], retry_of=retry_of)
+        return Plan(candidate, ReminderChannel.WECHAT, known.openids[borrower], retry_of=retry_of)
     if sms:
-        return Plan(candidate, "sms", candidate.phone, retry_of=retry_of)
+        return Plan(candidate, ReminderChannel.SMS, candidate.phone, retry_of=retry_of)
     return Plan(candidate, skip="no_channel")
 
 

@@ -171,7 +171,7 @@ def forwarded_for() -> dict:
 def escalation_id(db) -> int:
     now = dt.datetime.fromisoformat(f"{TODAY}T12:00:00+08:00")
     escalation, _ = Accounts(db).open_escalation(
-        conversation_id="e2e-hostile-" + uuid.uuid4().hex[:8], borrower_id="B1001", reason="user_request",
+        conversation_id="e2e-hostile-" + uuid.uuid4().hex[:8], borrower_id="B1001", reason="human",
         priority="normal", channel="rest", summary="借款人要求转人工", today=now.date(), now=now)
     return escalation.id
 

@@ -2,19 +2,33 @@
 and in step with the models."""
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import CheckConstraint, MetaData, create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
-from kuanxin import migrate
+from kuanxin import migrate, vocab
 from kuanxin.db import Database
 from kuanxin.demo import demo_document
 from kuanxin.importer import load_document
-from kuanxin.models import Borrower, PaymentPromise
+from kuanxin.models import (
+    AuditEntry,
+    Base,
+    Borrower,
+    Escalation,
+    PaymentPromise,
+    Reminder,
+    SenderBinding,
+    ServiceRequest,
+    StaffMember,
+)
+from kuanxin.policy import SEGMENTS
 from tests.conftest import POSTGRES_URL
 
 
@@ -42,7 +56,9 @@ def test_upgrade_from_empty_gives_exactly_the_models(empty_url):
     assert migrate.upgrade(empty_url) == migrate.head()
     database = Database(empty_url)
     with database.engine.connect() as connection:
-        assert migrate.differences(connection) == []
+        assert migrate.differences(connection) == []  # CHECK constraints included (by name and values)
+        assert migrate.database_checks(connection) == migrate.model_checks()
+    assert len(migrate.model_checks()) == len(VOCABULARY_COLUMNS)
     assert migrate.current(empty_url) == migrate.head()
     database.engine.dispose()
 
@@ -69,14 +85,55 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(empty_url):
 
 def test_a_database_made_before_migrations_is_adopted_when_it_matches(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    Database(url).create_schema()
+    Base.metadata.create_all(Database(url).engine)
     assert migrate.upgrade(url) == migrate.head()
+
+
+def models_without_checks() -> MetaData:
+    """The schema create_all made before the vocabularies had CHECK constraints."""
+    metadata = MetaData()
+    for table in Base.metadata.sorted_tables:
+        copy = table.to_metadata(metadata)
+        copy.constraints = {c for c in copy.constraints if not isinstance(c, CheckConstraint)}
+    return metadata
+
+
+def test_a_database_made_by_create_all_before_the_checks_is_upgraded_to_them(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database = Database(url)
+    models_without_checks().create_all(database.engine)
+    one_row_each(database)
+    assert migrate.upgrade(url) == migrate.head()
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+    assert_vocabularies_enforced(database)
+    database.engine.dispose()
+
+
+def test_the_embedded_default_migrates_a_database_made_by_create_all_when_it_opens_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    models_without_checks().create_all(Database(url).engine)
+    database = Database(url)
+    database.create_schema()  # what kuanxin.db.database() does for SQLite
+    assert migrate.current(url) == migrate.head()
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+
+
+def test_processes_opening_a_new_sqlite_file_together_migrate_it_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    with ThreadPoolExecutor(max_workers=6) as pool:  # each with its own engine, as separate processes have
+        list(pool.map(lambda _: Database(url).create_schema(), range(6)))
+    database = Database(url)
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [migrate.head()]
+        assert migrate.differences(connection) == []
 
 
 def test_a_database_that_differs_from_the_models_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 'odd.db'}"
     database = Database(url)
-    database.create_schema()
+    Base.metadata.create_all(database.engine)
     with database.engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_promises_status_date"))
     with pytest.raises(migrate.MigrationError, match="created without migrations"):
@@ -112,3 +169,149 @@ def test_0004_adds_the_safety_flags_and_keeps_the_data(empty_url):
     with database.session() as session:
         assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
     database.engine.dispose()
+
+
+# every column holding a closed vocabulary: (table, column, constraint, the vocabulary)
+VOCABULARY_COLUMNS = [
+    ("loans", "status", "ck_loans_status", vocab.LoanStatus),
+    ("service_requests", "type", "ck_requests_type", vocab.RequestType),
+    ("service_requests", "status", "ck_requests_status", vocab.RequestStatus),
+    ("payment_promises", "status", "ck_promises_status", vocab.PromiseStatus),
+    ("escalations", "reason", "ck_escalations_reason", vocab.EscalationReason),
+    ("escalations", "priority", "ck_escalations_priority", vocab.Priority),
+    ("escalations", "status", "ck_escalations_status", vocab.EscalationStatus),
+    ("sender_bindings", "channel", "ck_bindings_channel", vocab.BindingChannel),
+    ("staff_members", "role", "ck_staff_role", vocab.StaffRole),
+    ("audit_entries", "action", "ck_audit_action", vocab.AuditAction),
+    ("reminders", "kind", "ck_reminders_kind", vocab.ReminderKind),
+    ("reminders", "segment", "ck_reminders_segment", vocab.Segment),
+    ("reminders", "channel", "ck_reminders_channel", vocab.ReminderChannel),
+    ("reminders", "status", "ck_reminders_status", vocab.ReminderStatus),
+]
+AT = dt.datetime(2026, 12, 1, 2)
+
+
+def one_row_each(database: Database) -> None:
+    """The demo accounts and one record in every table with a vocabulary column."""
+    load_document(database, demo_document())
+    with database.session() as session:
+        session.add_all([
+            ServiceRequest(borrower_id="B1001", loan_id="L1001", type=vocab.RequestType.DEFERRAL,
+                           status=vocab.RequestStatus.REJECTED, created_on=AT.date(), created_at=AT),
+            PaymentPromise(borrower_id="B1001", promised_date=AT.date(), amount=Decimal("100.00"),
+                           status=vocab.PromiseStatus.OPEN, created_at=AT),
+            Escalation(conversation_id="c1", reason=vocab.EscalationReason.HUMAN, priority=vocab.Priority.NORMAL,
+                       status=vocab.EscalationStatus.OPEN, created_at=AT),
+            SenderBinding(sender_id="s1", channel=vocab.BindingChannel.WECHAT, borrower_id="B1001", created_at=AT),
+            StaffMember(username="li", display_name="李", role=vocab.StaffRole.AGENT, password_hash="x",
+                        created_at=AT),
+            AuditEntry(at=AT, staff="li", action=vocab.AuditAction.NOTE),
+            Reminder(borrower_id="B1001", day=AT.date(), kind=vocab.ReminderKind.SEGMENT,
+                     segment=vocab.Segment.EARLY, channel=vocab.ReminderChannel.SMS, recipient="138****5678",
+                     amount=Decimal("100.00"), status=vocab.ReminderStatus.SENT, created_at=AT),
+        ])
+
+
+def assert_vocabularies_enforced(database: Database) -> None:
+    """Every value of each vocabulary is stored; any other is refused by the database, naming the constraint."""
+    for table, column, constraint, vocabulary in VOCABULARY_COLUMNS:
+        for value in vocabulary:
+            with database.engine.begin() as connection:
+                assert connection.execute(text(f"UPDATE {table} SET {column} = :v"), {"v": value.value}).rowcount
+        with pytest.raises(IntegrityError, match=constraint):
+            with database.engine.begin() as connection:
+                connection.execute(text(f"UPDATE {table} SET {column} = 'bogus'"))
+    with pytest.raises(IntegrityError, match="ck_escalations_reason"):  # and through the ORM
+        with database.session() as session:
+            session.add(Escalation(conversation_id="c2", reason="request_human", priority="normal", created_at=AT))
+
+
+def test_the_database_itself_refuses_values_outside_the_vocabularies(db):
+    one_row_each(db)
+    assert_vocabularies_enforced(db)
+
+
+def test_the_migrated_database_refuses_values_outside_the_vocabularies(empty_url):
+    migrate.upgrade(empty_url)
+    database = Database(empty_url)
+    one_row_each(database)
+    assert_vocabularies_enforced(database)
+    database.engine.dispose()
+
+
+def test_0005_refuses_a_database_holding_values_outside_the_sets_and_changes_nothing(empty_url):
+    assert migrate.upgrade(empty_url, "0004") == "0004"
+    database = Database(empty_url)
+    load_document(database, demo_document())
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE loans SET status = 'written_off' WHERE id = 'L1001'"))
+        for n in range(2):
+            connection.execute(text(
+                "INSERT INTO escalations (conversation_id, reason, priority, status, taken_over, created_at) "
+                f"VALUES ('c{n}', 'request_human', 'normal', 'open', false, '2026-12-01 10:00:00')"))
+    with pytest.raises(migrate.MigrationError) as refused:
+        migrate.upgrade(empty_url)
+    message = str(refused.value)
+    assert "revision 0005 not applied" in message
+    assert "loans.status: 'written_off' (1 rows); allowed: active, litigation, settled" in message
+    assert "escalations.reason: 'request_human' (2 rows)" in message
+    assert "escalations.priority" not in message
+    assert migrate.current(empty_url) == "0004"
+    with database.engine.connect() as connection:
+        assert migrate.database_checks(connection) == {}
+    with database.engine.begin() as connection:  # corrected, the upgrade goes through
+        connection.execute(text("UPDATE loans SET status = 'settled' WHERE id = 'L1001'"))
+        connection.execute(text("UPDATE escalations SET reason = 'human'"))
+    assert migrate.upgrade(empty_url) == migrate.head()
+    with database.session() as session:
+        assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    database.engine.dispose()
+
+
+def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_url):
+    assert migrate.upgrade(empty_url) == migrate.head()
+    database = Database(empty_url)
+    one_row_each(database)
+    migrate.downgrade(empty_url, "0004")
+    assert migrate.current(empty_url) == "0004"
+    with database.engine.connect() as connection:
+        assert migrate.database_checks(connection) == {}
+        assert migrate.differences(connection) == [
+            ("add_check_constraint", table, name) for table, name in sorted(migrate.model_checks())]
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE escalations SET reason = 'anything'"))
+        connection.execute(text("UPDATE escalations SET reason = 'human'"))
+    with database.session() as session:
+        assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+        assert session.execute(select(Reminder.segment)).scalar_one() == "early"
+    assert migrate.upgrade(empty_url) == migrate.head()
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+    database.engine.dispose()
+
+
+def test_the_vocabularies_are_strings_and_agree_with_the_rest_of_the_code():
+    assert vocab.RequestStatus.PENDING == "pending" and f"{vocab.RequestStatus.PENDING}" == "pending"
+    assert str(vocab.LoanStatus.SETTLED) == "settled"
+    assert set(vocab.Segment.values()) == set(SEGMENTS)
+
+
+def test_a_create_all_database_holding_values_outside_the_sets_is_refused_and_left_unstamped(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database = Database(url)
+    models_without_checks().create_all(database.engine)
+    one_row_each(database)
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE staff_members SET role = 'admin'"))
+    with pytest.raises(migrate.MigrationError, match=r"staff_members\.role: 'admin' \(1 rows\)"):
+        database.create_schema()
+    assert "alembic_version" not in inspect(database.engine).get_table_names()
+    database.engine.dispose()
+
+
+def test_the_console_wording_covers_each_vocabulary():
+    from kuanxin import casework
+    assert set(casework.REASONS) == set(vocab.EscalationReason.values())
+    assert set(casework.REQUEST_KINDS) == set(vocab.RequestType.values())
+    assert set(casework.REQUEST_STATUS) == set(vocab.RequestStatus.values())
+    assert set(casework.STATUSES) == set(vocab.EscalationStatus.values())

@@ -114,7 +114,7 @@ def test_every_action_is_audited_and_resolving_frees_the_conversation(db, staff)
     assert "13812345678" not in casework.audit_of("c1")[2].detail
     with pytest.raises(CaseError):
         casework.claim(escalation.id, agent, NOW)
-    again, created = Accounts(db).open_escalation(conversation_id="c1", borrower_id="B1001", reason="request_human",
+    again, created = Accounts(db).open_escalation(conversation_id="c1", borrower_id="B1001", reason="human",
                                                   priority="normal", channel="webchat", summary="again",
                                                   today=TODAY, now=NOW)
     assert created and again.id != escalation.id
