@@ -10,14 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, verified_borrower
 from actions.loan_facts import question_text, settlement_addendum
-from actions.render import overdue_summary, percent, promise_line, request_line, short_date
-from actions.requests_common import availability_lines, other_options, plans_named
+from actions.render import overdue_summary, percent, promise_line, request_line
+from actions.requests_common import availability_lines, other_options, plans_named, repay_button
 from actions.texts import language_of, say, text_for
-from kuanxin import plans, texts
-from kuanxin.money import yuan
+from kuanxin import plans
+from kuanxin.formats import Day, Money
 from kuanxin.overdue import LoanStatement
-
-REPAY_BUTTON = {"title": texts.text("button.repayment_methods"), "payload": "/ask_repayment_methods"}
 
 
 class ActionShowOverdue(KuanxinAction):
@@ -30,7 +28,7 @@ class ActionShowOverdue(KuanxinAction):
         statements = plans.statements(borrower, self.today())
         buttons = []
         if any(s.is_overdue for s in statements):
-            buttons = [REPAY_BUTTON, *other_options(borrower, self.today(), self.policy())]
+            buttons = [repay_button(tracker), *other_options(tracker, borrower, self.today(), self.policy())]
         summary = overdue_summary(statements, self.today(), language_of(tracker))
         # "我还要还多少" / "还清要多少": the settlement figure too, labelled (actions/loan_facts.py)
         addendum = settlement_addendum(tracker, borrower, "check_overdue", self.today(), self.policy())
@@ -43,14 +41,15 @@ class ActionShowOverdue(KuanxinAction):
 
 
 # "会坐牢吗": the fear is answered first, before the general list (an overdue loan is a civil matter)
-PRISON_CUE = re.compile("坐牢|判刑|被抓|抓我|抓人|拘留|刑事|犯法|犯罪|违法|警察|公安|监狱|关起来|蹲号子|进去吃牢饭")
+PRISON_CUE = re.compile("坐牢|判刑|被抓|抓我|抓人|拘留|刑事|犯法|犯罪|违法|警察|公安|监狱|关起来|蹲号子|进去吃牢饭"
+                        r"|\b(?:jail|prison|arrest(?:ed)?|police|criminal|crime|illegal|locked up|cops?)\b", re.I)
 
 
 def stage_text(tracker: Tracker, statement: LoanStatement, policy) -> str:
     """The consequences for one overdue loan, at its stage of arrears; factual, never a threat."""
     lines = [text_for(tracker, "consequences.loan", loan_id=statement.loan_id, days=statement.days_overdue,
-                      total=yuan(statement.total), daily_rate=percent(statement.penalty_daily_rate),
-                      growth=yuan(statement.daily_penalty_growth))]
+                      total=Money(statement.total), daily_rate=percent(statement.penalty_daily_rate),
+                      growth=Money(statement.daily_penalty_growth))]
     late_after = policy.segments.middle_until_days
     if statement.status == "litigation":
         lines.append(text_for(tracker, "consequences.loan.litigation"))
@@ -83,7 +82,8 @@ class ActionExplainConsequences(KuanxinAction):
             dispatcher.utter_message(text="\n\n".join([*first, text_for(tracker, "consequences.not_overdue")]))
             return []
         parts = [*first, *(stage_text(tracker, s, policy) for s in overdue), text_for(tracker, "consequences.outro")]
-        dispatcher.utter_message(text="\n\n".join(parts), buttons=other_options(borrower, self.today(), policy))
+        buttons = other_options(tracker, borrower, self.today(), policy)
+        dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons)
         return []
 
 
@@ -106,6 +106,6 @@ class ActionCheckRequestStatus(KuanxinAction):
         if promises:
             parts.append(text_for(tracker, "status.promises",
                                   lines="\n".join(promise_line(p, language) for p in promises)))
-        parts.append(text_for(tracker, "status.checked_at", day=short_date(self.today())))
+        parts.append(text_for(tracker, "status.checked_at", day=Day(self.today())))
         dispatcher.utter_message(text="\n\n".join(parts))
         return []

@@ -14,18 +14,23 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, verified_borrower
 from actions.forms import REASK_SLOT
-from actions.texts import say, text_for
+from actions.texts import language_of, say, text_for
 from kuanxin import plans
 from kuanxin.clock import beijing_date
-from kuanxin.zh_format import short_date
+from kuanxin.formats import Day, Items
+
+# what a choice button sends: words the form's parser reads (kuanxin.zh_parse), in the conversation's language,
+# so a tap never reads as a message in the other language (runtime/language.py)
+PAYLOADS = {"zh": {"deferral_months": "延期{}个月", "installment_periods": "分{}期"},
+            "en": {"deferral_months": "defer {} months", "installment_periods": "{} installments"}}
 
 
 def question_key(tracker: Tracker, slot: str) -> str:
     return f"ask.{slot}.short" if tracker.get_slot(REASK_SLOT) else f"ask.{slot}"
 
 
-def choice_list(values: list[int]) -> str:
-    return "、".join(str(v) for v in values)
+def choice_list(values: list[int]) -> Items:
+    return Items(values)
 
 
 class AskSlot(KuanxinAction, ABC):
@@ -70,7 +75,7 @@ class PendingAware(AskSlot, ABC):
         pending = None if tracker.get_slot(REASK_SLOT) else pending_on_loan(tracker, self.kind)
         if pending is not None:
             say(dispatcher, tracker, f"request.pending_note.{self.kind}", reference=pending.reference,
-                months=pending.months, periods=pending.periods, day=short_date(beijing_date(pending.created_at)))
+                months=pending.months, periods=pending.periods, day=Day(beijing_date(pending.created_at)))
         return await super().act(dispatcher, tracker, domain)
 
 
@@ -86,8 +91,8 @@ class AskDeferralMonths(PendingAware):
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         months = deferral_months_open(tracker, self.today(), self.policy())
         return ({"months": choice_list(months)},
-                [{"title": text_for(tracker, "ask.deferral_months.button", months=m), "payload": f"延期{m}个月"}
-                 for m in months])
+                [{"title": text_for(tracker, "ask.deferral_months.button", months=m),
+                  "payload": PAYLOADS[language_of(tracker)]["deferral_months"].format(m)} for m in months])
 
 
 class AskInstallmentPeriods(PendingAware):
@@ -96,8 +101,8 @@ class AskInstallmentPeriods(PendingAware):
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         periods = plans.installment_period_choices(self.policy())
         return ({"periods": choice_list(periods)},
-                [{"title": text_for(tracker, "ask.installment_periods.button", periods=p), "payload": f"分{p}期"}
-                 for p in periods])
+                [{"title": text_for(tracker, "ask.installment_periods.button", periods=p),
+                  "payload": PAYLOADS[language_of(tracker)]["installment_periods"].format(p)} for p in periods])
 
 
 class AskPromiseDate(AskSlot):

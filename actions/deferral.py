@@ -11,21 +11,24 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.asks import deferral_months_open
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
-from actions.render import date_cn, loan_title
-from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots, plans_named
+from actions.render import loan_title
+from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots, plans_named
 from actions.texts import language_of, say
 from kuanxin import eligibility, plans
-from kuanxin.money import yuan
+from kuanxin.formats import Items, LongDay, Money
 from kuanxin.overdue import loan_statement
 from kuanxin.zh_parse import find_month_count
 
-REASON_CUE = re.compile(r"(?:因为|由于|原因是|原因:|原因:|理由是)\s*(.+)")
+REASON_CUE = re.compile(r"(?:因为|由于|原因是|原因:|原因:|理由是"
+                        r"|\b(?:because|bcoz|bc|coz|cause|since|due to|the reason is)\b|\breason:)\s*(.+)", re.I)
 MAX_REASON = 300
 
 
 # a hardship told beside the request without 因为: "我想延期俩月 孩子生病住院花了不少钱"
 HARDSHIP_CUE = re.compile("失业|没工作|丢了工作|被裁|裁员|降薪|工资|发不出|生病|病了|住院|手术|看病|医院|车祸|受伤|"
-                          "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转")
+                          "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转"
+                          r"|\b(?:lost my job|laid off|unemployed|fired|sick|ill|hospital\w*|surgery|accident|salary|"
+                          r"income|business|bankrupt\w*|divorce\w*|pregnan\w*|no money|broke|hardship)\b", re.I)
 CLAUSES = re.compile(r"[\s,,。.!!??;;]+")
 
 
@@ -78,10 +81,10 @@ class ValidateDeferralForm(FormValidator):
 
     def terms_values(self, tracker: Tracker) -> dict:
         return {**self.expected_values(tracker, "deferral_months"),
-                "decision_time": self.policy().review_decision_time}
+                "decision_time": self.policy().words(language_of(tracker)).decision_time}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
-        return {"months": "、".join(str(m) for m in deferral_months_open(tracker, self.today(), self.policy()))}
+        return {"months": Items(deferral_months_open(tracker, self.today(), self.policy()))}
 
 
 class ActionAskDeferralConfirm(KuanxinAction):
@@ -96,9 +99,10 @@ class ActionAskDeferralConfirm(KuanxinAction):
         quote = plans.quote_deferral(borrower, loan, months, tracker.get_slot("deferral_reason"),
                                      self.today(), self.policy())
         key = "deferral.confirm.short" if tracker.get_slot(REASK_SLOT) else "deferral.confirm"
-        say(dispatcher, tracker, key, loan=loan_title(loan), total=yuan(quote.statement.total), months=months,
-            new_date=date_cn(quote.new_due_date), reason=tracker.get_slot("deferral_reason"),
-            buttons=CONFIRM_BUTTONS)
+        say(dispatcher, tracker, key, loan=loan_title(loan, language_of(tracker)), total=Money(quote.statement.total),
+            months=months,
+            new_date=LongDay(quote.new_due_date), reason=tracker.get_slot("deferral_reason"),
+            buttons=confirm_buttons(tracker))
         return []
 
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_intent, latest_text, user_messages
 from actions.requests_common import reset_request_slots
-from actions.texts import say, text_for
+from actions.texts import language_of, say, text_for
 
 REASON_BY_INTENT = {
     "dispute_debt": "dispute",
@@ -39,7 +39,7 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, po
         reason=reason, priority=priority, channel=tracker.get_latest_input_channel(),
         summary=latest_text(tracker), today=today, now=now)
     dispatcher.utter_message(text=next_steps(tracker, reason, escalation.reference,
-                                             policy.escalation.response_time[priority]))
+                                             policy.words(language_of(tracker)).response_time[priority]))
 
 
 class ActionEscalate(KuanxinAction):

@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text
-from actions.texts import say, text_for
+from actions.texts import language_of, say, text_for
 
 INTENT = "express_frustration"
 REASON = "frustration"
@@ -50,5 +50,5 @@ class ActionRespondToFrustration(KuanxinAction):
             reason=REASON, priority="normal", channel=tracker.get_latest_input_channel(),
             summary=latest_text(tracker), today=self.today(), now=self.now())
         say(dispatcher, tracker, "feelings.handover", reference=escalation.reference,
-            response_time=policy.escalation.response_time["normal"])
+            response_time=policy.words(language_of(tracker)).response_time["normal"])
         return []

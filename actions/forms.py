@@ -32,7 +32,8 @@ from kuanxin.zh_parse import is_question
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 LEAVE_INTENTS = {"cancel", "goodbye"}
 # said to leave whatever the classifier thought: a borrower who wants out must always get out
-LEAVE_WORDS = re.compile(r"算了|不办了|先不用|不用了|不申请了|不要了|取消|不弄了|不想办了|先这样吧|退出")
+LEAVE_WORDS = re.compile(r"算了|不办了|先不用|不用了|不申请了|不要了|取消|不弄了|不想办了|先这样吧|退出"
+                         r"|^\s*(?:cancel|never ?mind|forget it|stop|quit)\b|\bdon'?t want (?:it|to)\b", re.I)
 # another request in the middle of a form: the borrower changed their mind
 SWITCH_TO = {"request_deferral": "deferral_form", "request_installment": "installment_form",
              "promise_to_pay": "promise_form", "request_penalty_waiver": "action_request_waiver"}

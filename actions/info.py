@@ -9,16 +9,21 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction
-from actions.texts import say
-from kuanxin import texts
+from actions.texts import language_of, say, text_for
+from kuanxin import language
 
-MENU = [
-    {"title": texts.text("button.check_overdue"), "payload": "/check_overdue"},
-    {"title": texts.text("button.request_installment"), "payload": "/request_installment"},
-    {"title": texts.text("button.request_deferral"), "payload": "/request_deferral"},
-    {"title": texts.text("button.repayment_methods"), "payload": "/ask_repayment_methods"},
-    {"title": texts.text("button.human"), "payload": "/request_human"},
-]
+# the greeting's menu: (catalogue key of the title, payload); then the other language, named in its own words
+MENU = [("button.check_overdue", "/check_overdue"), ("button.request_installment", "/request_installment"),
+        ("button.request_deferral", "/request_deferral"), ("button.repayment_methods", "/ask_repayment_methods"),
+        ("button.human", "/request_human")]
+
+
+def menu(tracker: Tracker) -> list[dict]:
+    """The greeting's buttons in the conversation's language, and one to switch to the other language
+    (its payload is the switch word runtime/language.py reads: "English" / "中文")."""
+    buttons = [{"title": text_for(tracker, key), "payload": payload} for key, payload in MENU]
+    other = language.OTHER[language_of(tracker)]
+    return [*buttons, {"title": language.SWITCH_BUTTON[other], "payload": language.SWITCH_BUTTON[other]}]
 
 
 class ActionGreet(KuanxinAction):
@@ -27,7 +32,7 @@ class ActionGreet(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        say(dispatcher, tracker, "greet.welcome", buttons=MENU)
+        say(dispatcher, tracker, "greet.welcome", buttons=menu(tracker))
         return []
 
 
@@ -36,7 +41,7 @@ class ActionPolicyText(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text=self.policy().texts[self.text_key])
+        dispatcher.utter_message(text=self.policy().words(language_of(tracker)).texts[self.text_key])
         return []
 
 

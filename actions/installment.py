@@ -10,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import BLOCK_SLOT, loan_title, schedule_message
-from actions.requests_common import CONFIRM_BUTTONS, SubmitPlanAction, loan_slots
+from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots
 from actions.texts import language_of, say, text_for
 from kuanxin import eligibility, plans
-from kuanxin.money import yuan
+from kuanxin.formats import Items, Money
 from kuanxin.zh_parse import find_period_count
 
 
@@ -44,10 +44,10 @@ class ValidateInstallmentForm(FormValidator):
 
     def terms_values(self, tracker: Tracker) -> dict:
         return {**self.expected_values(tracker, "installment_periods"),
-                "decision_time": self.policy().review_decision_time}
+                "decision_time": self.policy().words(language_of(tracker)).decision_time}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
-        return {"periods": "、".join(str(p) for p in plans.installment_period_choices(self.policy()))}
+        return {"periods": Items(plans.installment_period_choices(self.policy()))}
 
 
 class ActionAskInstallmentConfirm(KuanxinAction):
@@ -62,13 +62,13 @@ class ActionAskInstallmentConfirm(KuanxinAction):
         quote = plans.quote_installment(borrower, loan, periods, self.today(), self.policy())
         total = quote.statement.total
         if tracker.get_slot(REASK_SLOT):
-            say(dispatcher, tracker, "installment.confirm.short", periods=periods, first=yuan(quote.plan[0].amount),
-                buttons=CONFIRM_BUTTONS)
+            say(dispatcher, tracker, "installment.confirm.short", periods=periods, first=Money(quote.plan[0].amount),
+                buttons=confirm_buttons(tracker))
             return []
         language = language_of(tracker)
-        template = text_for(tracker, "installment.confirm", loan=loan_title(loan, language), total=yuan(total),
+        template = text_for(tracker, "installment.confirm", loan=loan_title(loan, language), total=Money(total),
                             periods=periods, schedule=BLOCK_SLOT)
-        dispatcher.utter_message(**schedule_message(template, quote.plan, language), buttons=CONFIRM_BUTTONS)
+        dispatcher.utter_message(**schedule_message(template, quote.plan, language), buttons=confirm_buttons(tracker))
         return []
 
 

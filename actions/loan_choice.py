@@ -12,8 +12,8 @@ from actions.base import KuanxinAction, verified_borrower
 from actions.render import loan_title
 from actions.texts import language_of, say, text_for
 from kuanxin import plans
+from kuanxin.formats import Money
 from kuanxin.models import Borrower, Loan
-from kuanxin.money import yuan
 from kuanxin.overdue import loan_statement
 from kuanxin.zh_parse import parse_chinese_number
 
@@ -50,7 +50,7 @@ class ActionAskLoanId(KuanxinAction):
         borrower = verified_borrower(tracker)
         candidates = plans.overdue_loans(borrower, self.today()) if borrower else []
         buttons = [{"title": text_for(tracker, "loan_choice.button", loan=loan_title(loan, language_of(tracker)),
-                                      total=yuan(loan_statement(loan, self.today()).total)),
+                                      total=Money(loan_statement(loan, self.today()).total)),
                     "payload": loan.id} for loan in candidates]
         say(dispatcher, tracker, "loan_choice.ask", buttons=buttons)
         return []

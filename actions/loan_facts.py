@@ -16,12 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import loan_render
 from actions.base import KuanxinAction, latest_intent, latest_text, user_messages, verified_borrower
 from actions.loan_choice import loan_in_text
+from actions.requests_common import repay_button
 from actions.texts import text_for
-from kuanxin import texts
 from kuanxin.loan_facts import LoanFacts, loan_facts
 from kuanxin.models import Borrower
-
-REPAY_BUTTON = {"title": texts.text("button.repayment_methods"), "payload": "/ask_repayment_methods"}
 
 
 def cues(*words: str, flags: int = 0) -> re.Pattern:
@@ -39,6 +37,16 @@ OVERDUE_CUE = cues("逾期", "逾其", "yq", "欠款", "拖欠", "罚息", "违�
                    "这个月", "上个月", "上期", "没还上", "补上", "补缴", flags=re.IGNORECASE)
 AMOUNT_QUESTION = cues("多少", "几", "金额", "算一下", "算算", "数额", "总额", "总共", "一共")
 
+# the same cues in English ("how much to pay it all off", "how much is overdue")
+OVERDUE_PART = cues(OVERDUE_PART.pattern, r"\b(?:overdue (?:part|amount|bit)|the (?:missed|late) (?:ones|payments))\b",
+                    flags=re.I)
+SETTLE_CUE = cues(SETTLE_CUE.pattern, r"\b(?:pay (?:it |everything |the whole (?:loan |thing )?|the rest )?(?:all )?off"
+                  r"|payoff"
+                  r"|settle\w*|settlement|clear (?:the )?(?:whole|entire|full)|close (?:the |my )?(?:loan|account)"
+                  r"|early repayment|repay (?:it )?early|in full|all at once|whole loan|pay everything)\b", flags=re.I)
+OVERDUE_CUE = cues(OVERDUE_CUE.pattern, r"\b(?:overdue|arrears|late|behind|missed|past due)\b", flags=re.I)
+AMOUNT_QUESTION = cues(AMOUNT_QUESTION.pattern, r"\b(?:how much|amount|total|what do i owe)\b", flags=re.I)
+
 # --- which facts a loan question names (none: the whole fact sheet)
 NOT_PAID_YET = "(?<![了剩有下完还])"  # "分几期" is the term; "还了几期" / "剩几期" are the progress
 TOPIC_CUES = {
@@ -55,6 +63,21 @@ TOPIC_CUES = {
                      "什么时候还(?!完)", "每月还多少", "每期还多少", "月供"),
     "charges": cues("罚息", "违约金", "滞纳金", "怎么算", "咋算", "如何计算", "怎么计算", "怎么来的", "算出来", "算法"),
 }
+
+
+# English names of the same topics, added to the Chinese cues above
+ENGLISH_TOPIC_CUES = {
+    "amount": r"\b(?:how much did i borrow|loan amount|amount borrowed|original (?:loan|amount)|borrowed how much)\b",
+    "rate": r"\b(?:interest rate|annual rate|apr|rate)\b",
+    "term": r"\b(?:loan term|term|how many months|how long is (?:my|the) loan|when does (?:my|the) loan end"
+            r"|last installment)\b",
+    "progress": r"\b(?:how many (?:installments|payments|periods) (?:are |do i have )?left|have i (?:made|paid)"
+                r"|progress)\b",
+    "next_due": r"\b(?:next (?:payment|installment|due)|due date|monthly payment|when is (?:my|the) next)\b",
+    "charges": r"\b(?:how (?:is|are|did you) .{0,30}calculat\w*|penalty|late fees?)\b",
+}
+TOPIC_CUES = {topic: cues(pattern.pattern, ENGLISH_TOPIC_CUES[topic], flags=re.I)
+              for topic, pattern in TOPIC_CUES.items()}
 
 
 def question_kind(text: str) -> str:
@@ -131,6 +154,6 @@ class ActionSettlement(KuanxinAction):
             reply = loan_render.settlement_text(_text(tracker), facts, today, policy.lender.hotline)
         else:
             reply = loan_render.both_text(_text(tracker), facts, today)
-        buttons = [REPAY_BUTTON] if any(not f.settled for f in facts) else []
+        buttons = [repay_button(tracker)] if any(not f.settled for f in facts) else []
         dispatcher.utter_message(text=reply, buttons=buttons)
         return []

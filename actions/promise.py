@@ -16,11 +16,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
-from actions.render import date_cn, percent
-from actions.requests_common import CONFIRM_BUTTONS, reset_request_slots
+from actions.render import percent
+from actions.requests_common import confirm_buttons, reset_request_slots
 from actions.texts import say, text_for
 from kuanxin import plans
-from kuanxin.money import ZERO, to_money, yuan
+from kuanxin.formats import Items, LongDay, Money
+from kuanxin.money import ZERO, to_money
 from kuanxin.zh_parse import find_amount, parse_date
 
 
@@ -62,25 +63,25 @@ class ValidatePromiseForm(FormValidator):
     def date_problem(self, tracker: Tracker, day: dt.date) -> str | None:
         today, days = self.today(), self.policy().promise_max_days_ahead
         if day < today:
-            return text_for(tracker, "promise.date_past", day=date_cn(day))
+            return text_for(tracker, "promise.date_past", day=LongDay(day))
         if (day - today).days > days:
             return text_for(tracker, "promise.date_too_far", days=days,
-                            latest=date_cn(today + dt.timedelta(days=days)))
+                            latest=LongDay(today + dt.timedelta(days=days)))
         return None
 
     @staticmethod
     def amount_problem(tracker: Tracker, amount: Decimal, owed: Decimal) -> str | None:
         if amount <= ZERO:
-            return text_for(tracker, "promise.amount_not_positive", owed=yuan(owed))
+            return text_for(tracker, "promise.amount_not_positive", owed=Money(owed))
         if amount > owed:
-            return text_for(tracker, "promise.amount_too_high", amount=yuan(amount), owed=yuan(owed))
+            return text_for(tracker, "promise.amount_too_high", amount=Money(amount), owed=Money(owed))
         return None
 
     terms_key = "promise.terms"
 
     def terms_values(self, tracker: Tracker) -> dict:
         days = self.policy().promise_max_days_ahead
-        return {"days": days, "latest": date_cn(self.today() + dt.timedelta(days=days))}
+        return {"days": days, "latest": LongDay(self.today() + dt.timedelta(days=days))}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"days": self.policy().promise_max_days_ahead}
@@ -97,21 +98,21 @@ class ActionAskPromiseConfirm(KuanxinAction):
         owed = overdue_total(borrower, self.today())
         amount = promised_amount(tracker, borrower, self.today())
         if tracker.get_slot(REASK_SLOT):
-            say(dispatcher, tracker, "promise.confirm.short", day=date_cn(day), amount=yuan(amount),
-                buttons=CONFIRM_BUTTONS)
+            say(dispatcher, tracker, "promise.confirm.short", day=LongDay(day), amount=Money(amount),
+                buttons=confirm_buttons(tracker))
         elif amount < owed:
-            say(dispatcher, tracker, "promise.confirm.partial", day=date_cn(day), amount=yuan(amount),
-                owed=yuan(owed), rest=yuan(owed - amount), penalty_rate=penalty_rates(borrower, self.today()),
-                buttons=CONFIRM_BUTTONS)
+            say(dispatcher, tracker, "promise.confirm.partial", day=LongDay(day), amount=Money(amount),
+                owed=Money(owed), rest=Money(owed - amount), penalty_rate=penalty_rates(borrower, self.today()),
+                buttons=confirm_buttons(tracker))
         else:
-            say(dispatcher, tracker, "promise.confirm.full", day=date_cn(day), amount=yuan(amount),
-                buttons=CONFIRM_BUTTONS)
+            say(dispatcher, tracker, "promise.confirm.full", day=LongDay(day), amount=Money(amount),
+                buttons=confirm_buttons(tracker))
         return []
 
 
-def penalty_rates(borrower, today: dt.date) -> str:
+def penalty_rates(borrower, today: dt.date) -> Items:
     rates = sorted({s.penalty_daily_rate for s in plans.statements(borrower, today) if s.is_overdue})
-    return "、".join(percent(rate) for rate in rates)
+    return Items(percent(rate) for rate in rates)
 
 
 class ActionSubmitPromise(KuanxinAction):
@@ -130,6 +131,6 @@ class ActionSubmitPromise(KuanxinAction):
             promise, _created = accounts().record_promise(
                 borrower_id=borrower.id, promised_date=day, amount=promised_amount(tracker, borrower, self.today()),
                 conversation_id=tracker.sender_id, today=self.today(), now=self.now())
-            say(dispatcher, tracker, "promise.recorded", day=date_cn(day), amount=yuan(promise.amount),
+            say(dispatcher, tracker, "promise.recorded", day=LongDay(day), amount=Money(promise.amount),
                 reference=promise.reference)
         return reset_request_slots()

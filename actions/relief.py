@@ -13,16 +13,17 @@ from actions.forms import trigger_text
 from actions.render import loan_title
 from actions.requests_common import (
     FORMS,
-    HUMAN_BUTTON,
-    OPTION_BUTTONS,
-    OPTION_WORDS,
+    human_button,
     open_kinds,
+    option_button,
+    option_words,
     other_options,
     plans_named,
 )
 from actions.texts import language_of, say, text_for
 from kuanxin import plans
-from kuanxin.money import ZERO, yuan
+from kuanxin.formats import Money
+from kuanxin.money import ZERO
 
 
 class ActionOfferHardshipOptions(KuanxinAction):
@@ -37,18 +38,19 @@ class ActionOfferHardshipOptions(KuanxinAction):
         if named:
             return [FollowupAction(FORMS[named[0]])]
         if not plans.overdue_loans(borrower, self.today()):
-            say(dispatcher, tracker, "hardship.not_overdue", buttons=[HUMAN_BUTTON])
+            say(dispatcher, tracker, "hardship.not_overdue", buttons=[human_button(tracker)])
             return []
         kinds = open_kinds(borrower, self.today(), self.policy())
-        choices = "\n".join(f"{i}. {OPTION_WORDS[kind]}" for i, kind in enumerate(kinds, 1))
-        say(dispatcher, tracker, "hardship.options", choices=choices, buttons=[OPTION_BUTTONS[kind] for kind in kinds])
+        choices = "\n".join(f"{i}. {option_words(tracker, kind)}" for i, kind in enumerate(kinds, 1))
+        say(dispatcher, tracker, "hardship.options", choices=choices,
+            buttons=[option_button(tracker, kind) for kind in kinds])
         return []
 
 
 # "本金能不能少还点": only the principal is named, so the answer explains what can be reduced instead of
 # filing a penalty waiver the borrower did not ask for
-PRINCIPAL_ONLY = re.compile("本金|欠款打折|打个折|减一半|少还一半")
-CHARGES = re.compile("罚息|违约金|滞纳金|利息|手续费|费用")
+PRINCIPAL_ONLY = re.compile("本金|欠款打折|打个折|减一半|少还一半|\\bprincipal\\b|\\bhalf\\b", re.I)
+CHARGES = re.compile("罚息|违约金|滞纳金|利息|手续费|费用|\\b(?:penalt\\w*|fees?|interest|charges?)\\b", re.I)
 
 
 def asks_principal_cut(text: str) -> bool:
@@ -74,12 +76,12 @@ class ActionRequestWaiver(KuanxinAction):
                 statement = result.quote.statement
                 lines.append(text_for(tracker, "waiver.loan_line" if result.created else "waiver.loan_line.pending",
                                       loan=loan_title(loan, language_of(tracker)), reference=result.request.reference,
-                                      penalty=yuan(statement.penalty), late_fees=yuan(statement.late_fees)))
+                                      penalty=Money(statement.penalty), late_fees=Money(statement.late_fees)))
         if not lines:
-            say(dispatcher, tracker, "waiver.nothing", buttons=[HUMAN_BUTTON])
+            say(dispatcher, tracker, "waiver.nothing", buttons=[human_button(tracker)])
             return []
         say(dispatcher, tracker, "waiver.recorded", lines="\n".join(lines),
-            decision_time=policy.review_decision_time)
+            decision_time=policy.words(language_of(tracker)).decision_time)
         return []
 
     def explain_principal(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower) -> None:
@@ -87,5 +89,5 @@ class ActionRequestWaiver(KuanxinAction):
         statements = [s for s in plans.statements(borrower, today) if s.is_overdue]
         penalty = sum((s.penalty for s in statements), ZERO)
         late_fees = sum((s.late_fees for s in statements), ZERO)
-        say(dispatcher, tracker, "waiver.principal", penalty=yuan(penalty), late_fees=yuan(late_fees),
-            buttons=other_options(borrower, today, policy))
+        say(dispatcher, tracker, "waiver.principal", penalty=Money(penalty), late_fees=Money(late_fees),
+            buttons=other_options(tracker, borrower, today, policy))

@@ -1,25 +1,21 @@
-"""Chinese wording of what the domain package computes. No numbers are computed here.
+"""The wording of what the domain package computes, in the conversation's language. No numbers are computed here.
 
-The words come from the text catalogue (texts/zh.yml); only date and number formats live here.
+The words come from the text catalogue (texts/<language>.yml); dates, amounts and lists are passed as
+kuanxin.formats values, which the catalogue renders in the language of the text they fill.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
-from kuanxin import texts
+from kuanxin import formats, texts
 from kuanxin.eligibility import PlanItem, RuleFailure
+from kuanxin.formats import Day, LongDay, Money
 from kuanxin.models import Loan, PaymentPromise, ServiceRequest
-from kuanxin.money import ZERO, yuan
+from kuanxin.money import ZERO
 from kuanxin.overdue import LoanStatement
-from kuanxin.zh_format import short_date
 
-WEEKDAYS = "一二三四五六日"
 LANGUAGE = texts.DEFAULT_LANGUAGE
-
-
-def date_cn(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日(星期{WEEKDAYS[day.weekday()]})"
 
 
 def percent(rate) -> str:
@@ -37,22 +33,22 @@ def loan_title(loan: Loan | LoanStatement, language: str = LANGUAGE) -> str:
 
 
 def statement_text(statement: LoanStatement, language: str = LANGUAGE) -> str:
-    title = f"【{loan_title(statement, language)}】"
+    title = texts.text("loan.title", language, loan_id=statement.loan_id, product=statement.product)
     if statement.status == "settled":
         return texts.text("overdue.settled", language, title=title)
     if not statement.is_overdue:
         if statement.next_due:
             due = statement.next_due
             return texts.text("overdue.current.next_due", language, title=title, period=due.period,
-                              day=date_cn(due.due_date), amount=yuan(due.amount))
+                              day=LongDay(due.due_date), amount=Money(due.amount))
         return texts.text("overdue.current", language, title=title)
     lines = [texts.text(
         "overdue.loan", language, title=title, days=statement.days_overdue,
-        earliest=short_date(statement.earliest_overdue_date), periods=len(statement.rows),
-        principal=yuan(statement.unpaid_principal), interest=yuan(statement.unpaid_interest),
-        penalty=yuan(statement.penalty), daily_rate=percent(statement.penalty_daily_rate),
-        growth=yuan(statement.daily_penalty_growth), late_fees=yuan(statement.late_fees),
-        total=yuan(statement.total))]
+        earliest=Day(statement.earliest_overdue_date), periods=len(statement.rows),
+        principal=Money(statement.unpaid_principal), interest=Money(statement.unpaid_interest),
+        penalty=Money(statement.penalty), daily_rate=percent(statement.penalty_daily_rate),
+        growth=Money(statement.daily_penalty_growth), late_fees=Money(statement.late_fees),
+        total=Money(statement.total))]
     if statement.status == "litigation":
         lines.append(texts.text("loan.facts.litigation", language))
     return "\n".join(lines)
@@ -62,21 +58,21 @@ def overdue_summary(statements: Iterable[LoanStatement], today: dt.date, languag
     statements = list(statements)
     if not statements:
         return texts.text("loan.none", language)
-    parts = [texts.text("overdue.intro", language, day=short_date(today))]
+    parts = [texts.text("overdue.intro", language, day=Day(today))]
     parts += [statement_text(s, language) for s in statements]
     overdue = [s for s in statements if s.is_overdue]
     if len(overdue) > 1:
-        parts.append(texts.text("overdue.total", language, total=yuan(sum((s.total for s in overdue), ZERO))))
+        parts.append(texts.text("overdue.total", language, total=Money(sum((s.total for s in overdue), ZERO))))
     return "\n\n".join(parts)
 
 
 def failures_text(failures: Iterable[RuleFailure], language: str = LANGUAGE) -> str:
-    return ";".join(f.explain(language) for f in failures)
+    return formats.clauses((f.explain(language) for f in failures), language)
 
 
 def plan_table(plan: list[PlanItem], language: str = LANGUAGE) -> str:
-    rows = [texts.text("installment.schedule_row", language, number=item.number, day=short_date(item.due_date),
-                       amount=yuan(item.amount)) for item in plan]
+    rows = [texts.text("installment.schedule_row", language, number=item.number, day=Day(item.due_date),
+                       amount=Money(item.amount)) for item in plan]
     return "\n".join(rows)
 
 
@@ -89,8 +85,9 @@ def schedule_message(template_with_slot: str, plan: list[PlanItem], language: st
 
     `template_with_slot` is the catalogue text rendered with schedule=BLOCK_SLOT."""
     before, after = template_with_slot.split(BLOCK_SLOT)
-    rows = [{"period": item.number, "date": item.due_date.isoformat(), "day": short_date(item.due_date),
-             "amount": str(item.amount), "shown": yuan(item.amount)} for item in plan]
+    rows = [{"period": item.number, "date": item.due_date.isoformat(),
+             "day": formats.short_date(item.due_date, language), "amount": str(item.amount),
+             "shown": formats.money(item.amount, language)} for item in plan]
     blocks = [{"type": "text", "text": before.strip("\n")}, {"type": "schedule", "rows": rows},
               {"type": "text", "text": after.strip("\n")}]
     return {"text": before + plan_table(plan, language) + after,
@@ -107,11 +104,11 @@ def request_line(request: ServiceRequest, language: str = LANGUAGE) -> str:
     decided = texts.text("request.decision_reason", language, reason=request.decision_reason) \
         if request.decision_reason else ""
     return texts.text("request.line", language, reference=request.reference or "—", kind=kind, detail=detail,
-                      loan_id=request.loan_id, day=short_date(request.created_on),
+                      loan_id=request.loan_id, day=Day(request.created_on),
                       status=word(f"request.status.{request.status}", request.status, language), decided=decided)
 
 
 def promise_line(promise: PaymentPromise, language: str = LANGUAGE) -> str:
     status = word(f"promise.status.{promise.status}", promise.status, language)
-    return texts.text("promise.line", language, reference=promise.reference, day=short_date(promise.promised_date),
-                      amount=yuan(promise.amount), status=status)
+    return texts.text("promise.line", language, reference=promise.reference, day=Day(promise.promised_date),
+                      amount=Money(promise.amount), status=status)

@@ -13,34 +13,45 @@ from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
 from actions.texts import language_of, say, text_for
-from kuanxin import plans, texts
+from kuanxin import plans
 from kuanxin.eligibility import RuleFailure
+from kuanxin.formats import Items
 from kuanxin.models import Borrower, Loan
 
 REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
                  "promise_amount", "confirm_request", "request_blocked", "form_reask")
-# what the borrower can apply for: the button (texts/zh.yml "option.<kind>.button") and the words in a list
-OPTION_BUTTONS = {
-    "deferral": {"title": texts.text("option.deferral.button"), "payload": "/request_deferral"},
-    "installment": {"title": texts.text("option.installment.button"), "payload": "/request_installment"},
-    "waiver": {"title": texts.text("option.waiver.button"), "payload": "/request_penalty_waiver"},
-    "human": {"title": texts.text("option.human.button"), "payload": "/request_human"},
-}
-OPTION_WORDS = {
-    "deferral": texts.text("option.deferral"),
-    "installment": texts.text("option.installment"),
-    "waiver": texts.text("option.waiver"),
-    "human": texts.text("option.human"),
-}
-HUMAN_BUTTON = OPTION_BUTTONS["human"]
+# what the borrower can apply for: the button (texts "option.<kind>.button") and the words in a list
+OPTION_PAYLOADS = {"deferral": "/request_deferral", "installment": "/request_installment",
+                   "waiver": "/request_penalty_waiver", "human": "/request_human"}
+
+
+def option_button(tracker: Tracker, kind: str) -> dict:
+    return {"title": text_for(tracker, f"option.{kind}.button"), "payload": OPTION_PAYLOADS[kind]}
+
+
+def option_words(tracker: Tracker, kind: str) -> str:
+    return text_for(tracker, f"option.{kind}")
+
+
+def human_button(tracker: Tracker) -> dict:
+    return option_button(tracker, "human")
+
+
+def repay_button(tracker: Tracker) -> dict:
+    return {"title": text_for(tracker, "button.repayment_methods"), "payload": "/ask_repayment_methods"}
 # a plan named inside a message about something else ("看看欠多少 另外能不能延期", "想延期俩月 孩子住院了")
 REQUEST_CUES = {
-    "deferral": re.compile("延期|推迟|往后推|缓[一两俩几个些]|宽限|晚点还|晚几个月"),
-    "installment": re.compile("分期|分[0-9几两俩三六十]+[个期]|分成[0-9几两俩三六十]+"),
+    "deferral": re.compile("延期|推迟|往后推|缓[一两俩几个些]|宽限|晚点还|晚几个月"
+                           r"|\b(?:defer\w*|postpon\w*|delay\w*|extension|extend|more time|grace period)\b", re.I),
+    "installment": re.compile("分期|分[0-9几两俩三六十]+[个期]|分成[0-9几两俩三六十]+"
+                              r"|\b(?:installments?|instalments?|payment plan|split (?:it|the|my)\b)", re.I),
 }
 FORMS = {"deferral": "deferral_form", "installment": "installment_form"}
-CONFIRM_BUTTONS = [{"title": texts.text("button.confirm"), "payload": "/affirm"},
-                   {"title": texts.text("button.cancel"), "payload": "/deny"}]
+
+
+def confirm_buttons(tracker: Tracker) -> list[dict]:
+    return [{"title": text_for(tracker, "button.confirm"), "payload": "/affirm"},
+            {"title": text_for(tracker, "button.cancel"), "payload": "/deny"}]
 
 
 def reset_request_slots() -> list[SlotSet]:
@@ -72,8 +83,8 @@ def open_kinds(borrower: Borrower, today, policy, exclude: str = "") -> list[str
     return [*kinds, "human"]
 
 
-def other_options(borrower: Borrower, today, policy, exclude: str = "") -> list[dict]:
-    return [OPTION_BUTTONS[kind] for kind in open_kinds(borrower, today, policy, exclude)]
+def other_options(tracker: Tracker, borrower: Borrower, today, policy, exclude: str = "") -> list[dict]:
+    return [option_button(tracker, kind) for kind in open_kinds(borrower, today, policy, exclude)]
 
 
 def plans_named(text: str) -> list[str]:
@@ -95,16 +106,16 @@ def availability_line(tracker: Tracker, borrower: Borrower, loan: Loan, kind: st
         return text_for(tracker, f"plan.available.no.{kind}", loan=loan_title(loan, language_of(tracker)),
                         reason=failures_text(decision.failures, language_of(tracker)))
     if kind == "deferral":
-        months = "、".join(str(m) for m in plans.deferral_month_choices(loan, today, policy))
-        return text_for(tracker, "plan.available.deferral", loan=loan_title(loan), months=months)
-    periods = "、".join(str(p) for p in plans.installment_period_choices(policy))
-    return text_for(tracker, "plan.available.installment", loan=loan_title(loan), periods=periods)
+        months = Items(plans.deferral_month_choices(loan, today, policy))
+        return text_for(tracker, "plan.available.deferral", loan=loan_title(loan, language_of(tracker)), months=months)
+    periods = Items(plans.installment_period_choices(policy))
+    return text_for(tracker, "plan.available.installment", loan=loan_title(loan, language_of(tracker)), periods=periods)
 
 
 def say_refusal(dispatcher: CollectingDispatcher, tracker: Tracker, what: str, failures: tuple[RuleFailure, ...],
                 borrower: Borrower, today, policy, kind: str) -> None:
-    buttons = other_options(borrower, today, policy, exclude=kind)
-    alternatives = "、".join(b["title"] for b in buttons)
+    buttons = other_options(tracker, borrower, today, policy, exclude=kind)
+    alternatives = Items(b["title"] for b in buttons)
     say(dispatcher, tracker, "request.refused", what=what, reasons=failures_text(failures, language_of(tracker)),
         alternatives=alternatives, buttons=buttons)
 
@@ -137,7 +148,7 @@ class SubmitPlanAction(KuanxinAction):
             else:
                 key = "request.changed" if result.changed else "request.submitted"
                 say(dispatcher, tracker, key, label=label, reference=result.request.reference,
-                    decision_time=self.policy().review_decision_time)
+                    decision_time=self.policy().words(language_of(tracker)).decision_time)
         return reset_request_slots()
 
     @abstractmethod

@@ -6,15 +6,25 @@ characters or lone surrogates, cut at MAX_MESSAGE_CHARS (kuanxin.safe_text).
 """
 from __future__ import annotations
 
-from kuanxin import safe_text, texts
+from kuanxin import language, safe_text, texts
 from kuanxin.safe_text import has_unsafe_characters, valid_message_id, valid_sender_id  # noqa: F401 - re-exported
 
 MAX_MESSAGE_CHARS = 2000  # longer than any borrower types; the rest is cut, not refused
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message in any encoding, with its envelope
 RETRY_AFTER_SECONDS = 2
 
-EMPTY_MESSAGE = texts.text("channel.empty_message")
-UNAVAILABLE = texts.text("channel.unavailable")
+EMPTY_MESSAGE = texts.text("channel.empty_message")  # in Chinese: an empty message says nothing of its language
+UNAVAILABLE = texts.text("channel.unavailable")  # in Chinese; unavailable(text) answers in the message's language
+
+
+def language_of_text(text: str) -> str:
+    """The language a message is written in (kuanxin.language), Chinese when it does not tell."""
+    return language.written_in(text or "") or texts.DEFAULT_LANGUAGE
+
+
+def unavailable(text: str) -> str:
+    """"Busy, send it again", in the language of the message that could not be handled."""
+    return texts.text("channel.unavailable", language_of_text(text))
 
 
 def clean_text(value: str) -> str:

@@ -21,11 +21,11 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from channels import common
 from channels.common import (
     EMPTY_MESSAGE,
     MAX_BODY_BYTES,
     RETRY_AFTER_SECONDS,
-    UNAVAILABLE,
     clean_text,
     valid_message_id,
     valid_sender_id,
@@ -65,8 +65,9 @@ def refused(reason: str) -> response.HTTPResponse:
     return response.json({"error": "bad_request", "message": message}, status=400)
 
 
-def unavailable() -> response.HTTPResponse:
-    return response.json({"error": "unavailable", "retry": True, "message": UNAVAILABLE}, status=503,
+def unavailable(text: str = "") -> response.HTTPResponse:
+    """Busy: send it again (in the language of the message that could not be handled)."""
+    return response.json({"error": "unavailable", "retry": True, "message": common.unavailable(text)}, status=503,
                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
@@ -103,7 +104,7 @@ class RestInput(InputChannel):
                 raise
             except Exception:  # noqa: BLE001 - logged; the client is told to send it again
                 logger.exception("REST turn failed")
-                return unavailable()
+                return unavailable(text)
             return response.json(collector.messages)
 
         return rest

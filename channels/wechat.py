@@ -20,7 +20,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
-from channels.common import RETRY_AFTER_SECONDS, UNAVAILABLE, clean_text
+from channels.common import RETRY_AFTER_SECONDS, clean_text, language_of_text
 from kuanxin import texts
 from kuanxin.accounts import Accounts
 from kuanxin.settings import redis_prefix, redis_url
@@ -34,7 +34,7 @@ from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
 
-UNSUPPORTED = texts.text("channel.wechat.unsupported")
+UNSUPPORTED = texts.text("channel.wechat.unsupported")  # Chinese; the channel answers in the conversation's language
 UNHEARD = texts.text("channel.wechat.unheard")
 MAX_CHOICE_CHARS = 12  # longer replies are sentences, not a pick from the last choices
 
@@ -142,7 +142,9 @@ class WeChatInput(InputChannel):
             return
         text = clean_text(incoming.text)
         if not text:
-            await send_all(self.api, incoming.openid, [UNSUPPORTED if incoming.kind == "unsupported" else UNHEARD])
+            language = await self.conversation_language(app, incoming.openid)
+            key = "channel.wechat.unsupported" if incoming.kind == "unsupported" else "channel.wechat.unheard"
+            await send_all(self.api, incoming.openid, [texts.text(key, language)])
             return
         text = await self.picked_choice(app, incoming.openid, text) or text
         collector = CollectingOutputChannel()
@@ -153,8 +155,21 @@ class WeChatInput(InputChannel):
             await on_new_message(message)
         except Exception:  # noqa: BLE001 - nothing was recorded: the borrower is told to send it again
             logger.exception("WeChat turn failed for %s", mask_openid(incoming.openid))
-            collector.messages = [{"text": UNAVAILABLE}]
-        await send_all(self.api, incoming.openid, render_turn(collector.messages))
+            collector.messages = [{"text": texts.text("channel.unavailable", language_of_text(text))}]
+        language = await self.conversation_language(app, incoming.openid)
+        await send_all(self.api, incoming.openid, render_turn(collector.messages, language))
+
+    @staticmethod
+    async def conversation_language(app: Sanic, openid: str) -> str:
+        """The language the conversation is answered in (its `language` slot, runtime/language.py)."""
+        agent = getattr(app.ctx, "agent", None)
+        try:
+            tracker = await agent.tracker_store.retrieve(openid) if agent is not None else None
+        except Exception:  # noqa: BLE001 - the texts are then in the default language
+            logger.exception("could not read the language of %s", mask_openid(openid))
+            tracker = None
+        language = tracker.get_slot("language") if tracker is not None else None
+        return language if language in texts.LANGUAGES else texts.DEFAULT_LANGUAGE
 
     @staticmethod
     async def picked_choice(app: Sanic, openid: str, text: str) -> str | None:

@@ -14,8 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 
 from kuanxin import texts
+from kuanxin.formats import Day, Items, Money
 from kuanxin.models import Loan, ServiceRequest
-from kuanxin.money import to_money, yuan
+from kuanxin.money import to_money
 from kuanxin.overdue import LoanStatement
 from kuanxin.policy import DeferralPolicy, InstallmentPolicy
 
@@ -62,8 +63,8 @@ def _rule(ok: bool, code: str, key: str, **values: object) -> RuleFailure | None
     return None if ok else RuleFailure(code, key, values)
 
 
-def _day(day: dt.date) -> str:
-    return f"{day:%Y年%m月%d日}"
+def _day(day: dt.date) -> Day:
+    return Day(day)  # shown in the language of the refusal
 
 
 NOT_ACTIVE_KEYS = {"litigation": "eligibility.loan_not_active.litigation",
@@ -153,15 +154,15 @@ def installment_precheck(loan: Loan, statement: LoanStatement, requests: Iterabl
               "eligibility.installment.too_late", max_days=policy.max_days_overdue, loan_id=loan.id,
               days=statement.days_overdue),
         _rule(statement.total >= policy.min_total_overdue, "installment_too_small",
-              "eligibility.installment.too_small", min_total=yuan(policy.min_total_overdue), loan_id=loan.id,
-              total=yuan(statement.total)),
+              "eligibility.installment.too_small", min_total=Money(policy.min_total_overdue), loan_id=loan.id,
+              total=Money(statement.total)),
         _rule(active_plan(requests, loan.id) is None, "installment_exists", "eligibility.installment.exists",
               loan_id=loan.id),
     ])
 
 
 def periods_allowed(periods: int | None, policy: InstallmentPolicy) -> RuleFailure | None:
-    choices = "、".join(str(p) for p in policy.allowed_periods)
+    choices = Items(policy.allowed_periods)
     return _rule(periods in policy.allowed_periods, "installment_periods", "eligibility.installment.periods",
                  choices=choices)
 

@@ -42,6 +42,11 @@ _FILLER = re.compile(
     r"|sfz|tel|phone|mobile|(?<![a-z])id(?![a-z])",
     re.I,
 )
+# "the last 4 digits of my ID": an English cue whose own digit would otherwise join the tail's run of words
+_ENGLISH_TAIL_CUE = re.compile(
+    r"(?<![a-z])(?:the )?last (?:4|four)(?: (?:digits?|characters?|chars?|numbers?|nums?))?"
+    r"(?: (?:of|on|in) (?:my|the)(?: chinese)? (?:id|ic|id card|identity card)(?: (?:number|no|num|card))?)?"
+    r"(?![a-z0-9])", re.I)
 _NOT_WORD = re.compile(r"[\W_]+")
 _ASCII_DIGITS = frozenset("0123456789")
 
@@ -120,7 +125,7 @@ def read_identity(text: str, expecting: str | None = None) -> IdentityReading:
     count as the ID tail when the borrower says so (身份证后四位…), when they come with a phone
     number, or when they are the whole answer (a word more is allowed when the tail was asked for).
     """
-    t = normalize(text)
+    t = _ENGLISH_TAIL_CUE.sub(" id ", normalize(text))
     phone = last4 = None
     together = _PHONE_THEN_LAST4.search(t)
     if together:

@@ -1,10 +1,11 @@
 """The lender's policy file (policy.yml), loaded once into typed, immutable settings."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -256,6 +257,24 @@ class Policy:
     reminders: ReminderPolicy
     settlement: SettlementPolicy
     safety: SafetyPolicy
+    wordings: dict = field(default_factory=dict)  # language -> Wording (the lender's own words)
+
+    def words(self, language: str = "zh") -> Wording:
+        """The lender's own words (hours, complaint channel, response and decision times, texts) in `language`."""
+        zh = Wording(self.lender.service_hours, self.lender.complaint_channel, dict(self.escalation.response_time),
+                     self.review_decision_time, dict(self.texts))
+        return self.wordings.get(language, zh) if language != "zh" else zh
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The lender's words a reply names, in one language (policy.yml: the Chinese sections, and `en`)."""
+
+    service_hours: str
+    complaint_channel: str
+    response_time: dict
+    decision_time: str
+    texts: dict
 
 
 DAYS = 3650  # no day count in the policy is longer than ten years
@@ -295,7 +314,24 @@ def parse_policy(raw: dict) -> Policy:
     for name in ("repayment_methods", "prevention"):
         if name not in policy.texts:
             raise PolicyError(f"policy.texts.{name}: missing")
+    if raw.get("en") is not None:
+        policy = dataclasses.replace(policy, wordings={"en": parse_wording(Section(raw["en"], "policy.en"), policy)})
     return policy
+
+
+def parse_wording(words: Section, policy: Policy) -> Wording:
+    """The lender's words in another language (policy.yml `en`): every one the Chinese sections hold, so no
+    reply in that language ever names a Chinese phrase of the lender's."""
+    lender = policy.lender
+    times = words.texts("response_time")
+    if set(times) != set(policy.escalation.response_time):
+        raise PolicyError(f"{words.where}.response_time: give exactly {', '.join(policy.escalation.response_time)}")
+    texts = words.texts("texts")
+    if set(texts) != set(policy.texts):
+        raise PolicyError(f"{words.where}.texts: give exactly {', '.join(sorted(policy.texts))}")
+    return Wording(words.text("service_hours"),
+                   words.text("complaint_channel").replace("{hotline}", lender.hotline),
+                   times, words.text("decision_time"), texts)
 
 
 PRIORITIES = ("high", "normal")

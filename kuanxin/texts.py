@@ -4,6 +4,10 @@ A key names one message; its text has named placeholders. The lender's own facts
 (name, hotline, service hours, complaint channel, crisis hotlines) fill their placeholders
 automatically, so no text repeats a number the policy holds. A lender reviews or changes the
 wording in these files alone; a test renders every message and fails on a missing key or value.
+
+Values that look different per language (money, days, lists: kuanxin.formats) are rendered in the
+language of the text they fill, and the lender's own words come from policy.yml in that language
+(its `en` section), so a reply is never half in one language and half in the other.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from kuanxin import formats
 from kuanxin import policy as policies
 from kuanxin.settings import PROJECT_ROOT
 
@@ -46,12 +51,12 @@ def _missing(path: Path) -> dict[str, str]:
     raise FileNotFoundError(f"the text catalogue {path} is missing")
 
 
-def policy_values(policy: policies.Policy | None = None) -> dict[str, object]:
-    """The lender's facts every text may name."""
+def policy_values(policy: policies.Policy | None = None, language: str = DEFAULT_LANGUAGE) -> dict[str, object]:
+    """The lender's facts every text may name, in `language`."""
     policy = policy or policies.current()
-    lender = policy.lender
-    return {"lender": lender.name, "hotline": lender.hotline, "service_hours": lender.service_hours,
-            "complaint_channel": lender.complaint_channel, "complaint_reply_days": lender.complaint_reply_days,
+    lender, words = policy.lender, policy.words(language)
+    return {"lender": lender.name, "hotline": lender.hotline, "service_hours": words.service_hours,
+            "complaint_channel": words.complaint_channel, "complaint_reply_days": lender.complaint_reply_days,
             "crisis_hotline": policy.safety.crisis_hotline, "ambulance": policy.safety.ambulance,
             "police": policy.safety.police, "contact_hours": contact_hours(policy)}
 
@@ -68,13 +73,15 @@ def placeholders(template: str) -> set[str]:
 
 def text(key: str, language: str = DEFAULT_LANGUAGE, policy: policies.Policy | None = None, **values: object) -> str:
     """The message `key` in `language` (Chinese when it has no such text), its placeholders filled."""
-    template = catalogue(language).get(key) if language in LANGUAGES else None
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    template = catalogue(language).get(key)
     if template is None:
-        template = catalogue(DEFAULT_LANGUAGE).get(key)
+        language, template = DEFAULT_LANGUAGE, catalogue(DEFAULT_LANGUAGE).get(key)
     if template is None:
         raise MissingText(f"no text {key!r} in the catalogue")
     needed = placeholders(template)
-    filled = {**(policy_values(policy) if needed - values.keys() else {}), **values}
+    values = {name: formats.shown(value, language) for name, value in values.items()}
+    filled = {**(policy_values(policy, language) if needed - values.keys() else {}), **values}
     absent = needed - filled.keys()
     if absent:
         raise MissingText(f"text {key!r} needs {', '.join(sorted(absent))}")

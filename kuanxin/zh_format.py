@@ -1,8 +1,10 @@
-"""Chinese display forms shared by the assistant's replies and the outbound reminders."""
+"""Chinese display forms shared by the assistant's replies and the outbound reminders (kuanxin.formats)."""
 from __future__ import annotations
 
 import datetime as dt
 
+from kuanxin import formats
+
 
 def short_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    return formats.short_date(day, "zh")

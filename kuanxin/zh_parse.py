@@ -257,7 +257,7 @@ def find_month_count(text: str) -> int | None:
     A count said after a deferral verb wins over an earlier one (逾期三个月了，想延期两个月 → 2);
     installment plans (分24个月) are left to find_period_count.
     """
-    text = normalize_text(text)
+    text = english_as_chinese(normalize_text(text))
     candidates = [
         (start, months, deferral)
         for start, months, deferral in _month_candidates(text)
@@ -265,6 +265,102 @@ def find_month_count(text: str) -> int | None:
     ]
     preferred = [c for c in candidates if c[2]] or candidates
     return min(preferred)[1] if preferred else None
+
+
+# --------------------------------------------------------------------------- English
+
+# A borrower who writes in English says the same values: "defer 2 months", "twelve installments",
+# "next friday", "on the 15th", "i'll pay 1k on the 15th". Such words are read as the Chinese
+# forms the parsers below know (2个月 with a deferral verb, 分12期, 下周五, 15号, 还1000), so both
+# languages mean exactly the same values. Only messages with English words are rewritten: Chinese
+# ones are read as they always were.
+_EN_WORD_RE = re.compile(r"[a-z]{2,}")
+_EN_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+}
+_EN_ORDINALS = {"first": 1, "second": 2, "third": 3, "fifth": 5, "tenth": 10, "fifteenth": 15, "twentieth": 20,
+                "thirtieth": 30}
+_EN_TENS_RE = re.compile(r"\b(twenty|thirty|forty|fifty)[- ](one|two|three|four|five|six|seven|eight|nine)\b")
+_EN_NUMBER_RE = re.compile(r"\b(" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + r")\b")
+_EN_A_RE = re.compile(r"\b(?:a|an|a single|a couple of|couple of|a few)\s+"
+                      r"(?=(?:more\s+)?(?:months?|years?|weeks?|days?)\b)")
+_EN_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december")
+_EN_MONTH_NAME = (r"(?P<mname>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+                  r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_EN_WEEKDAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
+_EN_WEEKDAY = r"(?P<wd>mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|rs|s)?\b"
+_EN_TH = r"(?:st|nd|rd|th)?"
+_EN_REWRITES: tuple[tuple[re.Pattern, object], ...] = tuple((re.compile(a), b) for a, b in (
+    # counts: installments and years before months, so "split into 12 months" stays a plan
+    (r"\b(\d{1,3}) ?(?:-|\s)?(?:installments?|instalments?|installmens|instalmens|periods?|monthly payments?"
+     r"|payments?|parts?|terms?|tranches?)\b", r"分\1期"),
+    (r"\b(?:split|divide|break|spread|pay|repay|paying|pay it|pay back)\b[a-z ]{0,20}?\b(?:into|in|over|across)\s+"
+     r"(\d{1,3}) ?(months?|years?)\b", lambda m: f"分{m[1]}{'个月' if m[2].startswith('month') else '年'}"),
+    (r"\bover (\d{1,3}) ?(months?|years?)\b", lambda m: f"分{m[1]}{'个月' if m[2].startswith('month') else '年'}"),
+    (r"\b(?:make it|change it to|change to|change that to|go for|i'?ll take|let'?s do|lets do)\s+(\d{1,3})\b"
+     r"(?! ?(?:months?|years?|days?|st|nd|rd|th|yuan|rmb|k\b))", r"\1期"),
+    (r"\b(\d{1,3}) ?(?:-|\s)?years?\b", r"\1年"),
+    (r"\b(\d{1,3}) ?(?:-|\s)?(?:months?|mths?|mos?)\b(?! ?(?:ago|overdue|late|behind|in arrears))", r"\1个月"),
+    (r"\b(\d{1,3}) ?(?:-|\s)?(?:months?|mths?|mos?) ?(?:ago|overdue|late|behind|in arrears)\b", r"逾期\1个月了"),
+    (r"\b(?:defer(?:ral|red|ring)?|postpone(?:ment|d)?|delay(?:ed)?|extend(?:ed)?|extension"
+     r"|push(?:ed)? (?:it |the \w+ )?back|put (?:it )?off|more time|grace period|pay later)\b", "延期"),
+    # days
+    (r"\b(?:the )?day after tomorrow\b", "后天"),
+    (r"\btomorrow\b|\btmr\b|\btmrw\b", "明天"),
+    (r"\btoday\b|\btonight\b", "今天"),
+    (r"\bin (\d{1,3}) ?days?\b|\b(\d{1,3}) ?days? (?:from now|later)\b", lambda m: f"{m[1] or m[2]}天后"),
+    (r"\b(?:at |by )?(?:the )?end of (?:the |this )?month\b|\bmonth[- ]end\b|\bthis month end\b", "月底"),
+    (r"\b(?:at |by )?(?:the )?end of next month\b", "下个月底"),
+    (r"\bnext week'?s? " + _EN_WEEKDAY + r"|\b" + _EN_WEEKDAY.replace("wd>", "wd2>") + r" next week\b|\bnext "
+     + _EN_WEEKDAY.replace("wd>", "wd3>"),
+     lambda m: "下周" + _EN_WEEKDAYS[m["wd"] or m["wd2"] or m["wd3"]]),
+    (r"\b(?:this|coming|this coming|on)? ?" + _EN_WEEKDAY.replace("wd>", "wd4>") + r"\b",
+     lambda m: "\x01" + _EN_WEEKDAYS[m["wd4"]]),
+    (r"\b" + _EN_MONTH_NAME + r"\.? (\d{1,2})" + _EN_TH + r"\b", lambda m: f"{_en_month(m['mname'])}月{m[2]}号"),
+    (r"\b(\d{1,2})" + _EN_TH + r" (?:of )?" + _EN_MONTH_NAME.replace("mname", "mname2") + r"\b",
+     lambda m: f"{_en_month(m['mname2'])}月{m[1]}号"),
+    (r"\b(?:on |by |before )?(?:the )?(\d{1,2})(?:st|nd|rd|th)\b(?: of (?:the |this )?month)?", r"\1号"),
+    (r"\b(?:on|by|before) (?:the )?(\d{1,2})\b(?![.,]?\d| ?(?:yuan|rmb|k\b|kuai|bucks|号|个|期|年|天))", r"\1号"),
+    # money
+    (r"(\d[\d,]*(?:\.\d+)?) ?(?:yuan|rmb|cny|kuai|bucks|元)\b", r"\1元"),
+    (r"\b(?:pay|repay|paying|transfer|send|clear|deposit|give you|put in)(?: you| back| off| u)?"
+     r"(?: (?:about|around|only|just|at least|maybe|like|first))?\s+(?=[¥\d])", "还"),
+))
+
+
+def _en_month(name: str) -> int:
+    return next(i for i, month in enumerate(_EN_MONTHS, 1) if month.startswith(name[:3]))
+
+
+def _en_number_words(text: str) -> str:
+    text = re.sub(r"\bhalf (?:a )?year\b", "半年", text)
+    text = _EN_TENS_RE.sub(lambda m: str(_EN_NUMBERS[m[1]] + _EN_NUMBERS[m[2]]), text)
+    text = _EN_A_RE.sub(lambda m: "2 " if "couple" in m[0] else ("3 " if "few" in m[0] else "1 "), text)
+    text = re.sub(r"\b(" + "|".join(_EN_ORDINALS) + r")\b(?= of\b| ?$|(?! (?:one|loan|installment|period)))",
+                  lambda m: f"{_EN_ORDINALS[m[1]]}th", text)
+    return _EN_NUMBER_RE.sub(lambda m: str(_EN_NUMBERS[m[1]]), text)
+
+
+def english_as_chinese(text: str, today: dt.date | None = None) -> str:
+    """The message with its English counts, days and amounts written the Chinese way (unchanged without English)."""
+    lowered = text.lower().replace("\u2019", "'")
+    if not _EN_WORD_RE.search(lowered):
+        return text
+    rewritten = _en_number_words(lowered)
+    for pattern, replacement in _EN_REWRITES:
+        rewritten = pattern.sub(replacement, rewritten)
+    return _coming_weekdays(rewritten, today)
+
+
+def _coming_weekdays(text: str, today: dt.date | None) -> str:
+    """"friday" / "this friday": the next one from today (today itself included), said as 这周X or 下周X."""
+    def coming(m: re.Match) -> str:
+        weekday = "一二三四五六日".index(m[1])
+        return ("这周" if today is None or weekday >= today.weekday() else "下周") + m[1]
+    return re.sub("\x01([一二三四五六日])", coming, text)
 
 
 # --------------------------------------------------------------------------- period counts
@@ -300,7 +396,7 @@ def find_period_count(text: str) -> int | None:
     An explicit split (分…) wins over a bare "N期" earlier in the text, and both over a bare
     number of years.
     """
-    text = normalize_text(text)
+    text = english_as_chinese(normalize_text(text))
     split = [
         (m.start(), _periods(m, per_year))
         for regex, per_year in ((_SPLIT_PERIODS_RE, False), (_SPLIT_YEARS_RE, True))
@@ -490,7 +586,7 @@ def parse_date(text: str, today: dt.date) -> dt.date | None:
     """
     if isinstance(today, dt.datetime):
         today = today.date()
-    text = normalize_text(text)
+    text = english_as_chinese(normalize_text(text), today)
     best: tuple[re.Match, Callable[[re.Match, dt.date], dt.date | None]] | None = None
     for regex, resolve in _DATE_PATTERNS:
         m = regex.search(text)
@@ -587,7 +683,7 @@ def find_money(text: str) -> Decimal | None:
     for free text where any number may be something else. See find_amount for answers to
     "how much?".
     """
-    text = normalize_text(text)
+    text = english_as_chinese(normalize_text(text))
     for m in _AMOUNT_TOKEN_RE.finditer(text):
         value = _classify_amount(text, m)
         if value is not None:
@@ -638,7 +734,7 @@ def find_amount(text: str) -> Decimal | None:
     bare one (15还1000 → 1000); dates (15号), periods (6期), months (3个月), phone and ID numbers
     are never amounts.
     """
-    text = _without_phone_numbers(normalize_text(text))
+    text = english_as_chinese(_without_phone_numbers(normalize_text(text)))
     bare: Decimal | None = None
     for m in _AMOUNT_TOKEN_RE.finditer(text):
         value = _classify_amount(text, m)
@@ -653,6 +749,13 @@ _QUESTION_RE = re.compile(r"[?？]|[吗嘛么呢][\s!！。~～]*$|吗|会不会
                           r"怎么|咋|什么|啥|为什么|为啥|哪|[会能有是要行可收][^,,。]*[不没][\s!！。~～]*$")
 
 
+_EN_QUESTION_RE = re.compile(
+    r"^\s*(?:can|could|will|would|is|are|am|do|does|did|should|shall|may|must|how|what|whats|what's|when|why|where|"
+    r"which|who|isn'?t|aren'?t|won'?t|don'?t|doesn'?t)\b|\b(?:how much|is there|are there|do i have to|will it|will i|"
+    r"does it|would it)\b", re.I)
+
+
 def is_question(text: str) -> bool:
     """The message asks something ("分期要另外收手续费吗", "延期会不会上征信") rather than states or answers."""
-    return bool(_QUESTION_RE.search(normalize_text(text)))
+    text = normalize_text(text)
+    return bool(_QUESTION_RE.search(text) or _EN_QUESTION_RE.search(text))

@@ -12,7 +12,7 @@
    a re-sent message is answered once (runtime.turns), every request passes a guard and the
    instance has /live and /ready (runtime.health); the lock stores are runtime.locks (endpoints*.yml).
    A message that speaks of suicide or self-harm gets the safety protocol before anything else
-   (runtime.safety).
+   (runtime.safety). Each message sets the language of its own reply (runtime.language).
 4. Start-up: a configured conversation store or Redis that cannot be reached stops the start with its
    variable's name (kuanxin.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
    environment, never from the command line (where `ps` would show it).
@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from kuanxin import preflight
 from kuanxin.settings import rasa_store_env
 from kuanxin.wechat.config import check_settings_or_exit
-from runtime import health, safety, stores, turns
+from runtime import health, language, safety, stores, turns
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,6 +81,7 @@ def install() -> None:
     stores.install()
     turns.install()
     safety.install()  # wraps turns' handler: a borrower in crisis is answered before anything else
+    language.install()  # every message sets the language it is answered in, before the reply is chosen
     if not getattr(rasa.server.create_app, "__wrapped__", None):
         rasa.server.create_app = _with_health_routes(rasa.server.create_app)
 

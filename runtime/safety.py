@@ -67,7 +67,7 @@ async def run_protocol(processor: MessageProcessor, message: UserMessage, tracke
     await _run(processor, ACTION, message, tracker)
     if _bot_messages_since_user(tracker) == said_before:  # the action server failed: answer from here
         logger.error("%s gave no reply; the crisis reply is sent by the runtime", ACTION)
-        reply = texts.text("safety.reply")
+        reply = texts.text("safety.reply", tracker.get_slot("language") or texts.DEFAULT_LANGUAGE)
         await message.output_channel.send_text_message(message.sender_id, reply)
         tracker.update(BotUttered(reply))
     await _run(processor, ACTION_LISTEN_NAME, message, tracker)

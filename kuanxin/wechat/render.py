@@ -3,7 +3,8 @@
 WeChat allows at most 5 customer-service messages per borrower message and 2,048 bytes per text, and
 has no buttons: a turn's messages are merged into as few texts as fit, long texts split on line
 breaks, and buttons become choices the borrower answers by digit (or, when the choices are numbers
-themselves, such as 3期/6期, by that number).
+themselves, such as 3期/6期, by that number). The words around the choices come from the text
+catalogue in the conversation's language, like the rest of the reply.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from kuanxin import texts
+from kuanxin.formats import Items
 from kuanxin.staff_reply import staff_name
 
 MAX_BYTES = 2048
 MAX_MESSAGES = 5
 SEPARATOR = "\n\n"
-CUT_NOTE = "……(内容较多,未能全部显示。可以说「转人工」由工作人员协助。)"
+CUT_NOTE = texts.text("channel.wechat.cut_note")  # Chinese; cut_note(language) for another language
 LEADING_NUMBER = re.compile(r"^(\d+)\D")
 
 
@@ -31,14 +34,18 @@ def _numbered_by_title(buttons: list[dict[str, str]]) -> bool:
     return all(LEADING_NUMBER.match(str(b["title"])) for b in buttons)
 
 
-def choices_text(buttons: list[dict[str, str]]) -> str:
+def cut_note(language: str = texts.DEFAULT_LANGUAGE) -> str:
+    return texts.text("channel.wechat.cut_note", language)
+
+
+def choices_text(buttons: list[dict[str, str]], language: str = texts.DEFAULT_LANGUAGE) -> str:
     if _numbered_by_title(buttons):
-        return "请直接回复:" + "、".join(str(b["title"]) for b in buttons)
+        return texts.text("channel.wechat.choices.by_title", language, choices=Items(str(b["title"]) for b in buttons))
     lines = [f"{i}. {b['title']}" for i, b in enumerate(buttons, 1)]
-    return "回复数字即可选择:\n" + "\n".join(lines)
+    return texts.text("channel.wechat.choices.by_number", language) + "\n" + "\n".join(lines)
 
 
-def message_text(message: dict[str, Any]) -> str:
+def message_text(message: dict[str, Any], language: str = texts.DEFAULT_LANGUAGE) -> str:
     """One bot message as WeChat text: staff label, text, then its choices. Custom JSON is never sent."""
     parts = []
     name = staff_name(message)
@@ -47,7 +54,7 @@ def message_text(message: dict[str, Any]) -> str:
         parts.append(f"【人工客服 · {name}】{text}" if name else text)
     buttons = buttons_of(message)
     if buttons:
-        parts.append(choices_text(buttons))
+        parts.append(choices_text(buttons, language))
     return "\n".join(parts)
 
 
@@ -70,9 +77,10 @@ def choice_payload(reply: str, buttons: list[dict[str, str]]) -> str | None:
     return None
 
 
-def render_turn(messages: Iterable[dict[str, Any]]) -> list[str]:
+def render_turn(messages: Iterable[dict[str, Any]], language: str = texts.DEFAULT_LANGUAGE) -> list[str]:
     """At most 5 texts of at most 2,048 UTF-8 bytes each, in order, nothing but the last cut."""
-    pieces = [piece for text in map(message_text, messages) if text for piece in split_text(text, MAX_BYTES)]
+    texts_of = (message_text(message, language) for message in messages)
+    pieces = [piece for text in texts_of if text for piece in split_text(text, MAX_BYTES)]
     packed: list[str] = []
     for piece in pieces:
         if packed and _size(packed[-1] + SEPARATOR + piece) <= MAX_BYTES:
@@ -81,7 +89,8 @@ def render_turn(messages: Iterable[dict[str, Any]]) -> list[str]:
             packed.append(piece)
     if len(packed) > MAX_MESSAGES:
         packed = packed[:MAX_MESSAGES]
-        packed[-1] = _cut(packed[-1], MAX_BYTES - _size(CUT_NOTE)) + CUT_NOTE
+        note = cut_note(language)
+        packed[-1] = _cut(packed[-1], MAX_BYTES - _size(note)) + note
     return packed
 
 

@@ -119,13 +119,103 @@ def test_no_text_hard_codes_what_the_policy_holds():
 
 
 
+def response_variants(domain: dict) -> dict[str, dict[str, dict]]:
+    """domain.yml responses by name and language: the variation conditioned on the language slot, or the default."""
+    variants: dict[str, dict[str, dict]] = {}
+    for name, options in domain["responses"].items():
+        for option in options:
+            languages = [c["value"] for c in option.get("condition") or () if c.get("name") == "language"]
+            variants.setdefault(name, {})[languages[0] if languages else texts.DEFAULT_LANGUAGE] = option
+    return variants
+
+
 def test_rasas_own_responses_are_the_catalogues():
-    """domain.yml must hold its responses statically; each is a copy of the catalogue's response.<name>."""
+    """domain.yml must hold its responses statically; each language's variation is a copy of that catalogue's
+    response.<name>, and its buttons carry the catalogue's button titles."""
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    catalogue = texts.catalogue("zh")
-    copies = {name: variants[0]["text"] for name, variants in domain["responses"].items()}
-    for name, text in copies.items():
-        assert catalogue.get(f"response.{name}") == text, f"domain.yml {name} differs from texts/zh.yml response.{name}"
-        assert not texts.placeholders(text), f"{name}: Rasa would fill {{…}} from slots"
-    unused = {key for key in catalogue if key.startswith("response.")} - {f"response.{n}" for n in copies}
-    assert not unused, f"catalogue responses domain.yml lacks: {sorted(unused)}"
+    variants = response_variants(domain)
+    for language in texts.LANGUAGES:
+        catalogue = texts.catalogue(language)
+        for name, by_language in variants.items():
+            assert language in by_language, f"domain.yml {name} has no variation for {language}"
+            option = by_language[language]
+            assert catalogue.get(f"response.{name}") == option["text"], \
+                f"domain.yml {name} ({language}) differs from texts/{language}.yml response.{name}"
+            assert not texts.placeholders(option["text"]), f"{name}: Rasa would fill {{…}} from slots"
+            titles = {catalogue[key] for key in catalogue if key.startswith("button.")}
+            for button in option.get("buttons") or ():
+                assert button["title"] in titles, f"{name} ({language}): {button['title']!r} is not a catalogue button"
+        unused = {key for key in catalogue if key.startswith("response.")} - {f"response.{n}" for n in variants}
+        assert not unused, f"catalogue responses domain.yml lacks: {sorted(unused)}"
+
+
+# --- English (texts/en.yml): the same messages, and not a Chinese character in any of them
+CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def without_names(text: str) -> str:
+    """The text without the names that stay as they are in every language: the lender's (policy.yml) and the
+    loans' product names (account data), which tests render as <product>."""
+    return text.replace(str(texts.policy_values()["lender"]), "")
+
+
+def test_english_has_every_key_of_chinese_and_no_other():
+    zh, en = texts.catalogue("zh"), texts.catalogue("en")
+    assert sorted(set(zh) - set(en)) == [] and sorted(set(en) - set(zh)) == []
+
+
+@pytest.mark.parametrize("key", sorted(texts.catalogue("zh")))
+def test_each_english_text_has_the_placeholders_of_the_chinese_one(key):
+    assert texts.placeholders(texts.catalogue("en")[key]) == texts.placeholders(texts.catalogue("zh")[key])
+
+
+def sample_values(names: set[str]) -> dict:
+    """Placeholder values as the code passes them: kuanxin.formats values for money, days and lists."""
+    from decimal import Decimal
+
+    from kuanxin.formats import Day, Items, LongDay, Money
+
+    typed = {"total": Money(Decimal("3084.60")), "amount": Money(Decimal("1000")), "owed": Money(Decimal("3084.60")),
+             "rest": Money(Decimal("2084.60")), "penalty": Money(Decimal("44.60")), "late_fees": Money(Decimal("90")),
+             "day": LongDay(dt.date(2026, 12, 22)), "new_date": LongDay(dt.date(2026, 12, 15)),
+             "earliest": Day(dt.date(2026, 9, 15)), "months": Items([1, 2, 3]), "periods": Items([3, 6, 12]),
+             "choices": Items([3, 6, 12]), "min_total": Money(Decimal("500"))}
+    return {name: typed.get(name, f"<{name}>") for name in names - texts.policy_values().keys()}
+
+
+@pytest.mark.parametrize("key", sorted(texts.catalogue("zh")))
+def test_every_english_text_renders_without_a_chinese_character(key):
+    template = texts.catalogue("en")[key]
+    rendered = texts.text(key, "en", **sample_values(texts.placeholders(template)))
+    assert "{" not in rendered and "}" not in rendered
+    assert not CHINESE.search(without_names(rendered)), (key, CHINESE.findall(without_names(rendered)))
+
+
+def test_english_values_are_shown_in_english():
+    from decimal import Decimal
+
+    from kuanxin.formats import Day, Items, LongDay, Money
+
+    assert texts.text("overdue.total", "en", total=Money(Decimal("3084.6"))) == "Overdue in total: 3,084.60 yuan"
+    assert texts.text("overdue.total", "zh", total=Money(Decimal("3084.6"))) == "逾期合计:3,084.60元"
+    assert texts.text("promise.date_past", "en", day=LongDay(dt.date(2026, 12, 22))).startswith(
+        "22 December 2026 (Tuesday) has")
+    assert texts.text("promise.date_past", "zh", day=LongDay(dt.date(2026, 12, 22))).startswith(
+        "2026年12月22日(星期二)")
+    assert texts.text("status.checked_at", "en", day=Day(dt.date(2026, 11, 22))) == "(checked on 22 November 2026)"
+    assert texts.text("eligibility.installment.periods", "en", choices=Items([3, 6])) == \
+        "you can choose 3, 6 installments"
+    assert texts.text("eligibility.installment.periods", "zh", choices=Items([3, 6])) == "分期期数可选3、6期"
+
+
+def test_the_lenders_words_are_english_in_english():
+    from kuanxin import policy
+
+    words = policy.current().words("en")
+    for value in (words.service_hours, words.complaint_channel, words.decision_time, *words.response_time.values(),
+                  *words.texts.values()):
+        assert not CHINESE.search(without_names(value)), value
+    assert set(words.texts) == set(policy.current().texts)
+    assert set(words.response_time) == set(policy.current().escalation.response_time)
+    rendered = texts.text("escalation.human", "en", reference="RG1", response_time=words.response_time["normal"])
+    assert not CHINESE.search(without_names(rendered)), rendered

@@ -740,3 +740,57 @@ def test_typical_message_fills_every_figure():
 ])
 def test_a_question_is_told_from_an_answer(text, asks):
     assert is_question(text) is asks
+
+
+# --------------------------------------------------------------------------- English (zh_parse.english_as_chinese)
+EN_TODAY = dt.date(2026, 11, 22)  # a Sunday, as the end-to-end tests pin it
+
+
+@pytest.mark.parametrize("text, months", [
+    ("two months", 2), ("defer 2 months", 2), ("3 months because i lost my job", 3),
+    ("can i delay by three months", 3), ("a month", 1), ("postpone for a couple of months", 2),
+    ("i'm 2 months overdue, can i defer 3 months", 3), ("defer 3 mths", 3), ("half a year", 6),
+    ("i lost my job", None), ("defer please", None),
+])
+def test_english_month_counts(text, months):
+    assert find_month_count(text) == months
+
+
+@pytest.mark.parametrize("text, periods", [
+    ("6 installments", 6), ("twelve installments", 12), ("can i pay in 6 installments", 6),
+    ("split into 12 months", 12), ("pay in 6 instalments", 6), ("24 periods", 24), ("make it 12", 12),
+    ("3 payments", 3), ("over a year", 12), ("thirty-six installments", 36), ("installments please", None),
+])
+def test_english_period_counts(text, periods):
+    assert find_period_count(text) == periods
+
+
+@pytest.mark.parametrize("text, day", [
+    ("next friday", dt.date(2026, 11, 27)), ("this friday", dt.date(2026, 11, 27)), ("friday", dt.date(2026, 11, 27)),
+    ("on the 15th", dt.date(2026, 12, 15)), ("the 15th", dt.date(2026, 12, 15)), ("by the 30th", dt.date(2026, 11, 30)),
+    ("end of the month", dt.date(2026, 11, 30)), ("tomorrow", dt.date(2026, 11, 23)),
+    ("the day after tomorrow", dt.date(2026, 11, 24)), ("in 10 days", dt.date(2026, 12, 2)),
+    ("december 1st", dt.date(2026, 12, 1)), ("dec 20", dt.date(2026, 12, 20)),
+    ("on 15 december", dt.date(2026, 12, 15)), ("i have no money", None),
+    ("i'll pay 1000 on the 15th", dt.date(2026, 12, 15)), ("i'll pay soon", None),
+])
+def test_english_dates(text, day):
+    assert parse_date(text, EN_TODAY) == day
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("i'll pay 1000 on the 15th", "1000.00"), ("ill pay 1k on the 15th", "1000.00"), ("500 yuan", "500.00"),
+    ("2,000 rmb", "2000.00"), ("1.5k", "1500.00"), ("pay 3000 on the 25th", "3000.00"),
+    ("i can pay 800 this friday", "800.00"), ("i will pay everything next friday", None), ("on the 15th", None),
+])
+def test_english_amounts(text, amount):
+    assert find_amount(text) == (Decimal(amount) if amount else None)
+
+
+def test_chinese_is_read_as_before_when_a_message_has_no_english():
+    from kuanxin.zh_parse import english_as_chinese
+
+    for text in ("延期两个月", "下周五还1000", "分6期", "15号", "APR是多少"):
+        assert english_as_chinese(text) == text or text == "APR是多少"
+    assert find_month_count("延期两个月") == 2 and find_period_count("分6期") == 6
+    assert parse_date("下周五", EN_TODAY) == dt.date(2026, 11, 27)
