@@ -1,4 +1,5 @@
-# kuanxin: `make run` to talk to the assistant, `make test` for everything CI checks.
+# kuanxin: `make run` to talk to the assistant, `make check` for the fast loop (under a minute), `make test` for
+# everything CI checks.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: all setup widget browser nginx services run run-cluster serve train validate lint unit test-stories e2e \
+.PHONY: all setup widget browser nginx services run run-cluster serve train validate lint types check unit test-stories e2e \
         test-cluster test evaluate bench bench-cluster demo clean
 
 all: test
@@ -46,8 +47,16 @@ run: $(MODEL) $(WIDGET) demo
 lint: $(STAMP)
 	$(BIN)/ruff check kuanxin actions channels runtime web tests bench
 
+types: $(STAMP)
+	$(BIN)/mypy
+
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
+
+# The fast loop: lint, types, and the unit and action tests on both cores, without the few marked slow
+# (CLI subprocesses, real timeouts); `make test` runs those too. PostgreSQL-backed tests use a database per worker.
+check: lint types
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit
 
 validate: $(STAMP)
 	$(RASA) data validate --config config.yml --domain domain.yml --data data
@@ -73,8 +82,8 @@ e2e: $(MODEL) $(WIDGET) browser
 test-cluster: $(MODEL) nginx services
 	$(BIN)/pytest -q tests/cluster
 
-# The order of the rasa-demo CI: lint, unit tests, data validation, training, story tests, then whole conversations.
-test: lint unit validate train test-stories e2e test-cluster
+# The order of the rasa-demo CI: lint, types, unit tests, data validation, training, story tests, then whole conversations.
+test: lint types unit validate train test-stories e2e test-cluster
 
 evaluate: $(STAMP)
 	$(PY) -m bench.evaluate

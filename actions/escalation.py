@@ -1,6 +1,7 @@
 """Hand-over to staff: disputes, abuse complaints, requests for a person, and turns the assistant cannot read."""
 from __future__ import annotations
 
+import re
 from itertools import islice
 from typing import Any
 
@@ -18,6 +19,26 @@ REASON_BY_INTENT = {
     "request_human": "human",
     "nlu_fallback": "low_confidence",
 }
+
+# "你们会不会爆我通讯录": asking whether collectors WILL do something is not a report that they did, so
+# nothing is filed and the borrower hears their rights; "催收的让我转他个人卡" reports what a collector did,
+# whatever the classifier made of the question after it ("可以吗"), so it is filed
+WILL_IT_HAPPEN = re.compile(r"会不会|会吗|是不是会|是不是要|会.{0,8}吗|"
+                            r"will (?:you|they)|would (?:you|they)|are they allowed", re.IGNORECASE)
+IT_HAPPENED = re.compile(r"了|已经|天天|每天|一直|总是|老是|昨天|今天|刚才|刚刚|还在|居然|竟然|"
+                         r"\b(?:did|kept|keep|called|threatened|yelled)\b", re.IGNORECASE)
+COLLECTOR_DID = re.compile(r"(?:催收|催款|打电话的人|collector)(?:的|员|人员|s)?[^会能可,,。??]{0,4}"
+                           r"(?:让|要|叫|逼|威胁|骂|吓唬|打给|打到|联系了|找了|加我|told me|asked me|wants me)",
+                           re.IGNORECASE)
+
+
+def asks_whether_it_will_happen(text: str) -> bool:
+    return bool(WILL_IT_HAPPEN.search(text)) and not IT_HAPPENED.search(text) and not COLLECTOR_DID.search(text)
+
+
+def reports_what_a_collector_did(text: str) -> bool:
+    return bool(COLLECTOR_DID.search(text))
+
 
 # reasons with their own next steps (texts/zh.yml "escalation.<reason>"); any other reason is a person asked for
 OWN_NEXT_STEPS = ("collection_abuse", "dispute", "low_confidence")
@@ -49,6 +70,9 @@ class ActionEscalate(KuanxinAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         reason = REASON_BY_INTENT.get(latest_intent(tracker), "human")
+        if reason == "collection_abuse" and asks_whether_it_will_happen(latest_text(tracker)):
+            say(dispatcher, tracker, "rights.summary")
+            return reset_request_slots()
         escalate(dispatcher, tracker, reason, self.policy(), self.today(), self.now())
         return reset_request_slots()
 

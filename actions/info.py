@@ -8,7 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction
+from actions.base import KuanxinAction, latest_text
+from actions.escalation import escalate, reports_what_a_collector_did
 from actions.texts import language_of, say, text_for
 from kuanxin import language
 
@@ -71,12 +72,20 @@ class ActionCatalogueText(KuanxinAction, ABC):
 
 
 class ActionExplainRights(ActionCatalogueText):
-    """What collection may and may not do, and where to complain (the rules in shared/domain)."""
+    """What collection may and may not do, and where to complain (the rules in shared/domain); a
+    question that reports what a collector did ("催收让我转他个人卡 可以吗") is filed as a complaint."""
 
     text_key = "rights.summary"
 
     def name(self) -> str:
         return "action_explain_rights"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if reports_what_a_collector_did(latest_text(tracker)):
+            escalate(dispatcher, tracker, "collection_abuse", self.policy(), self.today(), self.now())
+            return []
+        return await super().act(dispatcher, tracker, domain)
 
 
 class ActionCancelNothing(ActionCatalogueText):

@@ -71,13 +71,14 @@ class Accounts:
             if lock:
                 return Verification("locked", locked_until=lock)
             borrower = session.execute(select(Borrower).where(Borrower.phone == phone)).scalar_one_or_none()
-            ok = borrower is not None and borrower.id_last4 == id_last4.upper()
-            session.add(IdentityAttempt(phone=phone, conversation_id=conversation_id, succeeded=ok, at=now))
-            if ok:
-                self._note_borrower(session, conversation_id, borrower.id)
-                self._attach_safety_flags(session, conversation_id, borrower.id)
-        if ok:
-            return Verification("verified", borrower_id=borrower.id)
+            verified = borrower.id if borrower is not None and borrower.id_last4 == id_last4.upper() else None
+            session.add(IdentityAttempt(phone=phone, conversation_id=conversation_id,
+                                        succeeded=verified is not None, at=now))
+            if verified is not None:
+                self._note_borrower(session, conversation_id, verified)
+                self._attach_safety_flags(session, conversation_id, verified)
+        if verified is not None:
+            return Verification("verified", borrower_id=verified)
         attempt = identity.Attempt(now, False)
         by_phone, by_conversation = by_phone + [attempt], by_conversation + [attempt]
         lock = self._lock(by_phone, by_conversation, now, policy)
@@ -152,6 +153,8 @@ class Accounts:
         """
         with self.db.session() as session:
             request = session.get(ServiceRequest, request_id, with_for_update=True)
+            if request is None:
+                raise LookupError(f"no service request {request_id}")
             before = (request.months, request.periods)
             after = (request.months if months is None else months, request.periods if periods is None else periods)
             if request.status != RequestStatus.PENDING or before == after:
@@ -205,7 +208,9 @@ class Accounts:
                     flag.borrower_id = borrower_id
         if borrower_id and not escalation.borrower_id:
             with self.db.session() as session:
-                session.get(Escalation, escalation.id).borrower_id = borrower_id
+                stored = session.get(Escalation, escalation.id)
+                if stored is not None:
+                    stored.borrower_id = borrower_id
         return flag, escalation
 
     @staticmethod

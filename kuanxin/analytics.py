@@ -98,17 +98,17 @@ def build_report(db: Database, start: dt.date, end: dt.date) -> Report:
             ConversationSession.started_at >= since, ConversationSession.started_at < until)).scalars())
         report.conversations = len(sessions)
         report.contained = report.conversations - _escalated(session, sessions)
-        report.escalations = Counter(dict(session.execute(
+        report.escalations = Counter({reason: n for reason, n in session.execute(
             select(Escalation.reason, func.count()).where(Escalation.created_at >= since, Escalation.created_at < until)
-            .group_by(Escalation.reason)).all()))
+            .group_by(Escalation.reason)).all()})
         report.requests = Counter({(kind, status): n for kind, status, n in session.execute(
             select(ServiceRequest.type, ServiceRequest.status, func.count())
             .where(ServiceRequest.created_on >= start, ServiceRequest.created_on <= end)
             .group_by(ServiceRequest.type, ServiceRequest.status)).all()})
-        report.promises = Counter(dict(session.execute(
+        report.promises = Counter({status: n for status, n in session.execute(
             select(PaymentPromise.status, func.count())
             .where(PaymentPromise.created_at >= since, PaymentPromise.created_at < until)
-            .group_by(PaymentPromise.status)).all()))
+            .group_by(PaymentPromise.status)).all()})
         sent = list(session.execute(select(Reminder.borrower_id, Reminder.day).where(
             Reminder.day >= start, Reminder.day <= end, Reminder.status == "sent")).all())
         report.reminders_sent = len(sent)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Integer, case, func, or_, select, update
+from sqlalchemy.sql.elements import Case
 
 from kuanxin.accounts import utc_naive
 from kuanxin.db import Database, database
@@ -20,7 +21,8 @@ REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse
            "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
 REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
-DECISIONS = {AuditAction.APPROVE: RequestStatus.APPROVED, AuditAction.REJECT: RequestStatus.REJECTED}
+DECISIONS: dict[str, RequestStatus] = {AuditAction.APPROVE: RequestStatus.APPROVED,
+                                       AuditAction.REJECT: RequestStatus.REJECTED}
 MAX_TEXT = 2000
 QUEUE_LIMIT = 200
 
@@ -57,8 +59,8 @@ class Casework:
             query = query.where(Escalation.created_at >= utc_naive(since))
         if until:
             query = query.where(Escalation.created_at < utc_naive(until))
-        high_first = case((Escalation.reason == EscalationReason.SAFETY, 0),
-                          (Escalation.priority == Priority.HIGH, 1), else_=2)
+        high_first: Case[Integer] = case((Escalation.reason == EscalationReason.SAFETY, 0),
+                                     (Escalation.priority == Priority.HIGH, 1), else_=2)
         with self.db.session() as session:
             return list(session.execute(
                 query.order_by(high_first, Escalation.created_at.desc()).limit(QUEUE_LIMIT)).scalars())
@@ -66,7 +68,7 @@ class Casework:
     def counts_by_status(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all()
-        return {status: 0 for status in STATUSES} | dict(rows)
+        return {status: 0 for status in STATUSES} | {status: n for status, n in rows}
 
     def escalation(self, escalation_id: int) -> Escalation | None:
         with self.db.session() as session:
@@ -141,7 +143,7 @@ class Casework:
             cleared = session.execute(
                 update(SafetyFlag).where(SafetyFlag.conversation_id == conversation_id, SafetyFlag.cleared_at.is_(None))
                 .values(cleared_at=utc_naive(now), cleared_by=staff.username, clear_note=note, open_key=None)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]  # sqlalchemy2-stubs: an UPDATE gives a CursorResult
             if not cleared:
                 raise CaseError("这段对话没有未解除的安全关注。")
             session.add(_audit(staff, now, AuditAction.CLEAR_SAFETY, conversation_id, None, note))
@@ -178,7 +180,7 @@ class Casework:
                 .where(ServiceRequest.reference == reference, ServiceRequest.status == RequestStatus.PENDING)
                 .values(status=DECISIONS[decision], decided_at=utc_naive(now), decided_by=staff.username,
                         decision_reason=reason, open_key=None)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]  # sqlalchemy2-stubs: an UPDATE gives a CursorResult
             request = session.execute(select(ServiceRequest).where(ServiceRequest.reference == reference)
                                       ).scalar_one_or_none()
             if request is None:

@@ -324,7 +324,7 @@ class Cluster:
 
     def _reload_nginx(self) -> None:
         nginx = next((c for c in self.supervisor.children if c.name == "nginx"), None)
-        if nginx is not None and nginx.running:
+        if nginx is not None and nginx.running and nginx.proc is not None:
             nginx.proc.send_signal(signal.SIGHUP)
 
     def _log(self, name: str):
@@ -347,6 +347,8 @@ class Cluster:
     def kill_rasa(self, index: int) -> None:
         """Kills one Rasa instance at once (SIGKILL), as a crash would; supervision starts it again."""
         proc = self.instances[index].rasa.proc
+        if proc is None:
+            raise RuntimeError(f"Rasa instance {index} was never started")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
 

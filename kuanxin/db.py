@@ -5,9 +5,10 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.future import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -19,7 +20,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # SQLAlchemy 1.4 opens a new file connection per session (NullPool); reusing them, as 2.0
         # does, saves a connect, three PRAGMAs and a close on every transaction.
-        pooling = {} if _in_memory(url) else {"poolclass": QueuePool, **_pool_size()}
+        pooling: dict[str, Any] = {} if _in_memory(url) else {"poolclass": QueuePool, **_pool_size()}
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30},
                                **pooling)
         event.listen(engine, "connect", _tune_sqlite)
@@ -27,7 +28,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True, **_pool_size())
 
 
-def _pool_size() -> dict[str, int]:
+def _pool_size() -> dict[str, Any]:
     # each action server, web app and Rasa process has its own pool: see settings.RASA_POOL for the sum
     return {"pool_size": int(os.environ.get("KUANXIN_DB_POOL_SIZE", "5")),
             "max_overflow": int(os.environ.get("KUANXIN_DB_MAX_OVERFLOW", "5"))}

@@ -113,11 +113,13 @@ class _Checker:
         value = record.get(key)
         if value is None and optional:
             return None
-        try:
-            return dt.date.fromisoformat(value)
-        except (TypeError, ValueError):
-            self.fail(f"{where}.{key}", f"must be an ISO date (YYYY-MM-DD), got {value!r}")
-            return None
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(f"{where}.{key}", f"must be an ISO date (YYYY-MM-DD), got {value!r}")
+        return None
 
     def integer(self, record: dict, where: str, key: str, low: int, high: int, optional: bool = False) -> int | None:
         value = record.get(key)
@@ -163,7 +165,7 @@ def validate(document: Any) -> Rows:
     return rows
 
 
-def _unique(check: _Checker, seen: set, value: str | None, where: str) -> None:
+def _unique(check: _Checker, seen: set[str | int], value: str | int | None, where: str) -> None:
     if value is None:
         return
     if value in seen:
@@ -208,7 +210,7 @@ def _validate_loan(check: _Checker, rows: Rows, seen: dict, where: str, raw: Any
         "start_date": check.date(raw, where, "start_date"),
         "status": check.choice(raw, where, "status", LOAN_STATUSES),
     })
-    periods = set()
+    periods: set[str | int] = set()
     for k, row in enumerate(check.items(raw, where, "schedule")):
         row_where = f"{where}.schedule[{k}]"
         if not isinstance(row, dict):

@@ -17,7 +17,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, create_engine, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import make_url
+from sqlalchemy.future import Connection, Engine
 
 from kuanxin.db import make_engine
 from kuanxin.models import Base
@@ -40,7 +41,10 @@ def _config(connection=None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    if revision is None:
+        raise MigrationError(f"no migrations in {MIGRATIONS}")
+    return revision
 
 
 def current(url: str) -> str | None:
@@ -73,7 +77,7 @@ def model_checks() -> dict[tuple[str, str], frozenset[str]]:
     """(table, constraint name) -> the quoted values its condition names, for every CHECK in the models."""
     return {(table.name, constraint.name): _quoted(str(constraint.sqltext))
             for table in Base.metadata.tables.values() for constraint in table.constraints
-            if isinstance(constraint, CheckConstraint)}
+            if isinstance(constraint, CheckConstraint) and constraint.name is not None}  # all are named (one_of)
 
 
 def database_checks(connection) -> dict[tuple[str, str], frozenset[str]]:
@@ -109,7 +113,10 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> str:
     with _migrating(engine) as connection:
         _adopt(connection)
         command.upgrade(_config(connection), revision)
-        return MigrationContext.configure(connection).get_current_revision()
+        reached = MigrationContext.configure(connection).get_current_revision()
+        if reached is None:
+            raise MigrationError(f"upgrading to {revision} left the database at no revision")
+        return reached
 
 
 def _adopt(connection: Connection) -> None:

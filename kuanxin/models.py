@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import Mapped, declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
 from kuanxin.vocab import (
@@ -51,7 +52,13 @@ def one_of(name: str, column: str, vocabulary: type[Vocabulary]) -> CheckConstra
     return CheckConstraint(f"{column} IN ({', '.join(repr(value) for value in vocabulary.values())})", name=name)
 
 
-class ExactDecimal(TypeDecorator):
+if TYPE_CHECKING:  # sqlalchemy2-stubs: a column of Decimal; SQLAlchemy 1.4's own class takes no parameter
+    _DecimalType = TypeDecorator[Decimal]
+else:
+    _DecimalType = TypeDecorator
+
+
+class ExactDecimal(_DecimalType):
     """Decimal stored exactly: NUMERIC where the database has it, text on SQLite (whose NUMERIC is a float)."""
 
     impl = Numeric
@@ -75,52 +82,64 @@ class ExactDecimal(TypeDecorator):
         return None if value is None else Decimal(str(value))
 
 
-Money = ExactDecimal(14, 2)
-Rate = ExactDecimal(12, 8)
+# Classes, written Column(Money()): the SQLAlchemy mypy plugin reads a column's Python type (Decimal) only from
+# a type class or its call, not from a module-level instance.
+class Money(ExactDecimal):
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(14, 2)
+
+
+class Rate(ExactDecimal):
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(12, 8)
 
 
 class Borrower(Base):
     __tablename__ = "borrowers"
-    id = Column(String(64), primary_key=True)
-    name = Column(String(100), nullable=False)
-    phone = Column(String(20), nullable=False, unique=True)
-    id_last4 = Column(String(4), nullable=False)
-    id_masked = Column(String(32), nullable=False)
-    loans = relationship("Loan", back_populates="borrower", order_by="Loan.id",
-                         cascade="all, delete-orphan")
-    requests = relationship("ServiceRequest", back_populates="borrower",
-                            order_by="ServiceRequest.id", cascade="all, delete-orphan")
+    id: Mapped[str] = Column(String(64), primary_key=True)
+    name: Mapped[str] = Column(String(100), nullable=False)
+    phone: Mapped[str] = Column(String(20), nullable=False, unique=True)
+    id_last4: Mapped[str] = Column(String(4), nullable=False)
+    id_masked: Mapped[str] = Column(String(32), nullable=False)
+    loans: Mapped[list[Loan]] = relationship("Loan", back_populates="borrower", order_by="Loan.id",
+                                             cascade="all, delete-orphan")
+    requests: Mapped[list[ServiceRequest]] = relationship("ServiceRequest", back_populates="borrower",
+                                                          order_by="ServiceRequest.id", cascade="all, delete-orphan")
 
 
 class Loan(Base):
     __tablename__ = "loans"
     __table_args__ = (one_of("ck_loans_status", "status", LoanStatus),)
-    id = Column(String(64), primary_key=True)
-    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
-    product = Column(String(100), nullable=False)
-    principal = Column(Money, nullable=False)
-    annual_rate = Column(Rate, nullable=False)
-    penalty_daily_rate = Column(Rate, nullable=False)
-    late_fee = Column(Money, nullable=False)
-    start_date = Column(Date, nullable=False)
-    status = Column(String(20), nullable=False)  # LoanStatus
-    borrower = relationship("Borrower", back_populates="loans")
-    schedule = relationship("ScheduleRow", back_populates="loan", order_by="ScheduleRow.period",
-                            cascade="all, delete-orphan")
+    id: Mapped[str] = Column(String(64), primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    product: Mapped[str] = Column(String(100), nullable=False)
+    principal: Mapped[Decimal] = Column(Money(), nullable=False)
+    annual_rate: Mapped[Decimal] = Column(Rate(), nullable=False)
+    penalty_daily_rate: Mapped[Decimal] = Column(Rate(), nullable=False)
+    late_fee: Mapped[Decimal] = Column(Money(), nullable=False)
+    start_date: Mapped[dt.date] = Column(Date, nullable=False)
+    status: Mapped[str] = Column(String(20), nullable=False)  # LoanStatus
+    borrower: Mapped[Borrower] = relationship("Borrower", back_populates="loans")
+    schedule: Mapped[list[ScheduleRow]] = relationship("ScheduleRow", back_populates="loan",
+                                                       order_by="ScheduleRow.period", cascade="all, delete-orphan")
 
 
 class ScheduleRow(Base):
     __tablename__ = "schedule_rows"
     __table_args__ = (UniqueConstraint("loan_id", "period"),)
-    id = Column(Integer, primary_key=True)
-    loan_id = Column(String(64), ForeignKey("loans.id"), nullable=False)
-    period = Column(Integer, nullable=False)
-    due_date = Column(Date, nullable=False)
-    principal = Column(Money, nullable=False)
-    interest = Column(Money, nullable=False)
-    paid = Column(Money, nullable=False, default=Decimal("0.00"))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    loan_id: Mapped[str] = Column(String(64), ForeignKey("loans.id"), nullable=False)
+    period: Mapped[int] = Column(Integer, nullable=False)
+    due_date: Mapped[dt.date] = Column(Date, nullable=False)
+    principal: Mapped[Decimal] = Column(Money(), nullable=False)
+    interest: Mapped[Decimal] = Column(Money(), nullable=False)
+    paid: Mapped[Decimal] = Column(Money(), nullable=False, default=Decimal("0.00"))
     paid_on = Column(Date)
-    loan = relationship("Loan", back_populates="schedule")
+    loan: Mapped[Loan] = relationship("Loan", back_populates="schedule")
 
 
 class ServiceRequest(Base):
@@ -130,14 +149,14 @@ class ServiceRequest(Base):
     __table_args__ = (Index("ix_requests_status_created", "status", "created_at"),
                       one_of("ck_requests_type", "type", RequestType),
                       one_of("ck_requests_status", "status", RequestStatus))
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
-    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
     loan_id = Column(String(64), ForeignKey("loans.id"))
-    type = Column(String(20), nullable=False)  # RequestType
-    status = Column(String(20), nullable=False)  # RequestStatus
-    created_on = Column(Date, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    type: Mapped[str] = Column(String(20), nullable=False)  # RequestType
+    status: Mapped[str] = Column(String(20), nullable=False)  # RequestStatus
+    created_on: Mapped[dt.date] = Column(Date, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     months = Column(Integer)
     periods = Column(Integer)
     reason = Column(Text)
@@ -148,7 +167,7 @@ class ServiceRequest(Base):
     decided_at = Column(DateTime)
     decided_by = Column(String(100))
     decision_reason = Column(Text)
-    borrower = relationship("Borrower", back_populates="requests")
+    borrower: Mapped[Borrower] = relationship("Borrower", back_populates="requests")
 
 
 class PaymentPromise(Base):
@@ -156,14 +175,14 @@ class PaymentPromise(Base):
     # the day-after follow-up looks for open promises by date
     __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),
                       one_of("ck_promises_status", "status", PromiseStatus))
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
-    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
-    promised_date = Column(Date, nullable=False)
-    amount = Column(Money, nullable=False)
-    status = Column(String(20), nullable=False, default=PromiseStatus.OPEN.value)  # PromiseStatus
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    promised_date: Mapped[dt.date] = Column(Date, nullable=False)
+    amount: Mapped[Decimal] = Column(Money(), nullable=False)
+    status: Mapped[str] = Column(String(20), nullable=False, default=PromiseStatus.OPEN.value)  # PromiseStatus
     conversation_id = Column(String(128))
-    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     # One open promise per borrower and date: a repeated confirmation finds the first.
     open_key = Column(String(160), unique=True)
     followed_up_on = Column(Date)  # the day kept or broken was recorded (Beijing date)
@@ -179,19 +198,19 @@ class Escalation(Base):
                       one_of("ck_escalations_reason", "reason", EscalationReason),
                       one_of("ck_escalations_priority", "priority", Priority),
                       one_of("ck_escalations_status", "status", EscalationStatus))
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
     reference = Column(String(32), unique=True)
-    conversation_id = Column(String(128), nullable=False, index=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
     borrower_id = Column(String(64), ForeignKey("borrowers.id"), index=True)
-    reason = Column(String(40), nullable=False)  # EscalationReason
-    priority = Column(String(10), nullable=False)  # Priority
-    status = Column(String(20), nullable=False, default=EscalationStatus.OPEN.value)  # EscalationStatus
+    reason: Mapped[str] = Column(String(40), nullable=False)  # EscalationReason
+    priority: Mapped[str] = Column(String(10), nullable=False)  # Priority
+    status: Mapped[str] = Column(String(20), nullable=False, default=EscalationStatus.OPEN.value)  # EscalationStatus
     channel = Column(String(40))  # the Rasa input channel: open-ended (kuanxin.vocab)
     summary = Column(Text)
-    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     open_key = Column(String(200), unique=True)  # cleared on resolution, so a later one can be opened
     claimed_by = Column(String(64))  # staff username
-    taken_over = Column(Boolean, nullable=False, default=False)  # the assistant is paused for staff
+    taken_over: Mapped[bool] = Column(Boolean, nullable=False, default=False)  # the assistant is paused for staff
     outcome = Column(Text)
     resolved_at = Column(DateTime)
 
@@ -202,11 +221,11 @@ class IdentityAttempt(Base):
         Index("ix_attempts_phone_at", "phone", "at"),
         Index("ix_attempts_conversation_at", "conversation_id", "at"),
     )
-    id = Column(Integer, primary_key=True)
-    phone = Column(String(20), nullable=False)
-    conversation_id = Column(String(128), nullable=False)
-    succeeded = Column(Boolean, nullable=False)
-    at = Column(DateTime, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    phone: Mapped[str] = Column(String(20), nullable=False)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    succeeded: Mapped[bool] = Column(Boolean, nullable=False)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class SenderBinding(Base):
@@ -217,10 +236,10 @@ class SenderBinding(Base):
     """
     __tablename__ = "sender_bindings"
     __table_args__ = (one_of("ck_bindings_channel", "channel", BindingChannel),)
-    sender_id = Column(String(128), primary_key=True)
-    channel = Column(String(40), nullable=False)  # BindingChannel
-    borrower_id = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
-    created_at = Column(DateTime, nullable=False)
+    sender_id: Mapped[str] = Column(String(128), primary_key=True)
+    channel: Mapped[str] = Column(String(40), nullable=False)  # BindingChannel
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
     expires_at = Column(DateTime)  # None: until unbound
 
 
@@ -228,25 +247,25 @@ class StaffMember(Base):
     """A lender employee who uses the console: an agent answers borrowers, a supervisor also decides requests."""
     __tablename__ = "staff_members"
     __table_args__ = (one_of("ck_staff_role", "role", StaffRole),)
-    id = Column(Integer, primary_key=True)
-    username = Column(String(64), nullable=False, unique=True)
-    display_name = Column(String(100), nullable=False)
-    role = Column(String(20), nullable=False)  # StaffRole
-    password_hash = Column(String(200), nullable=False)  # argon2id
-    active = Column(Boolean, nullable=False, default=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(100), nullable=False)
+    role: Mapped[str] = Column(String(20), nullable=False)  # StaffRole
+    password_hash: Mapped[str] = Column(String(200), nullable=False)  # argon2id
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    failed_logins: Mapped[int] = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime)
-    created_at = Column(DateTime, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class StaffSession(Base):
     """A console login. Only a hash of the cookie's token is stored, so a database leak opens no session."""
     __tablename__ = "staff_sessions"
-    token_hash = Column(String(64), primary_key=True)
-    staff_id = Column(Integer, ForeignKey("staff_members.id"), nullable=False, index=True)
-    csrf_token = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False)
-    last_seen = Column(DateTime, nullable=False)
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)
+    staff_id: Mapped[int] = Column(Integer, ForeignKey("staff_members.id"), nullable=False, index=True)
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    last_seen: Mapped[dt.datetime] = Column(DateTime, nullable=False)
     ended_at = Column(DateTime)
 
 
@@ -255,10 +274,10 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_conversation_at", "conversation_id", "at"),
                       one_of("ck_audit_action", "action", AuditAction))
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False)
-    staff = Column(String(64), nullable=False)
-    action = Column(String(40), nullable=False)  # AuditAction
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    staff: Mapped[str] = Column(String(64), nullable=False)
+    action: Mapped[str] = Column(String(40), nullable=False)  # AuditAction
     conversation_id = Column(String(128))
     target = Column(String(64))  # a reference: RG…, YQ…, FQ…, JM…
     detail = Column(Text)
@@ -267,11 +286,11 @@ class AuditEntry(Base):
 class ConversationNote(Base):
     """A private staff note on a conversation; the borrower never sees it."""
     __tablename__ = "conversation_notes"
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(128), nullable=False, index=True)
-    staff = Column(String(64), nullable=False)
-    text = Column(Text, nullable=False)
-    at = Column(DateTime, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    staff: Mapped[str] = Column(String(64), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class ConversationSession(Base):
@@ -282,9 +301,9 @@ class ConversationSession(Base):
     __tablename__ = "conversation_sessions"
     __table_args__ = (Index("ix_sessions_started", "started_at"),
                       Index("ix_sessions_conversation_started", "conversation_id", "started_at"))
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(128), nullable=False)
-    started_at = Column(DateTime, nullable=False)  # UTC
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    started_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
     borrower_id = Column(String(64), index=True)  # known at the start (a bound channel) or once verified
 
 
@@ -300,28 +319,30 @@ class Reminder(Base):
                       one_of("ck_reminders_segment", "segment", Segment),
                       one_of("ck_reminders_channel", "channel", ReminderChannel),
                       one_of("ck_reminders_status", "status", ReminderStatus))
-    id = Column(Integer, primary_key=True)
-    borrower_id = Column(String(64), nullable=False)
-    day = Column(Date, nullable=False)  # Beijing date
-    kind = Column(String(20), nullable=False)  # ReminderKind
-    segment = Column(String(20), nullable=False)  # Segment
-    channel = Column(String(20), nullable=False)  # ReminderChannel
-    recipient = Column(String(40), nullable=False)  # masked phone or OpenID: enough for staff, useless to others
-    amount = Column(Money, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False)
+    day: Mapped[dt.date] = Column(Date, nullable=False)  # Beijing date
+    kind: Mapped[str] = Column(String(20), nullable=False)  # ReminderKind
+    segment: Mapped[str] = Column(String(20), nullable=False)  # Segment
+    channel: Mapped[str] = Column(String(20), nullable=False)  # ReminderChannel
+    # masked phone or OpenID: enough for staff, useless to others
+    recipient: Mapped[str] = Column(String(40), nullable=False)
+    amount: Mapped[Decimal] = Column(Money(), nullable=False)
     due_date = Column(Date)
-    status = Column(String(20), nullable=False)  # ReminderStatus
-    attempts = Column(Integer, nullable=False, default=0)
+    status: Mapped[str] = Column(String(20), nullable=False)  # ReminderStatus
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
     error = Column(String(200))
-    created_at = Column(DateTime, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
     sent_at = Column(DateTime)
 
 
 class ReminderOptOut(Base):
     """A borrower who asked for no more reminders (退订). Kept across account loads."""
     __tablename__ = "reminder_opt_outs"
-    borrower_id = Column(String(64), primary_key=True)
-    channel = Column(String(20), nullable=False)  # where they asked: an input channel, "chat" or sms (open-ended)
-    at = Column(DateTime, nullable=False)
+    borrower_id: Mapped[str] = Column(String(64), primary_key=True)
+    # where they asked: an input channel, "chat" or sms (open-ended)
+    channel: Mapped[str] = Column(String(20), nullable=False)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class SafetyFlag(Base):
@@ -334,12 +355,12 @@ class SafetyFlag(Base):
     """
     __tablename__ = "safety_flags"
     __table_args__ = (Index("ix_safety_flags_borrower_cleared", "borrower_id", "cleared_at"),)
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(128), nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
     borrower_id = Column(String(64))
     channel = Column(String(40))
     escalation_reference = Column(String(32))
-    raised_at = Column(DateTime, nullable=False)  # UTC
+    raised_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
     # the conversation id while open: a second crisis message in the conversation finds the first flag
     open_key = Column(String(160), unique=True)
     cleared_at = Column(DateTime)

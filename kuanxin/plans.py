@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from kuanxin import eligibility
 from kuanxin.accounts import Accounts
@@ -69,7 +70,8 @@ def quote_deferral(borrower: Borrower, loan: Loan, months: int | None, reason: s
     statement = loan_statement(loan, today)
     decision = eligibility.check_deferral(loan, statement, _requests_besides_pending(borrower, loan, "deferral"),
                                           months, reason, today, policy.deferral)
-    new_due = eligibility.deferred_due_date(statement, months) if decision.eligible else None
+    # eligible means months were given and are allowed
+    new_due = eligibility.deferred_due_date(statement, months) if decision.eligible and months is not None else None
     return Quote("deferral", loan, statement, decision, new_due_date=new_due)
 
 
@@ -78,7 +80,8 @@ def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today
     statement = loan_statement(loan, today)
     decision = eligibility.check_installment(loan, statement, _requests_besides_pending(borrower, loan, "installment"),
                                              periods, policy.installment)
-    plan = eligibility.installment_plan(statement.total, periods, today) if decision.eligible else []
+    plan = (eligibility.installment_plan(statement.total, periods, today)
+            if decision.eligible and periods is not None else [])  # eligible means periods were given
     return Quote("installment", loan, statement, decision, plan=plan)
 
 
@@ -125,7 +128,7 @@ def _pending_waiver(borrower: Borrower, loan: Loan) -> bool:
 def submit_deferral(accounts: Accounts, borrower: Borrower, loan: Loan, months: int, reason: str,
                     conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
     quote = quote_deferral(borrower, loan, months, reason, today, policy)
-    if not quote.decision.eligible:
+    if not quote.decision.eligible or quote.new_due_date is None:
         return Submission(quote)
     terms = dict(months=months, reason=reason.strip()[:500],
                  details={"new_due_date": quote.new_due_date.isoformat(), "amount": str(quote.statement.total)})
@@ -144,7 +147,7 @@ def submit_installment(accounts: Accounts, borrower: Borrower, loan: Loan, perio
 
 
 def _record(accounts: Accounts, borrower: Borrower, loan: Loan, quote: Quote, conversation_id: str,
-            today: dt.date, now: dt.datetime, terms: dict) -> Submission:
+            today: dt.date, now: dt.datetime, terms: dict[str, Any]) -> Submission:
     """A new pending request, or the borrower's pending one of the same kind changed to these terms."""
     pending = pending_request(borrower, loan, quote.kind)
     if pending is not None:

@@ -51,7 +51,7 @@ def classify(borrower: Borrower, today: dt.date, policy: SegmentPolicy) -> Accou
     overdue = [s for s in statements if s.is_overdue and s.status != LoanStatus.SETTLED]
     days = max((s.days_overdue for s in overdue), default=0)
     amount = to_money(sum((s.total for s in overdue), Decimal("0")))
-    due_date = min((s.earliest_overdue_date for s in overdue), default=None)
+    due_date = min((row.due_date for s in overdue for row in s.rows), default=None)  # the earliest of them all
     if any(loan.status == LoanStatus.LITIGATION for loan in borrower.loans):
         segment = Segment.LITIGATION
     elif borrower.loans and all(loan.status == LoanStatus.SETTLED for loan in borrower.loans):
@@ -103,10 +103,12 @@ def accounts_in(db: Database, today: dt.date, policy: SegmentPolicy, segment: st
 
 def summarize(accounts: Iterable[AccountSegment], policy: SegmentPolicy) -> list[SegmentSummary]:
     """Counts and amounts for every class and size, in policy order, zero rows included."""
-    totals = {(segment, size): [0, Decimal("0")] for segment in SEGMENTS for size in ("small", "large")}
+    cells = [(segment, size) for segment in SEGMENTS for size in ("small", "large")]
+    counts = dict.fromkeys(cells, 0)
+    amounts = dict.fromkeys(cells, Decimal("0"))
     for account in accounts:
-        cell = totals[(account.segment, account.size)]
-        cell[0] += 1
-        cell[1] += account.amount
-    return [SegmentSummary(segment, size, count, to_money(amount), policy.treatment[segment][size])
-            for (segment, size), (count, amount) in totals.items()]
+        counts[(account.segment, account.size)] += 1
+        amounts[(account.segment, account.size)] += account.amount
+    return [SegmentSummary(segment, size, counts[(segment, size)], to_money(amounts[(segment, size)]),
+                           policy.treatment[segment][size])
+            for segment, size in cells]

@@ -56,6 +56,8 @@ def log(message: str) -> None:
 def http_status(url: str, timeout: float = 2.0) -> int:
     """The status a GET of `url` answers; raises OSError when nothing answers (TimeoutError: not in time)."""
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url!r}")
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.request("GET", parts.path or "/")
@@ -140,7 +142,7 @@ class Child:
                 pass
 
     def terminate(self) -> None:
-        if self.running:
+        if self.running and self.proc is not None:
             self.proc.terminate()
 
     def wait_or_kill(self, timeout: float) -> None:
@@ -184,8 +186,8 @@ class Supervisor:
             delay = child.plan_restart(now)
             child.kill_leftovers()
             child.released()
-            log(f"{child.name} (pid {child.pid}) died with {describe_exit(child.proc.returncode)}; "
-                f"starting it again in {delay:g} s")
+            code = child.proc.returncode if child.proc else None
+            log(f"{child.name} (pid {child.pid}) died with {describe_exit(code)}; starting it again in {delay:g} s")
         elif child.restart_due(now):
             child.launch()
             child.restarts += 1
@@ -267,8 +269,8 @@ class Servers:
         return [f"{role}{self.label}" for role in ROLES[:len(self.commands())]]
 
     @property
-    def procs(self) -> list[subprocess.Popen]:
-        """The processes running now, in the order of commands() (a restart replaces one)."""
+    def procs(self) -> list[subprocess.Popen | None]:
+        """The processes running now, in the order of commands() (a restart replaces one; None before the start)."""
         return [child.proc for child in self.supervisor.children]
 
     @property
@@ -289,7 +291,8 @@ class Servers:
 
     def launch(self, logs: list[IO] | tuple[IO, ...] | None = None) -> None:
         commands = self.commands()
-        for name, command, log_file in zip(self.names(), commands, logs or [None] * len(commands), strict=True):
+        log_files: list[IO | None] = list(logs) if logs else [None] * len(commands)
+        for name, command, log_file in zip(self.names(), commands, log_files, strict=True):
             env = dict(self.env, KUANXIN_INSTANCE=name)  # the name Rasa holds conversation locks under
             self.supervisor.start(Child(name, command, env, log_file, on_death=self._releaser(name)))
 

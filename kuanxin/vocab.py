@@ -18,7 +18,7 @@ class Vocabulary(str, enum.Enum):
     """A closed set of string values; str() and f-strings give the value itself."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
     @classmethod
     def values(cls) -> tuple[str, ...]:

@@ -18,10 +18,14 @@ def policy():
 
 
 POSTGRES_URL = os.environ.get("KUANXIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/kuanxin_test")
+# Under pytest-xdist (`make check` runs the unit tests with -n 2) each worker drops and recreates its own
+# databases: kuanxin_test_gw0, kuanxin_test_gw1 (and their _migrations), never another worker's.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    POSTGRES_URL = f"{POSTGRES_URL}_{os.environ['PYTEST_XDIST_WORKER']}"
 
 
 def _postgres_database() -> Database:
-    """A clean kuanxin_test database on the local PostgreSQL, created when missing."""
+    """A clean kuanxin_test database (one per xdist worker) on the local PostgreSQL, created when missing."""
     admin = create_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT", future=True)
     try:
         with admin.connect() as conn:

@@ -55,7 +55,7 @@ def print_report(report: RunReport) -> None:
             why = SKIP_REASONS.get(plan.skip or outcome.error, plan.skip or outcome.error)
             print(f"  skip  {plan.candidate.borrower_id:<12} {plan.candidate.segment:<9} {why}")
             continue
-        to = mask_openid(plan.address) if plan.channel == "wechat" else mask_phone(plan.address)
+        to = mask_openid(plan.address or "") if plan.channel == "wechat" else mask_phone(plan.address or "")
         detail = f" {outcome.error}" if outcome.error else ""
         print(f"  {outcome.status:<10} {plan.candidate.borrower_id:<12} {plan.candidate.segment:<9} "
               f"{plan.channel:<6} {to} {outcome.reference}{detail}")

@@ -25,7 +25,7 @@ class Reminding:
 def sms_text(policy: Policy, facts: Reminding) -> str:
     rules, lender = policy.reminders, policy.lender.name
     if facts.segment == "upcoming":
-        owed = f"温馨提醒:您的借款将于{short_date(facts.due_date)}到期,应还{yuan(facts.amount)}。"
+        owed = f"温馨提醒:您的借款将于{short_date(facts.due_date or facts.today)}到期,应还{yuan(facts.amount)}。"
     else:
         since = f"(还款日{short_date(facts.due_date)})" if facts.due_date else ""
         owed = f"您的借款有款项尚未归还{since},截至{short_date(facts.today)}应还{yuan(facts.amount)}。"

@@ -79,7 +79,7 @@ def record_outcomes(db: Database, outcomes: list[PromiseOutcome], today: dt.date
                 .where(PaymentPromise.id == outcome.promise_id, PaymentPromise.status == PromiseStatus.OPEN)
                 .values(status=PromiseStatus.KEPT if outcome.kept else PromiseStatus.BROKEN, followed_up_on=today,
                         open_key=None))
-            if changed.rowcount:
+            if changed.rowcount:  # type: ignore[attr-defined]  # sqlalchemy2-stubs: an UPDATE gives a CursorResult
                 recorded.append(outcome)
     return recorded
 

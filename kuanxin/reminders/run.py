@@ -142,12 +142,20 @@ class _Sender:
         return Outcome(plan, "failed", reference, error)
 
     async def _deliver(self, plan: Plan, facts: messages.Reminding, reference: str) -> None:
+        # decide() gives a plan to send an address on a channel this run has; a failure otherwise, never a guess
+        wechat, sms = self.channels.wechat, self.channels.sms
+        if plan.address is None:
+            raise ValueError("a reminder plan without an address")
         if plan.channel == ReminderChannel.WECHAT:
+            if wechat is None:
+                raise ValueError("a WeChat reminder without the WeChat channel")
             template = self.policy.reminders.wechat_template
-            await self.channels.wechat.send_template(plan.address, template.id,
-                                                     messages.template_data(self.policy, facts), template.url)
+            await wechat.send_template(plan.address, template.id, messages.template_data(self.policy, facts),
+                                       template.url)
         else:
-            await self.channels.sms.send(plan.address, messages.sms_text(self.policy, facts), reference)
+            if sms is None:
+                raise ValueError("an SMS reminder without the SMS gateway")
+            await sms.send(plan.address, messages.sms_text(self.policy, facts), reference)
 
     def _claim(self, plan: Plan) -> Reminder | None:
         """Today's record for this borrower, now ours to send; None when another run holds it."""
@@ -157,8 +165,10 @@ class _Sender:
                                                                Reminder.status == ReminderStatus.FAILED)
                                         .values(status=ReminderStatus.SENDING, channel=plan.channel,
                                                 recipient=_masked(plan)))
-                return session.get(Reminder, plan.retry_of) if taken.rowcount else None
+                # sqlalchemy2-stubs type Session.execute as Result; an UPDATE's is a CursorResult
+                return session.get(Reminder, plan.retry_of) if taken.rowcount else None  # type: ignore[attr-defined]
         candidate = plan.candidate
+        assert plan.channel is not None, "decide() gives every plan to send a channel"
         try:
             with self.db.session() as session:
                 record = Reminder(borrower_id=candidate.borrower_id, day=self.today, kind=candidate.kind,
@@ -189,4 +199,4 @@ def _failure(exc: Exception) -> tuple[str, bool]:
 
 
 def _masked(plan: Plan) -> str:
-    return mask_openid(plan.address) if plan.channel == "wechat" else mask_phone(plan.address or "")
+    return mask_openid(plan.address or "") if plan.channel == "wechat" else mask_phone(plan.address or "")

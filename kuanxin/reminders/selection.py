@@ -124,7 +124,7 @@ def read_circumstances(db: Database, today: dt.date) -> Circumstances:
             open_promises=ids(select(PaymentPromise.borrower_id).where(PaymentPromise.status == PromiseStatus.OPEN,
                                                                         PaymentPromise.promised_date >= today)),
             today=todays, this_week=week,
-            openids=dict(bindings),  # the latest binding wins
+            openids={borrower_id: sender_id for borrower_id, sender_id in bindings},  # the latest binding wins
         )
 
 

@@ -125,6 +125,7 @@ def test_labels_are_escaped(db):
     assert "<script>" not in page and "&lt;script&gt;" in page
 
 
+@pytest.mark.slow
 def test_the_report_command(tmp_path):
     env = {**os.environ, "KUANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}", "KUANXIN_VAR_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "kuanxin.cli", "report", "--from", "2026-11-01", "--to",

@@ -144,6 +144,7 @@ def test_cli_load_refuses_malformed_files(tmp_path, content):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_load_then_demo_if_empty(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")

@@ -65,6 +65,7 @@ def test_a_dead_holders_ticket_frees_the_conversation_within_its_ttl():
     assert 0.3 < waited < 1.0
 
 
+@pytest.mark.slow
 def test_a_living_holder_keeps_its_lock_past_the_ttl():
     store = redis_store(ttl=0.3)
 

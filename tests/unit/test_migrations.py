@@ -140,6 +140,7 @@ def test_a_database_that_differs_from_the_models_is_refused(tmp_path):
         migrate.upgrade(url)
 
 
+@pytest.mark.slow
 def test_kuanxin_db_upgrade_command(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     kuanxin = str(Path(sys.executable).parent / "kuanxin")

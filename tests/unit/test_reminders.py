@@ -382,6 +382,7 @@ def kuanxin(args, env, **kw):
                           capture_output=True, text=True, timeout=120, **kw)
 
 
+@pytest.mark.slow
 def test_the_command(tmp_path, sms):
     env = {"KUANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}", "KUANXIN_VAR_DIR": str(tmp_path),
            "KUANXIN_TODAY": TODAY.isoformat(), "KUANXIN_TIME": "07:59", **sms.env()}

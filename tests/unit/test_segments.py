@@ -85,6 +85,7 @@ def test_summary_of_the_demo_book(db, policy):
     assert rows[("litigation", "large")].accounts == 1 and rows[("settled", "small")].accounts == 1
 
 
+@pytest.mark.slow
 def test_kuanxin_segments_prints_the_table(tmp_path):
     env = dict(os.environ, KUANXIN_DATABASE_URL=f"sqlite:///{tmp_path / 'book.db'}", KUANXIN_TODAY="2026-11-22")
     kuanxin = str(Path(sys.executable).parent / "kuanxin")

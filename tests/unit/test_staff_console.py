@@ -46,6 +46,7 @@ def test_bad_staff_details_are_refused(staff):
         directory.add("zhang", PASSWORD, "admin", None, NOW)
 
 
+@pytest.mark.slow
 def test_repeated_wrong_passwords_lock_the_account_for_a_while(staff, policy):
     directory, _, _ = staff
     rules = policy.console

@@ -250,6 +250,7 @@ async def closing(client, coroutine):
         await client.close()
 
 
+@pytest.mark.slow
 def test_concurrent_senders_fetch_the_token_once_and_chinese_arrives_intact(account, api_double):
     client = client_for(account, api_double)
 
@@ -289,6 +290,7 @@ def test_a_revoked_token_is_refreshed_once_not_forever(account, api_double):
     assert len(api_double.token_requests) == 3  # first, after the revocation, once more for the last message
 
 
+@pytest.mark.slow
 def test_busy_errors_and_timeouts_are_retried_a_bounded_number_of_times(account, api_double, monkeypatch):
     monkeypatch.setattr(wechat_api, "BACKOFF", (0, 0))
     client = client_for(account, api_double)
