@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, verified_borrower
+from actions.base import KuanxinAction, accounts, the_borrower, verified_borrower
 from actions.loan_facts import question_text, settlement_addendum
 from actions.render import overdue_summary, percent, promise_line, request_line
 from actions.requests_common import availability_lines, other_options, plans_named, repay_button
@@ -24,7 +24,7 @@ class ActionShowOverdue(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
+        borrower = the_borrower(tracker)
         statements = plans.statements(borrower, self.today())
         buttons = []
         if any(s.is_overdue for s in statements):
@@ -93,7 +93,7 @@ class ActionCheckRequestStatus(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
+        borrower = the_borrower(tracker)
         requests = accounts().requests_of(borrower.id)
         promises = accounts().promises_of(borrower.id)
         if not requests and not promises:

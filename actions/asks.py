@@ -18,6 +18,7 @@ from actions.texts import language_of, say, text_for
 from kuanxin import plans
 from kuanxin.clock import beijing_date
 from kuanxin.formats import Day, Items
+from kuanxin.models import ServiceRequest
 
 # what a choice button sends: words the form's parser reads (kuanxin.zh_parse), in the conversation's language,
 # so a tap never reads as a message in the other language (runtime/language.py)
@@ -79,10 +80,10 @@ class PendingAware(AskSlot, ABC):
         return await super().act(dispatcher, tracker, domain)
 
 
-def pending_on_loan(tracker: Tracker, kind: str):
+def pending_on_loan(tracker: Tracker, kind: str) -> ServiceRequest | None:
     borrower = verified_borrower(tracker)
     loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
-    return plans.pending_request(borrower, loan, kind) if loan else None
+    return plans.pending_request(borrower, loan, kind) if borrower and loan else None
 
 
 class AskDeferralMonths(PendingAware):

@@ -53,6 +53,19 @@ def verified_borrower(tracker: Tracker) -> Borrower | None:
     return accounts().borrower_profile(borrower_id)
 
 
+class NotVerified(LookupError):
+    """An account action ran for a conversation that has not proved who it is (the identity gate's rules
+    should make this impossible; the action then apologises instead of answering)."""
+
+
+def the_borrower(tracker: Tracker) -> Borrower:
+    """The verified borrower, for the actions that run only behind the identity gate."""
+    borrower = verified_borrower(tracker)
+    if borrower is None:
+        raise NotVerified(f"no verified borrower in conversation {mask_text(tracker.sender_id)}")
+    return borrower
+
+
 class KuanxinAction(Action, ABC):
     """An action whose failures end in an apology to the borrower, never in a stack trace.
 

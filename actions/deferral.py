@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asks import deferral_months_open
-from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
+from actions.base import KuanxinAction, accounts, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import loan_title
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots, plans_named
@@ -93,15 +93,15 @@ class ActionAskDeferralConfirm(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
-        loan = plans.find_loan(borrower, tracker.get_slot("loan_id"))
+        borrower = the_borrower(tracker)
+        loan = plans.loan_of(borrower, tracker.get_slot("loan_id"))
         months = int(tracker.get_slot("deferral_months"))
         quote = plans.quote_deferral(borrower, loan, months, tracker.get_slot("deferral_reason"),
                                      self.today(), self.policy())
         key = "deferral.confirm.short" if tracker.get_slot(REASK_SLOT) else "deferral.confirm"
         say(dispatcher, tracker, key, loan=loan_title(loan, language_of(tracker)), total=Money(quote.statement.total),
             months=months,
-            new_date=LongDay(quote.new_due_date), reason=tracker.get_slot("deferral_reason"),
+            new_date=LongDay(quote.due_date_after()), reason=tracker.get_slot("deferral_reason"),
             buttons=confirm_buttons(tracker))
         return []
 

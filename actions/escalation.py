@@ -59,7 +59,7 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, po
         borrower_id=tracker.get_slot("borrower_id") if tracker.get_slot("verified") else None,
         reason=reason, priority=priority, channel=tracker.get_latest_input_channel(),
         summary=latest_text(tracker), today=today, now=now)
-    dispatcher.utter_message(text=next_steps(tracker, reason, escalation.reference,
+    dispatcher.utter_message(text=next_steps(tracker, reason, escalation.reference or "",
                                              policy.words(language_of(tracker)).response_time[priority]))
 
 
@@ -69,7 +69,7 @@ class ActionEscalate(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        reason = REASON_BY_INTENT.get(latest_intent(tracker), "human")
+        reason = REASON_BY_INTENT.get(latest_intent(tracker) or "", "human")
         if reason == "collection_abuse" and asks_whether_it_will_happen(latest_text(tracker)):
             say(dispatcher, tracker, "rights.summary")
             return reset_request_slots()

@@ -103,7 +103,7 @@ class FormValidator(KuanxinAction):
             return self.cancel()
         if switch_to == self.form and self.terms_key and is_question(latest_text(tracker)):
             say(dispatcher, tracker, self.terms_key, **self.terms_values(tracker))  # "分期要另外收手续费吗"
-        elif answerable(intent, bool(tracker.get_slot("verified"))):
+        elif intent and answerable(intent, bool(tracker.get_slot("verified"))):
             await answer(intent, dispatcher, tracker, domain)
         elif intent in ANSWERED_AFTER_IDENTITY and self.form == "identity_form":
             say(dispatcher, tracker, "form.after_identity")

@@ -65,7 +65,7 @@ class ValidateIdentityForm(FormValidator):
             self.say_slip(dispatcher, tracker, slip)
         phone, last4 = found.get(PHONE_SLOT, values.get(PHONE_SLOT)), found.get(ID_SLOT, values.get(ID_SLOT))
         if is_phone(phone) and is_id_last4(last4):
-            found.update(self.verify(dispatcher, tracker, phone, last4))
+            found.update(self.verify(dispatcher, tracker, str(phone), str(last4)))
         return found
 
     def say_slip(self, dispatcher: CollectingDispatcher, tracker: Tracker, slip: Malformed) -> None:
@@ -74,7 +74,7 @@ class ValidateIdentityForm(FormValidator):
     def verify(self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str, last4: str) -> dict:
         identity = self.policy().identity
         result = accounts().verify_identity(phone, last4, tracker.sender_id, self.now(), identity)
-        if result.verified:
+        if result.verified and result.borrower_id:
             remembered = self.remember_in_wechat(tracker, result.borrower_id)
             say(dispatcher, tracker, "identity.verified", phone=mask_phone(phone), remembered=remembered)
             return {"verified": True, "borrower_id": result.borrower_id, "id_last4": "****"}

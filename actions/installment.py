@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
+from actions.base import KuanxinAction, accounts, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import BLOCK_SLOT, loan_title, schedule_message
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots
@@ -56,8 +56,8 @@ class ActionAskInstallmentConfirm(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
-        loan = plans.find_loan(borrower, tracker.get_slot("loan_id"))
+        borrower = the_borrower(tracker)
+        loan = plans.loan_of(borrower, tracker.get_slot("loan_id"))
         periods = int(tracker.get_slot("installment_periods"))
         quote = plans.quote_installment(borrower, loan, periods, self.today(), self.policy())
         total = quote.statement.total

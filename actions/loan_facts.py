@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import loan_render
-from actions.base import KuanxinAction, latest_intent, latest_text, user_messages, verified_borrower
+from actions.base import KuanxinAction, latest_intent, latest_text, the_borrower, user_messages
 from actions.loan_choice import loan_in_text
 from actions.requests_common import repay_button
 from actions.texts import text_for
@@ -133,7 +133,7 @@ class ActionLoanFacts(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
+        borrower = the_borrower(tracker)
         text = question_text(tracker, "ask_loan_facts")
         facts = facts_of(borrower, text, self.today(), self.policy())
         dispatcher.utter_message(text=loan_render.facts_text(_text(tracker), facts, topics_in(text), self.today()))
@@ -146,7 +146,7 @@ class ActionSettlement(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
+        borrower = the_borrower(tracker)
         text = question_text(tracker, "ask_settlement")
         policy, today = self.policy(), self.today()
         facts = facts_of(borrower, text, today, policy)

@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
+from actions.base import KuanxinAction, accounts, latest_text, the_borrower
 from actions.forms import trigger_text
 from actions.render import loan_title
 from actions.requests_common import (
@@ -32,7 +32,7 @@ class ActionOfferHardshipOptions(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower = verified_borrower(tracker)
+        borrower = the_borrower(tracker)
         # "我想延期俩月 孩子生病住院了": the plan asked for is the thing to do, the hardship its reason
         named = [k for k in plans_named(latest_text(tracker)) if k in open_kinds(borrower, self.today(), self.policy())]
         if named:
@@ -63,7 +63,7 @@ class ActionRequestWaiver(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower, today, policy = verified_borrower(tracker), self.today(), self.policy()
+        borrower, today, policy = the_borrower(tracker), self.today(), self.policy()
         reason = trigger_text(tracker, "request_penalty_waiver")
         if asks_principal_cut(reason):
             self.explain_principal(dispatcher, tracker, borrower)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from kuanxin import formats, texts
 from kuanxin.eligibility import PlanItem, RuleFailure
@@ -28,7 +29,7 @@ def word(key: str, fallback: str, language: str = LANGUAGE) -> str:
 
 
 def loan_title(loan: Loan | LoanStatement, language: str = LANGUAGE) -> str:
-    loan_id = getattr(loan, "loan_id", None) or loan.id
+    loan_id = loan.loan_id if isinstance(loan, LoanStatement) else loan.id
     return texts.text("loan.name", language, loan_id=loan_id, product=loan.product)
 
 
@@ -44,7 +45,7 @@ def statement_text(statement: LoanStatement, language: str = LANGUAGE) -> str:
         return texts.text("overdue.current", language, title=title)
     lines = [texts.text(
         "overdue.loan", language, title=title, days=statement.days_overdue,
-        earliest=Day(statement.earliest_overdue_date), periods=len(statement.rows),
+        earliest=Day(statement.overdue_since()), periods=len(statement.rows),
         principal=Money(statement.unpaid_principal), interest=Money(statement.unpaid_interest),
         penalty=Money(statement.penalty), daily_rate=percent(statement.penalty_daily_rate),
         growth=Money(statement.daily_penalty_growth), late_fees=Money(statement.late_fees),
@@ -88,7 +89,7 @@ def schedule_message(template_with_slot: str, plan: list[PlanItem], language: st
     rows = [{"period": item.number, "date": item.due_date.isoformat(),
              "day": formats.short_date(item.due_date, language), "amount": str(item.amount),
              "shown": formats.money(item.amount, language)} for item in plan]
-    blocks = [{"type": "text", "text": before.strip("\n")}, {"type": "schedule", "rows": rows},
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": before.strip("\n")}, {"type": "schedule", "rows": rows},
               {"type": "text", "text": after.strip("\n")}]
     return {"text": before + plan_table(plan, language) + after,
             "json_message": {"blocks": [b for b in blocks if b.get("text") != ""]}}

@@ -132,7 +132,7 @@ class SubmitPlanAction(KuanxinAction):
         label = text_for(tracker, f"request.label.{self.kind}")
         what = text_for(tracker, "request.what", loan=loan_title(loan, language_of(tracker)), label=label) \
             if loan else ""
-        if loan is None:
+        if borrower is None or loan is None:
             say(dispatcher, tracker, "request.no_loan", label=label)
         elif tracker.get_slot("request_blocked"):
             decision = plans.precheck(self.kind, borrower, loan, self.today(), self.policy())

@@ -32,7 +32,7 @@ class RuleFailure:
     values: dict[str, object] = field(default_factory=dict, hash=False)
 
     def explain(self, language: str = texts.DEFAULT_LANGUAGE) -> str:
-        return texts.text(self.key, language, **self.values)
+        return texts.text(self.key, language, None, **self.values)
 
     @property
     def explanation(self) -> str:
@@ -141,7 +141,7 @@ def check_deferral(loan: Loan, statement: LoanStatement, requests: Iterable[Serv
 
 def deferred_due_date(statement: LoanStatement, months: int) -> dt.date:
     """The overdue amount's new due date: earliest overdue due date + N calendar months."""
-    return statement.earliest_overdue_date + relativedelta(months=months)
+    return statement.overdue_since() + relativedelta(months=months)
 
 
 def installment_precheck(loan: Loan, statement: LoanStatement, requests: Iterable[ServiceRequest],

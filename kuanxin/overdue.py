@@ -78,6 +78,12 @@ class LoanStatement:
     def earliest_overdue_date(self) -> dt.date | None:
         return min((row.due_date for row in self.rows), default=None)
 
+    def overdue_since(self) -> dt.date:
+        """The earliest overdue due date, for a loan that is overdue (ValueError for one that is not)."""
+        if self.earliest_overdue_date is None:
+            raise ValueError(f"loan {self.loan_id} is not overdue")
+        return self.earliest_overdue_date
+
     @property
     def days_overdue(self) -> int:
         return max((row.days_overdue for row in self.rows), default=0)

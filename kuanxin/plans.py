@@ -25,6 +25,12 @@ class Quote:
     new_due_date: dt.date | None = None
     plan: list[PlanItem] = field(default_factory=list)
 
+    def due_date_after(self) -> dt.date:
+        """A deferral's new due date; only an eligible deferral quote has one to show."""
+        if self.new_due_date is None:
+            raise ValueError(f"a {self.kind} quote for {self.loan.id} has no new due date")
+        return self.new_due_date
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -57,6 +63,14 @@ def overdue_loans(borrower: Borrower, today: dt.date) -> list[Loan]:
 
 def find_loan(borrower: Borrower, loan_id: str | None) -> Loan | None:
     return next((loan for loan in borrower.loans if loan.id == loan_id), None)
+
+
+def loan_of(borrower: Borrower, loan_id: str | None) -> Loan:
+    """The borrower's loan a form chose; a form never asks to confirm a loan it did not find."""
+    loan = find_loan(borrower, loan_id)
+    if loan is None:
+        raise LookupError(f"borrower {borrower.id} has no loan {loan_id!r}")
+    return loan
 
 
 def default_loan(borrower: Borrower, today: dt.date) -> Loan | None:

@@ -642,6 +642,8 @@ def _classify_amount(text: str, m: re.Match) -> Decimal | None:
     if value is None:
         return None
     suffix = _UNIT_SUFFIX_RE.match(text, end)
+    if suffix is None:  # every group is optional, so the pattern always matches
+        return value
     if suffix["mult"]:
         value *= _MULTIPLIERS[suffix["mult"].lower()]
     if suffix["mult"] or suffix["unit"]:

@@ -69,7 +69,7 @@ def choice_payload(reply: str, buttons: list[dict[str, str]]) -> str | None:
     if not answer.isdigit():
         return None
     if _numbered_by_title(buttons):
-        picked = [b for b in buttons if LEADING_NUMBER.match(str(b["title"])).group(1) == answer]
+        picked = [b for b in buttons if (m := LEADING_NUMBER.match(str(b["title"]))) and m.group(1) == answer]
         return str(picked[0].get("payload") or picked[0]["title"]) if picked else None
     index = int(answer)
     if 1 <= index <= len(buttons):
