@@ -34,13 +34,13 @@ class ActionOfferHardshipOptions(KuanxinAction):
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = the_borrower(tracker)
         # "我想延期俩月 孩子生病住院了": the plan asked for is the thing to do, the hardship its reason
-        named = [k for k in plans_named(latest_text(tracker)) if k in open_kinds(borrower, self.today(), self.policy())]
+        kinds = open_kinds(borrower, self.today(), self.policy())
+        named = [kind for kind in plans_named(latest_text(tracker)) if kind in kinds]
         if named:
             return [FollowupAction(FORMS[named[0]])]
         if not plans.overdue_loans(borrower, self.today()):
             say(dispatcher, tracker, "hardship.not_overdue", buttons=[human_button(tracker)])
             return []
-        kinds = open_kinds(borrower, self.today(), self.policy())
         choices = "\n".join(f"{i}. {option_words(tracker, kind)}" for i, kind in enumerate(kinds, 1))
         say(dispatcher, tracker, "hardship.options", choices=choices,
             buttons=[option_button(tracker, kind) for kind in kinds])

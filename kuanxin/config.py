@@ -74,24 +74,32 @@ def shown(setting: Setting, value: str) -> str:
     return value
 
 
+def _parses(read: Callable[[str], object]) -> Callable[[str], bool]:
+    def valid(value: str) -> bool:
+        try:
+            read(value)
+        except ValueError:
+            return False
+        return True
+    return valid
+
+
+# kind -> whether a value is one of that kind (text, secret and path take anything)
+VALID: dict[str, Callable[[str], bool]] = {
+    "int": lambda v: _parses(int)(v) and int(v) >= 0,
+    "number": lambda v: _parses(float)(v) and float(v) > 0,
+    "date": _parses(dt.date.fromisoformat),
+    "time": _parses(dt.time.fromisoformat),
+    "flag": lambda v: v.lower() in FLAG_VALUES,
+    "url": lambda v: bool(urlsplit(v).scheme),
+}
+
+
 def _problem(setting: Setting, value: str) -> str | None:
-    checks: dict[str, Callable[[str], object]] = {
-        "int": lambda v: int(v) >= 0 or _fail(), "number": lambda v: float(v) > 0 or _fail(),
-        "date": dt.date.fromisoformat, "time": dt.time.fromisoformat,
-        "flag": lambda v: v.lower() in FLAG_VALUES or _fail(),
-        "url": lambda v: urlsplit(v).scheme or _fail(),
-    }
-    check = checks.get(setting.kind)
-    try:
-        if check:
-            check(value)
-    except ValueError:
-        return f"{setting.name}: not a valid {setting.kind} ({value!r})"
-    return None
-
-
-def _fail():
-    raise ValueError
+    valid = VALID.get(setting.kind)
+    if valid is None or valid(value):
+        return None
+    return f"{setting.name}: not a valid {setting.kind} ({value!r})"
 
 
 def effective(env: Mapping[str, str]) -> list[tuple[Setting, str, str]]:

@@ -13,6 +13,7 @@ import yaml
 
 from kuanxin import settings
 from kuanxin.money import to_money
+from kuanxin.vocab import Priority
 
 
 class PolicyError(ValueError):
@@ -27,22 +28,22 @@ class Section:
             raise PolicyError(f"{where}: give a section of settings, got {raw!r}")
         self.raw, self.where = raw, where
 
-    def _get(self, key: str):
+    def value(self, key: str):  # the raw value, present and not null
         if key not in self.raw or self.raw[key] is None:
             raise PolicyError(f"{self.where}.{key}: missing")
         return self.raw[key]
 
     def section(self, key: str) -> Section:
-        return Section(self._get(key), f"{self.where}.{key}")
+        return Section(self.value(key), f"{self.where}.{key}")
 
     def whole(self, key: str, low: int, high: int) -> int:
-        value = self._get(key)
+        value = self.value(key)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise PolicyError(f"{self.where}.{key}: give a whole number from {low} to {high}, got {value!r}")
         return value
 
     def wholes(self, key: str, low: int, high: int) -> tuple[int, ...]:
-        values = self._get(key)
+        values = self.value(key)
         if (not isinstance(values, list) or not values
                 or not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values)
                 or len(set(values)) != len(values)):
@@ -51,13 +52,13 @@ class Section:
         return tuple(sorted(values))
 
     def text(self, key: str) -> str:
-        value = self._get(key)
+        value = self.value(key)
         if not isinstance(value, (str, int)) or not str(value).strip():
             raise PolicyError(f"{self.where}.{key}: give a text, got {value!r}")
         return str(value).strip()
 
     def money(self, key: str) -> Decimal:
-        value = self._get(key)
+        value = self.value(key)
         try:
             amount = to_money(str(value))
         except ValueError:
@@ -302,8 +303,8 @@ def parse_policy(raw: dict) -> Policy:
             console=ConsolePolicy(console.whole("max_failed_logins", 1, 100), console.whole("lockout_minutes", 1, 1440),
                                   console.whole("idle_minutes", 1, 1440),
                                   console.whole("login_attempts_per_minute", 1, 1000)),
-            segments=parse_segments(top._get("segments")),
-            reminders=parse_reminders(top._get("reminders"), lender.text("name")),
+            segments=parse_segments(top.value("segments")),
+            reminders=parse_reminders(top.value("reminders"), lender.text("name")),
             settlement=parse_settlement(raw.get("settlement")),
             safety=parse_safety(raw.get("safety")),
         )
@@ -334,14 +335,14 @@ def parse_wording(words: Section, policy: Policy) -> Wording:
                    times, words.text("decision_time"), texts)
 
 
-PRIORITIES = ("high", "normal")
+PRIORITIES = tuple(priority.value for priority in Priority)
 
 
 def parse_escalation(esc: Section) -> EscalationPolicy:
     times = esc.texts("response_time")
     if set(times) != set(PRIORITIES):
         raise PolicyError(f"{esc.where}.response_time: give exactly {', '.join(PRIORITIES)}")
-    reasons = esc._get("high_priority_reasons")
+    reasons = esc.value("high_priority_reasons")
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise PolicyError(f"{esc.where}.high_priority_reasons: give a list of reasons, got {reasons!r}")
     return EscalationPolicy(times, tuple(reasons))
