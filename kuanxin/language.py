@@ -7,6 +7,7 @@ The rule (runtime/language.py applies it to every message before the reply is ch
 3. A message with Latin-letter words (two letters or more, not "ok"/"okay"/"id"/"kk") and more Latin
    letters than twice its Chinese characters is English: "how much do i owe", "my name is 张伟 and i owe".
 4. A message with Chinese characters that is not English by 3 is Chinese: "好的", "我想问一下APR".
+   Markup (HTML or XML tags and entities) is left out of the count.
 5. Anything else (digits, a phone number, an ID tail such as 123X, a loan number such as L1001, "ok",
    emoji) leaves the language as it was.
 The conversation starts in Chinese (the `language` slot is empty) and a new session starts in Chinese
@@ -29,6 +30,8 @@ _SWITCH_WORDS = {
     ZH: re.compile(r"(?:(?:in|speak|use|switch to|change to)\s+)?(?:chinese|mandarin|中文|汉语|普通话)"
                    r"(?:\s+please|\s+pls|\s+plz)?|说中文|用中文|讲中文|我要中文|请说中文", re.I),
 }
+# markup says nothing about the writer's language: "<script>alert(1)</script> 我欠多少" is Chinese
+_MARKUP = re.compile(r"<[^<>]*>|&#?\w+;")
 _CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 # Latin words Chinese borrowers type too: never a sign of English on their own
@@ -52,6 +55,7 @@ def written_in(text: str) -> str | None:
     chosen = switch_word(text)
     if chosen:
         return chosen
+    text = _MARKUP.sub(" ", text)
     chinese = len(_CHINESE.findall(text))
     words = [w for w in _LATIN_WORD.findall(text) if len(w) >= 2 and w.lower() not in NEUTRAL_WORDS]
     letters = sum(len(w) for w in words)

@@ -14,6 +14,8 @@ from kuanxin.wechat.render import render_turn
     ("我逾期了多少钱", "zh"), ("好的", "zh"), ("我想问一下APR是多少", "zh"), ("中文", "zh"), ("Chinese", "zh"),
     ("ok", None), ("OK", None), ("13812345678", None), ("123X", None), ("L1001", None), ("/affirm", None),
     ("/check_overdue", None), ("", None), ("👍", None), ("id 123x", None),
+    # markup is not language
+    ("<script>alert(1)</script> 我欠多少", "zh"), ("<b>how much do i owe</b>", "en"), ("&lt;&gt;&amp;", None),
 ])
 def test_the_language_a_message_is_written_in(text, written_in):
     assert language.written_in(text) == written_in
