@@ -46,6 +46,7 @@ run: $(MODEL) $(WIDGET) demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check kuanxin actions channels runtime web tests bench
+	$(BIN)/lint-imports --no-cache
 
 types: $(STAMP)
 	$(BIN)/mypy

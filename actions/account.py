@@ -13,9 +13,9 @@ from actions.loan_facts import question_text, settlement_addendum
 from actions.render import overdue_summary, percent, promise_line, request_line
 from actions.requests_common import availability_lines, other_options, plans_named, repay_button
 from actions.texts import language_of, say, text_for
-from kuanxin import plans
-from kuanxin.formats import Day, Money
-from kuanxin.overdue import LoanStatement
+from kuanxin.core.formats import Day, Money
+from kuanxin.lending import plans
+from kuanxin.lending.overdue import LoanStatement
 
 
 class ActionShowOverdue(KuanxinAction):

@@ -15,12 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, verified_borrower
 from actions.forms import REASK_SLOT
 from actions.texts import language_of, say, text_for
-from kuanxin import plans
-from kuanxin.clock import beijing_date
-from kuanxin.formats import Day, Items
-from kuanxin.models import ServiceRequest
+from kuanxin.core.clock import beijing_date
+from kuanxin.core.formats import Day, Items
+from kuanxin.lending import plans
+from kuanxin.store.models import ServiceRequest
 
-# what a choice button sends: words the form's parser reads (kuanxin.zh_parse), in the conversation's language,
+# what a choice button sends: words the form's parser reads (kuanxin.core.zh_parse), in the conversation's language,
 # so a tap never reads as a message in the other language (runtime/language.py)
 PAYLOADS = {"zh": {"deferral_months": "延期{}个月", "installment_periods": "分{}期"},
             "en": {"deferral_months": "defer {} months", "installment_periods": "{} installments"}}

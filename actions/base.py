@@ -11,10 +11,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from kuanxin import clock, policy
-from kuanxin.accounts import Accounts
-from kuanxin.identity import mask_text
-from kuanxin.models import Borrower
+from kuanxin.core import clock, policy
+from kuanxin.lending.identity import mask_text
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.models import Borrower
 
 logger = logging.getLogger("kuanxin.actions")
 _accounts: Accounts | None = None

@@ -14,10 +14,10 @@ from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import loan_title
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots, plans_named
 from actions.texts import language_of, say
-from kuanxin import eligibility, plans
-from kuanxin.formats import Items, LongDay, Money
-from kuanxin.overdue import loan_statement
-from kuanxin.zh_parse import find_month_count
+from kuanxin.core.formats import Items, LongDay, Money
+from kuanxin.core.zh_parse import find_month_count
+from kuanxin.lending import eligibility, plans
+from kuanxin.lending.overdue import loan_statement
 
 REASON_CUE = re.compile(r"(?:因为|由于|原因是|原因:|原因:|理由是"
                         r"|\b(?:because|bcoz|bc|coz|cause|since|due to|the reason is)\b|\breason:)\s*(.+)", re.I)

@@ -27,7 +27,7 @@ from actions.answers import answer, answerable
 from actions.base import KuanxinAction, latest_intent, latest_text, user_messages
 from actions.requests_common import reset_request_slots
 from actions.texts import say
-from kuanxin.zh_parse import is_question
+from kuanxin.core.zh_parse import is_question
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 LEAVE_INTENTS = {"cancel", "goodbye"}

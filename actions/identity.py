@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, accounts, latest_text
 from actions.forms import FormValidator
 from actions.texts import say, text_for
-from kuanxin import clock
-from kuanxin.identity import ID_SLOT, PHONE_SLOT, Malformed, is_id_last4, is_phone, mask_phone, read_identity
+from kuanxin.core import clock
+from kuanxin.lending.identity import ID_SLOT, PHONE_SLOT, Malformed, is_id_last4, is_phone, mask_phone, read_identity
 
 logger = logging.getLogger("kuanxin.actions")
 WECHAT = "wechat"  # the input channel whose sender id (the OpenID) stays with the borrower

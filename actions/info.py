@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, latest_text
 from actions.escalation import escalate, reports_what_a_collector_did
 from actions.texts import language_of, say, text_for
-from kuanxin import language
+from kuanxin.core import language
 
 # the greeting's menu: (catalogue key of the title, payload); then the other language, named in its own words
 MENU = [("button.check_overdue", "/check_overdue"), ("button.request_installment", "/request_installment"),

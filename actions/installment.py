@@ -12,9 +12,9 @@ from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import BLOCK_SLOT, loan_title, schedule_message
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots
 from actions.texts import language_of, say, text_for
-from kuanxin import eligibility, plans
-from kuanxin.formats import Items, Money
-from kuanxin.zh_parse import find_period_count
+from kuanxin.core.formats import Items, Money
+from kuanxin.core.zh_parse import find_period_count
+from kuanxin.lending import eligibility, plans
 
 
 class ValidateInstallmentForm(FormValidator):

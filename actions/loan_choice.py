@@ -11,11 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, verified_borrower
 from actions.render import loan_title
 from actions.texts import language_of, say, text_for
-from kuanxin import plans
-from kuanxin.formats import Money
-from kuanxin.models import Borrower, Loan
-from kuanxin.overdue import loan_statement
-from kuanxin.zh_parse import parse_chinese_number
+from kuanxin.core.formats import Money
+from kuanxin.core.zh_parse import parse_chinese_number
+from kuanxin.lending import plans
+from kuanxin.lending.overdue import loan_statement
+from kuanxin.store.models import Borrower, Loan
 
 ORDINAL = re.compile(r"第\s*([0-9一二三四五六七八九十两]+)\s*(?:笔|个|项)")
 

@@ -1,6 +1,6 @@
 """The loan's own facts (ask_loan_facts) and what settling it today costs (ask_settlement).
 
-Thin: read what was asked, compute with kuanxin.loan_facts, word it with actions.loan_render.
+Thin: read what was asked, compute with kuanxin.lending.loan_facts, word it with actions.loan_render.
 "还清/结清/一次性还完" asks for the settlement figure, "逾期多少" for the overdue one; a question
 with neither cue ("我还要还多少") gets both, each labelled.
 """
@@ -18,8 +18,8 @@ from actions.base import KuanxinAction, latest_intent, latest_text, the_borrower
 from actions.loan_choice import loan_in_text
 from actions.requests_common import repay_button
 from actions.texts import text_for
-from kuanxin.loan_facts import LoanFacts, loan_facts
-from kuanxin.models import Borrower
+from kuanxin.lending.loan_facts import LoanFacts, loan_facts
+from kuanxin.store.models import Borrower
 
 
 def cues(*words: str, flags: int = 0) -> re.Pattern:

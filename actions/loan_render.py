@@ -1,4 +1,4 @@
-"""Chinese wording of the loan's facts and of settling it today (kuanxin.loan_facts); texts from the catalogue.
+"""Chinese wording of the loan's facts and of settling it today (kuanxin.lending.loan_facts); texts from the catalogue.
 
 No figure is computed here: every amount, count and date comes from LoanFacts.
 """
@@ -8,9 +8,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from actions.render import percent
-from kuanxin.formats import Day, LongDay, Money
-from kuanxin.loan_facts import LoanFacts
-from kuanxin.money import ZERO
+from kuanxin.core.formats import Day, LongDay, Money
+from kuanxin.core.money import ZERO
+from kuanxin.lending.loan_facts import LoanFacts
 
 # the parts of the fact sheet, in the order shown; a question names some, or none for all
 TOPICS = ("amount", "rate", "term", "progress", "next_due", "charges")

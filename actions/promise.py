@@ -19,10 +19,10 @@ from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import percent
 from actions.requests_common import confirm_buttons, reset_request_slots
 from actions.texts import say, text_for
-from kuanxin import plans
-from kuanxin.formats import Items, LongDay, Money
-from kuanxin.money import ZERO, to_money
-from kuanxin.zh_parse import find_amount, parse_date
+from kuanxin.core.formats import Items, LongDay, Money
+from kuanxin.core.money import ZERO, to_money
+from kuanxin.core.zh_parse import find_amount, parse_date
+from kuanxin.lending import plans
 
 
 def overdue_total(borrower, today: dt.date) -> Decimal:

@@ -21,9 +21,9 @@ from actions.requests_common import (
     plans_named,
 )
 from actions.texts import language_of, say, text_for
-from kuanxin import plans
-from kuanxin.formats import Money
-from kuanxin.money import ZERO
+from kuanxin.core.formats import Money
+from kuanxin.core.money import ZERO
+from kuanxin.lending import plans
 
 
 class ActionOfferHardshipOptions(KuanxinAction):

@@ -1,7 +1,7 @@
 """The wording of what the domain package computes, in the conversation's language. No numbers are computed here.
 
 The words come from the text catalogue (texts/<language>.yml); dates, amounts and lists are passed as
-kuanxin.formats values, which the catalogue renders in the language of the text they fill.
+kuanxin.core.formats values, which the catalogue renders in the language of the text they fill.
 """
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from kuanxin import formats, texts
-from kuanxin.eligibility import PlanItem, RuleFailure
-from kuanxin.formats import Day, LongDay, Money
-from kuanxin.models import Loan, PaymentPromise, ServiceRequest
-from kuanxin.money import ZERO
-from kuanxin.overdue import LoanStatement
+from kuanxin.core import formats, texts
+from kuanxin.core.formats import Day, LongDay, Money
+from kuanxin.core.money import ZERO
+from kuanxin.lending.eligibility import PlanItem, RuleFailure
+from kuanxin.lending.overdue import LoanStatement
+from kuanxin.store.models import Loan, PaymentPromise, ServiceRequest
 
 LANGUAGE = texts.DEFAULT_LANGUAGE
 

@@ -13,10 +13,10 @@ from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
 from actions.texts import language_of, say, text_for
-from kuanxin import plans
-from kuanxin.eligibility import RuleFailure
-from kuanxin.formats import Items
-from kuanxin.models import Borrower, Loan
+from kuanxin.core.formats import Items
+from kuanxin.lending import plans
+from kuanxin.lending.eligibility import RuleFailure
+from kuanxin.store.models import Borrower, Loan
 
 REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
                  "promise_amount", "confirm_request", "request_blocked", "form_reask")

@@ -1,4 +1,4 @@
-"""The safety protocol's action: a borrower who spoke of suicide or self-harm (kuanxin/safety.py).
+"""The safety protocol's action: a borrower who spoke of suicide or self-harm (kuanxin/lending/safety.py).
 
 runtime/safety.py runs it before anything else, in any state, identity check included: it has left
 any form already. The reply comes first and always (the crisis hotline, 120/110, a person coming),
@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KuanxinAction, accounts, latest_text
 from actions.requests_common import reset_request_slots
 from actions.texts import say
-from kuanxin.identity import mask_text
+from kuanxin.lending.identity import mask_text
 
 logger = logging.getLogger("kuanxin.actions")
 

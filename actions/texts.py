@@ -1,4 +1,4 @@
-"""Replies from the text catalogue (kuanxin.texts), in the conversation's language."""
+"""Replies from the text catalogue (kuanxin.core.texts), in the conversation's language."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from kuanxin import texts
+from kuanxin.core import texts
 
 
 def language_of(tracker: Tracker) -> str:

@@ -19,12 +19,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.load import TODAY, conversation, report, run_load, synthetic_accounts
-from kuanxin.cluster import Cluster
-from kuanxin.db import Database
-from kuanxin.importer import load_document
-from kuanxin.migrate import ensure_database, upgrade
-from kuanxin.serve import free_port, latest_model
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.cluster import Cluster
+from kuanxin.ops.serve import free_port, latest_model
+from kuanxin.store.db import Database
+from kuanxin.store.importer import load_document
+from kuanxin.store.migrate import ensure_database, upgrade
 
 SERVER = os.environ.get("KUANXIN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("KUANXIN_BENCH_REDIS", "redis://127.0.0.1:6379/0")

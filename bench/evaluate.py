@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
 
 ACCURACY_TARGET, MACRO_F1_TARGET = 0.97, 0.95
 HELD_OUT = sorted((PROJECT_ROOT / "tests" / "nlu").glob("heldout_*.yml"))

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import aiohttp
 
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.serve import Servers, free_port, latest_model
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.serve import Servers, free_port, latest_model
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
 
 TODAY = "2026-11-22"
 

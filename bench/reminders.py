@@ -17,13 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from kuanxin import clock
-from kuanxin.db import Database
-from kuanxin.models import Base, Borrower, Loan, ScheduleRow
-from kuanxin.policy import load_policy
+from kuanxin.core import clock
+from kuanxin.core.policy import load_policy
+from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders.run import Channels, run
 from kuanxin.reminders.sms import SmsGateway, sms_settings
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.store.db import Database
+from kuanxin.store.models import Base, Borrower, Loan, ScheduleRow
 from tests.doubles.sms_gateway import SmsGatewayDouble
 
 TODAY = dt.date(2026, 11, 22)

@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.load import percentile
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
 from tests.e2e.harness import start_servers
 from tests.e2e.wechat.double import Account, Api, Platform, new_openid, text_xml
 

@@ -30,7 +30,7 @@ from channels.common import (
     valid_message_id,
     valid_sender_id,
 )
-from kuanxin import texts
+from kuanxin.core import texts
 from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)

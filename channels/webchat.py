@@ -2,7 +2,7 @@
 
 Rasa's stock socket.io channel lets any client join any session id it names and trusts the
 session id and metadata in every message. Here the server picks an unguessable session id, the
-browser proves it on reload with a credential only we can make (kuanxin.signin.ResumeKeys), and
+browser proves it on reload with a credential only we can make (kuanxin.core.signin.ResumeKeys), and
 each socket's session is kept server-side: a message is always filed under its socket's session.
 A lender-signed token binds the session to a signed-in borrower, who then skips the identity check.
 """
@@ -27,10 +27,10 @@ from channels.common import (
     clean_text,
     valid_message_id,
 )
-from kuanxin import clock, settings
-from kuanxin.accounts import Accounts
-from kuanxin.signin import ResumeKeys, borrower_from_token
-from kuanxin.staff_reply import staff_name
+from kuanxin.core import clock, settings
+from kuanxin.core.signin import ResumeKeys, borrower_from_token
+from kuanxin.core.staff_reply import staff_name
+from kuanxin.store.accounts import Accounts
 from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
 from channels.common import RETRY_AFTER_SECONDS, clean_text, language_of_text
-from kuanxin import texts
-from kuanxin.accounts import Accounts
-from kuanxin.settings import redis_prefix, redis_url
+from kuanxin.core import texts
+from kuanxin.core.settings import redis_prefix, redis_url
+from kuanxin.store.accounts import Accounts
 from kuanxin.wechat.api import OutsideServiceWindow, WeChatApi, WeChatApiError, mask_openid
 from kuanxin.wechat.config import WeChatSettings, settings_from_env
 from kuanxin.wechat.inbound import Inbound, Incoming, Refused

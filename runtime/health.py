@@ -22,8 +22,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sqlalchemy import text
 
-from kuanxin import texts
-from kuanxin.safe_text import has_unsafe_characters, valid_sender_id
+from kuanxin.core import texts
+from kuanxin.core.safe_text import has_unsafe_characters, valid_sender_id
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The language a borrower is answered in, chosen from each message before the reply (kuanxin.language).
+"""The language a borrower is answered in, chosen from each message before the reply (kuanxin.core.language).
 
 Every message, whatever channel brought it and whatever path handles it (runtime.turns, the safety
 protocol of runtime.safety), is logged by MessageProcessor._handle_message_with_tracker; right after
@@ -15,7 +15,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from kuanxin import language
+from kuanxin.core import language
 
 SLOT = "language"
 GREET = "greet"

@@ -9,7 +9,7 @@ conversations of an instance that dies stay locked for a minute. Here:
 - a holder keeps a heartbeat key alive (TTL `ttl`, refreshed every ttl/4) for its ticket while it
   waits and while it works; a ticket whose heartbeat has gone belongs to a dead process and is
   skipped, so a dead instance's conversations are free again within `ttl` seconds, and at once when
-  the supervisor that saw it die frees the tickets listed under its name (kuanxin.lock_keys);
+  the supervisor that saw it die frees the tickets listed under its name (kuanxin.store.lock_keys);
 - waiting polls every few milliseconds (not Rasa's 1 s steps) and gives up after `wait_limit`
   seconds with a LockError, which the channels answer as "try again" rather than dropping.
 
@@ -31,14 +31,14 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, LockStore
 from redis.exceptions import RedisError
 
-from kuanxin.lock_keys import heartbeat_key, holder_key, queue_key
+from kuanxin.store.lock_keys import heartbeat_key, holder_key, queue_key
 
 logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 2.0          # a dead holder's conversations are free again after this
 WAIT_LIMIT_SECONDS = 60.0  # a message waits at most this long behind the ones before it
 QUEUE_KEEP_SECONDS = 24 * 3600
-INSTANCE_ENV = "KUANXIN_INSTANCE"  # the name this process holds tickets under (see kuanxin.lock_keys)
+INSTANCE_ENV = "KUANXIN_INSTANCE"  # the name this process holds tickets under (see kuanxin.store.lock_keys)
 
 
 class InProcessLockStore(LockStore):
@@ -79,7 +79,7 @@ class RedisHeartbeatLockStore(LockStore):
                  wait_limit: float = WAIT_LIMIT_SECONDS) -> None:
         kwargs = dict(getattr(endpoint_config, "kwargs", None) or {})
         self.key_prefix = prefix or kwargs.get("key_prefix") or "kuanxin"
-        self.instance = os.environ.get(INSTANCE_ENV) or None  # set by the supervisor (kuanxin.serve)
+        self.instance = os.environ.get(INSTANCE_ENV) or None  # set by the supervisor (kuanxin.ops.serve)
         self.red = client or aioredis.Redis(
             host=getattr(endpoint_config, "url", None) or "localhost", port=int(kwargs.get("port") or 6379),
             db=int(kwargs.get("db") or 0), password=kwargs.get("password") or None,

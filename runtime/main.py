@@ -14,7 +14,7 @@
    A message that speaks of suicide or self-harm gets the safety protocol before anything else
    (runtime.safety). Each message sets the language of its own reply (runtime.language).
 4. Start-up: a configured conversation store or Redis that cannot be reached stops the start with its
-   variable's name (kuanxin.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
+   variable's name (kuanxin.ops.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
    environment, never from the command line (where `ps` would show it).
 """
 from __future__ import annotations
@@ -29,8 +29,9 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from kuanxin import preflight
-from kuanxin.settings import rasa_store_env
+from kuanxin.core import settings
+from kuanxin.core.settings import rasa_store_env
+from kuanxin.ops import preflight
 from kuanxin.wechat.config import check_settings_or_exit
 from runtime import health, language, safety, stores, turns
 
@@ -87,7 +88,7 @@ def install() -> None:
 
 
 def _token_from_environment(argv: list[str]) -> list[str]:
-    token = os.environ.get("KUANXIN_RASA_TOKEN", "").strip()
+    token = settings.current().given("KUANXIN_RASA_TOKEN")
     return argv + ["--auth-token", token] if token and "--auth-token" not in argv else argv
 
 

@@ -15,7 +15,7 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-from kuanxin.zh_parse import normalize_text
+from kuanxin.core.zh_parse import normalize_text
 
 
 @functools.lru_cache(maxsize=8192)

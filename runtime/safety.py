@@ -1,6 +1,6 @@
 """The safety protocol comes before anything else, in any state.
 
-A message that kuanxin.safety flags (suicide, self-harm, acute despair with danger) does not go to
+A message that kuanxin.lending.safety flags (suicide, self-harm, acute despair with danger) does not go to
 the classifier, the policies or any form: it is logged with intent `express_crisis`, any active
 form is left, `action_safety_protocol` answers (crisis hotline, 120/110, a person; nothing about
 money) and the assistant listens, also in a conversation staff have taken over (the reply with the
@@ -23,7 +23,8 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from kuanxin import safety, texts
+from kuanxin.core import texts
+from kuanxin.lending import safety
 from runtime.turns import ResendSafeMessage, earlier_answers
 
 INTENT = "express_crisis"

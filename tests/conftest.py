@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from kuanxin.db import Database
-from kuanxin.models import Base, Borrower, Loan, ScheduleRow, ServiceRequest
-from kuanxin.policy import load_policy
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.policy import load_policy
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.store.db import Database
+from kuanxin.store.models import Base, Borrower, Loan, ScheduleRow, ServiceRequest
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ production with KUANXIN_DEMO_PAGES=0; the widget script itself is always served.
 """
 from __future__ import annotations
 
-import os
+import functools
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,28 +14,33 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from kuanxin import settings
-from kuanxin.demo import demo_document
-from kuanxin.signin import sign_borrower_token
+from kuanxin.core import settings
+from kuanxin.core.signin import sign_borrower_token
+from kuanxin.store.demo import demo_document
 from web.guard import scrub
 
 WIDGET_DIST = settings.PROJECT_ROOT / "widget" / "dist"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.finalize = scrub
 router = APIRouter()
-DEMO_BORROWERS = {b["id"]: b["name"] for b in demo_document()["borrowers"]}
+
+
+@functools.cache
+def demo_borrowers() -> dict[str, str]:
+    """The demo borrowers' ids and names, read on the first sign-in (not when the app is imported)."""
+    return {b["id"]: b["name"] for b in demo_document()["borrowers"]}
 
 
 def demo_pages_on() -> bool:
-    return os.environ.get("KUANXIN_DEMO_PAGES", "1").strip().lower() not in ("0", "false", "no", "off")
+    return bool(settings.current().value("KUANXIN_DEMO_PAGES"))
 
 
 def chat_server_url(request: Request) -> str:
     """Where browsers reach Rasa's socket.io: KUANXIN_PUBLIC_CHAT_URL, else Rasa's port on this page's host."""
-    configured = os.environ.get("KUANXIN_PUBLIC_CHAT_URL", "").strip()
-    if configured:
-        return configured.rstrip("/")
-    rasa = urlsplit(os.environ.get("KUANXIN_RASA_URL", "http://127.0.0.1:5005"))
+    configured = settings.current()
+    if public := configured.given("KUANXIN_PUBLIC_CHAT_URL"):
+        return public.rstrip("/")
+    rasa = urlsplit(configured.value("KUANXIN_RASA_URL"))
     return f"{request.url.scheme}://{request.url.hostname}:{rasa.port or 5005}"
 
 
@@ -52,10 +57,11 @@ def lender_home(request: Request) -> HTMLResponse:
 
 @router.get("/signed-in", response_class=HTMLResponse)
 def signed_in_page(request: Request, borrower: str = "B1001") -> HTMLResponse:
-    if borrower not in DEMO_BORROWERS:
+    names = demo_borrowers()
+    if borrower not in names:
         raise HTTPException(status_code=404)
     token = sign_borrower_token(borrower, settings.webchat_secret())
-    return demo_page(request, "demo/signed_in.html", token=token, borrower_name=DEMO_BORROWERS[borrower])
+    return demo_page(request, "demo/signed_in.html", token=token, borrower_name=names[borrower])
 
 
 @router.get("/widget/{name}")

@@ -16,8 +16,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from kuanxin import settings
-from kuanxin.db import database
+from kuanxin.core import settings
+from kuanxin.store.db import database
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

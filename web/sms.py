@@ -14,11 +14,11 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from kuanxin import clock
-from kuanxin.db import database
-from kuanxin.identity import mask_phone
+from kuanxin.core import clock
+from kuanxin.lending.identity import mask_phone
 from kuanxin.reminders.optout import is_opt_out_reply, opt_out_by_phone
 from kuanxin.reminders.sms import SmsConfigError, sms_settings
+from kuanxin.store.db import database
 from web.guard import CONTROL, CONTROL_IN_TEXT, SURROGATE
 
 logger = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from kuanxin import clock, policy
-from kuanxin.db import database
-from kuanxin.identity import mask_phone
+from kuanxin.core import clock, policy
+from kuanxin.lending.identity import mask_phone
 from kuanxin.reminders.run import Channels, RunReport, run
 from kuanxin.reminders.selection import SKIP_REASONS
 from kuanxin.reminders.sms import SmsConfigError, SmsGateway, sms_settings
+from kuanxin.store.db import database
 from kuanxin.wechat.api import WeChatApi, mask_openid
 from kuanxin.wechat.config import WeChatConfigError, settings_from_env
 

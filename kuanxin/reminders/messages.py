@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kuanxin.money import yuan
-from kuanxin.policy import TEMPLATE_VALUE_MAX, Policy
-from kuanxin.zh_format import short_date
+from kuanxin.core.money import yuan
+from kuanxin.core.policy import TEMPLATE_VALUE_MAX, Policy
+from kuanxin.core.zh_format import short_date
 
 OPT_OUT_HINT = "回复退订或取消提醒,将不再收到提醒"
 

@@ -7,9 +7,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kuanxin.accounts import utc_naive
-from kuanxin.db import Database
-from kuanxin.models import Borrower, ReminderOptOut
+from kuanxin.store.accounts import utc_naive
+from kuanxin.store.db import Database
+from kuanxin.store.models import Borrower, ReminderOptOut
 
 # A whole SMS reply meaning "stop": the words the reminder names, and the TD/T/N carriers accept.
 OPT_OUT_REPLY = re.compile(r"\s*(?:退订|取消提醒|退订提醒|不要提醒|td|t|n|stop|unsubscribe)[\s。.!!]*", re.IGNORECASE)

@@ -13,12 +13,12 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from kuanxin.clock import beijing_date
-from kuanxin.db import Database
-from kuanxin.models import Borrower, Loan, PaymentPromise
-from kuanxin.money import ZERO, to_money
-from kuanxin.overdue import is_fully_paid
-from kuanxin.vocab import PromiseStatus
+from kuanxin.core.clock import beijing_date
+from kuanxin.core.money import ZERO, to_money
+from kuanxin.core.vocab import PromiseStatus
+from kuanxin.lending.overdue import is_fully_paid
+from kuanxin.store.db import Database
+from kuanxin.store.models import Borrower, Loan, PaymentPromise
 
 
 @dataclass(frozen=True)

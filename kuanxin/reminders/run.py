@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from kuanxin import clock
-from kuanxin.accounts import reference_for, utc_naive
-from kuanxin.db import Database
-from kuanxin.identity import mask_phone
-from kuanxin.models import PaymentPromise, Reminder
-from kuanxin.policy import Policy
+from kuanxin.core import clock
+from kuanxin.core.policy import Policy
+from kuanxin.core.vocab import PromiseStatus, ReminderChannel, ReminderStatus
+from kuanxin.lending.identity import mask_phone
 from kuanxin.reminders import messages
 from kuanxin.reminders.optout import has_opted_out
 from kuanxin.reminders.promises import PromiseOutcome, due_for_follow_up, record_outcomes
@@ -33,7 +31,9 @@ from kuanxin.reminders.selection import (
     within_contact_hours,
 )
 from kuanxin.reminders.sms import SmsError, SmsGateway
-from kuanxin.vocab import PromiseStatus, ReminderChannel, ReminderStatus
+from kuanxin.store.accounts import reference_for, utc_naive
+from kuanxin.store.db import Database
+from kuanxin.store.models import PaymentPromise, Reminder
 from kuanxin.wechat.api import SYSTEM_BUSY, WeChatApi, WeChatApiError, mask_openid
 
 logger = logging.getLogger(__name__)

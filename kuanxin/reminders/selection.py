@@ -18,21 +18,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from kuanxin import clock
-from kuanxin.db import Database
-from kuanxin.models import (
-    Escalation,
-    PaymentPromise,
-    Reminder,
-    ReminderOptOut,
-    SafetyFlag,
-    SenderBinding,
-    ServiceRequest,
-)
-from kuanxin.money import ZERO
-from kuanxin.policy import Policy, ReminderPolicy
-from kuanxin.segments import borrowers_with_loans, classify
-from kuanxin.vocab import (
+from kuanxin.core import clock
+from kuanxin.core.money import ZERO
+from kuanxin.core.policy import Policy, ReminderPolicy
+from kuanxin.core.vocab import (
     BindingChannel,
     EscalationReason,
     EscalationStatus,
@@ -41,6 +30,18 @@ from kuanxin.vocab import (
     ReminderKind,
     ReminderStatus,
     RequestStatus,
+)
+from kuanxin.lending.segments import classify
+from kuanxin.store.book import borrowers_with_loans
+from kuanxin.store.db import Database
+from kuanxin.store.models import (
+    Escalation,
+    PaymentPromise,
+    Reminder,
+    ReminderOptOut,
+    SafetyFlag,
+    SenderBinding,
+    ServiceRequest,
 )
 
 OWING = ("upcoming", "early", "middle", "late")  # classes a broken promise may be reminded in

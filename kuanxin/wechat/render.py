@@ -13,14 +13,13 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from kuanxin import texts
-from kuanxin.formats import Items
-from kuanxin.staff_reply import staff_name
+from kuanxin.core import texts
+from kuanxin.core.formats import Items
+from kuanxin.core.staff_reply import staff_name
 
 MAX_BYTES = 2048
 MAX_MESSAGES = 5
 SEPARATOR = "\n\n"
-CUT_NOTE = texts.text("channel.wechat.cut_note")  # Chinese; cut_note(language) for another language
 LEADING_NUMBER = re.compile(r"^(\d+)\D")
 
 

@@ -16,13 +16,13 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from kuanxin.cluster import NGINX, Cluster
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.migrate import ensure_database, upgrade
-from kuanxin.serve import free_port
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.cluster import NGINX, Cluster
+from kuanxin.ops.serve import free_port
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
+from kuanxin.store.migrate import ensure_database, upgrade
 from tests.conftest import POSTGRES_URL
 from tests.e2e.browser.conftest import SCREENSHOTS, chromium, new_context  # noqa: F401 - reused fixtures
 from tests.e2e.conftest import another_borrower, borrower, db  # noqa: F401 - the foundation's fixtures, reused

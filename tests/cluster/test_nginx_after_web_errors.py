@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from kuanxin.cluster import NGINX, nginx_conf
-from kuanxin.serve import answers, free_port
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.cluster import NGINX, nginx_conf
+from kuanxin.ops.serve import answers, free_port
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from kuanxin.cluster import Cluster
-from kuanxin.serve import free_port
+from kuanxin.ops.cluster import Cluster
+from kuanxin.ops.serve import free_port
 from tests.e2e.harness import MODEL, TOKEN, WEBCHAT_SECRET
 
 RASA_API = ["/model", "/model/parse", "/conversations/x/tracker", "/conversations/x/tracker/events", "/status",

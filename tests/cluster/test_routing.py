@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kuanxin.cluster import BUSY, DEAD, FAILING, READY, Routing, nginx_conf
+from kuanxin.ops.cluster import BUSY, DEAD, FAILING, READY, Routing, nginx_conf
 
 
 def test_a_dead_instance_is_taken_out_at_once_and_a_failing_one_after_two_probes():

@@ -21,11 +21,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select, text
 
-from kuanxin.cluster import READY, probe
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.models import ServiceRequest
+from kuanxin.ops.cluster import READY, probe
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
+from kuanxin.store.models import ServiceRequest
 from tests.e2e.harness import Borrower
 
 BORROWERS, TURNS = 200, 10

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from kuanxin.preflight import prepare_stores
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.preflight import prepare_stores
 from tests.cluster.conftest import REDIS, SERVER, _drop
 
 KUANXIN = str(PROJECT_ROOT / ".venv" / "bin" / "kuanxin") if (PROJECT_ROOT / ".venv" / "bin" / "kuanxin").exists() \
@@ -37,7 +37,7 @@ def test_the_conversations_database_is_created_when_missing():
 
 
 def serve(tmp_path, **env) -> subprocess.CompletedProcess:
-    command = [KUANXIN] if KUANXIN else [sys.executable, "-m", "kuanxin.cli"]
+    command = [KUANXIN] if KUANXIN else [sys.executable, "-m", "kuanxin.ops.cli"]
     return subprocess.run(command + ["serve", "--port", "1", "--action-port", "2", "--web-port", "3"],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, KUANXIN_VAR_DIR=str(tmp_path), **env))

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from kuanxin import serve
-from kuanxin.serve import Child, Supervisor
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops import serve
+from kuanxin.ops.serve import Child, Supervisor
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 
@@ -68,7 +68,7 @@ def test_a_killed_child_is_started_again_and_the_others_keep_running(capsys):
 
 RUNNER = """
 import sys
-from kuanxin.serve import Child, Supervisor, run_in_foreground
+from kuanxin.ops.serve import Child, Supervisor, run_in_foreground
 
 class Group:
     def __init__(self):

@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import delete
 
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
+from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
 from tests.doubles.sms_gateway import SmsGatewayDouble
 from tests.e2e.harness import MODEL, ActionProxy, Borrower, start_servers
 from tests.e2e.wechat import double as wechat

@@ -6,8 +6,8 @@ import uuid
 
 import requests
 
-from kuanxin.db import Database
-from kuanxin.staff import StaffDirectory
+from kuanxin.console.staff import StaffDirectory
+from kuanxin.store.db import Database
 from tests.e2e.harness import TODAY
 
 PASSWORD = "console-test-password"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import requests
 
-from kuanxin.serve import Servers, free_port
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.serve import Servers, free_port
 
 TODAY = "2026-11-22"
 # KUANXIN_TEST_MODEL: a model trained elsewhere (e.g. while others change the training data)

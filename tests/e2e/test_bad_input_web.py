@@ -24,10 +24,10 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from kuanxin.accounts import Accounts
-from kuanxin.demo import demo_document
-from kuanxin.serve import free_port, web_command
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.serve import free_port, web_command
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.demo import demo_document
 from tests.e2e.console_client import ConsoleClient, new_staff
 from tests.e2e.harness import TODAY, run_async
 

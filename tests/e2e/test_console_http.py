@@ -6,7 +6,7 @@ import html
 import pytest
 import requests
 
-from kuanxin.casework import Casework
+from kuanxin.console.casework import Casework
 from tests.e2e.console_client import ConsoleClient, new_staff
 
 
@@ -23,7 +23,7 @@ def escalation(borrower, db):
 
 
 def pending_reference(db, borrower_id="B1001") -> str:
-    from kuanxin.accounts import Accounts
+    from kuanxin.store.accounts import Accounts
     return next(r.reference for r in Accounts(db).requests_of(borrower_id) if r.status == "pending")
 
 

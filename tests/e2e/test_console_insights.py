@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import requests
 
-from kuanxin import clock
-from kuanxin.models import PaymentPromise
-from kuanxin.policy import load_policy
+from kuanxin.core import clock
+from kuanxin.core.policy import load_policy
+from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders.run import Channels, run
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.store.models import PaymentPromise
 from tests.e2e.console_client import ConsoleClient, new_staff
 from tests.e2e.harness import run_async
 

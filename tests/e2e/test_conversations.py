@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from kuanxin.models import Escalation, PaymentPromise, ServiceRequest
+from kuanxin.store.models import Escalation, PaymentPromise, ServiceRequest
 
 AMOUNT = re.compile(r"\d[\d,]*\.\d{2}元")
 REFERENCE = re.compile(r"(?:YQ|FQ|JM|CN|RG)\d{8}-\d{4}")

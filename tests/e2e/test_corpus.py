@@ -48,7 +48,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from kuanxin import models
+from kuanxin.store import models
 from tests.e2e.wechat.double import Platform, new_openid, text_xml
 
 CORPUS = Path(__file__).parent / "corpus"

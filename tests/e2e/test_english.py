@@ -11,9 +11,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from kuanxin import language
-from kuanxin import policy as policies
-from kuanxin.models import Escalation, PaymentPromise, ServiceRequest
+from kuanxin.core import language
+from kuanxin.core import policy as policies
+from kuanxin.store.models import Escalation, PaymentPromise, ServiceRequest
 
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 NAMES = (policies.current().lender.name, "消费贷", "手机分期", "装修贷")  # the lender and the demo loans' products

@@ -5,7 +5,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from kuanxin.models import Escalation
+from kuanxin.store.models import Escalation
 from tests.e2e.harness import Borrower, start_servers
 
 

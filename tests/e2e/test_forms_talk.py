@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from kuanxin.models import AuditEntry, PaymentPromise, ServiceRequest
+from kuanxin.store.models import AuditEntry, PaymentPromise, ServiceRequest
 
 REFERENCE = re.compile(r"(?:YQ|FQ|CN)\d{8}-\d{4}")
 NOT_UNDERSTOOD = "没有识别到需要的信息"

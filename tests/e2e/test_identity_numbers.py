@@ -5,7 +5,7 @@ the lock; only a well-formed pair that does not match counts, and the reply says
 """
 from sqlalchemy import func, select
 
-from kuanxin.models import IdentityAttempt
+from kuanxin.store.models import IdentityAttempt
 
 
 def _attempts(db) -> int:

@@ -8,7 +8,7 @@ penalty 650.00 × 68 × 0.05% = 22.10, 1,000.00 × 38 × 0.05% = 19.00, 1,000.00
 """
 from sqlalchemy import func, select
 
-from kuanxin.models import PaymentPromise
+from kuanxin.store.models import PaymentPromise
 
 
 def test_annual_rate_asked_before_identity_is_answered_after_it(borrower):

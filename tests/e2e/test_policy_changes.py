@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
 from tests.e2e.harness import Borrower, start_servers
 
 CHANGES = [

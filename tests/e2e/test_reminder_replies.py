@@ -7,12 +7,12 @@ import datetime as dt
 import requests
 from sqlalchemy import select
 
-from kuanxin import clock
-from kuanxin.models import ConversationSession, ReminderOptOut
-from kuanxin.policy import load_policy
+from kuanxin.core import clock
+from kuanxin.core.policy import load_policy
+from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders.run import Channels, run
 from kuanxin.reminders.sms import SmsGateway, sms_settings
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.store.models import ConversationSession, ReminderOptOut
 from tests.e2e.harness import run_async
 
 B1001_PHONE = "13812345678"

@@ -10,9 +10,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from kuanxin.casework import Casework
-from kuanxin.models import Escalation, SafetyFlag, SenderBinding
+from kuanxin.console.casework import Casework
 from kuanxin.reminders.selection import read_circumstances
+from kuanxin.store.models import Escalation, SafetyFlag, SenderBinding
 from tests.e2e.console_client import ConsoleClient, new_staff
 from tests.e2e.harness import TODAY
 from tests.e2e.wechat.double import Platform, new_openid, text_xml
@@ -127,7 +127,7 @@ def test_wechat_bound_borrower_gets_the_protocol_and_reminders_pause(platform, w
 
 
 def _staff(db):
-    from kuanxin.staff import StaffDirectory
+    from kuanxin.console.staff import StaffDirectory
     username = new_staff(db, "agent")
     return next(member for member, _ in StaffDirectory(db).members() if member.username == username)
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kuanxin import migrate
-from kuanxin.db import Database
+from kuanxin.store import migrate
+from kuanxin.store.db import Database
 from tests.conftest import _postgres_database
 
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory) -> Path:
-    """An empty SQLite file at the latest revision, the way `kuanxin.db.database()` makes one."""
+    """An empty SQLite file at the latest revision, the way `kuanxin.store.db.database()` makes one."""
     path = tmp_path_factory.mktemp("template") / "kuanxin.db"
     migrate.upgrade(f"sqlite:///{path}")  # the last connection closing folds the WAL into the file
     assert not path.with_name(path.name + "-wal").exists()

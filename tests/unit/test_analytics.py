@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from kuanxin import analytics
-from kuanxin.models import (
+from kuanxin.console import analytics
+from kuanxin.store.models import (
     Borrower,
     ConversationSession,
     Escalation,
@@ -118,7 +118,7 @@ def test_an_empty_period_and_bad_periods(db):
 
 
 def test_labels_are_escaped(db):
-    # the database refuses a reason outside kuanxin.vocab (test_migrations); the page escapes one regardless
+    # the database refuses a reason outside kuanxin.core.vocab (test_migrations); the page escapes one regardless
     report = analytics.build_report(db, START, END)
     report.escalations["<script>x</script>"] += 1
     page = analytics.html_page(report)
@@ -128,11 +128,11 @@ def test_labels_are_escaped(db):
 @pytest.mark.slow
 def test_the_report_command(tmp_path):
     env = {**os.environ, "KUANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}", "KUANXIN_VAR_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "kuanxin.cli", "report", "--from", "2026-11-01", "--to",
+    done = subprocess.run([sys.executable, "-m", "kuanxin.ops.cli", "report", "--from", "2026-11-01", "--to",
                            "2026-11-30", "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "0 conversations" in done.stdout
     assert (tmp_path / "out" / "kuanxin-report-2026-11-01-2026-11-30.csv").read_text().startswith("metric,detail")
-    bad = subprocess.run([sys.executable, "-m", "kuanxin.cli", "report", "--from", "2026-11-30", "--to", "11月"],
+    bad = subprocess.run([sys.executable, "-m", "kuanxin.ops.cli", "report", "--from", "2026-11-30", "--to", "11月"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr

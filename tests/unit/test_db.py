@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import event, func, select, text
 
-from kuanxin.db import Database
-from kuanxin.models import ReminderOptOut
+from kuanxin.store.db import Database
+from kuanxin.store.models import ReminderOptOut
 
 
 def test_a_file_database_reuses_its_connection_with_the_tuning_in_place(tmp_path):

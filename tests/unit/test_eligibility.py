@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from kuanxin import eligibility
-from kuanxin.overdue import loan_statement
+from kuanxin.lending import eligibility
+from kuanxin.lending.overdue import loan_statement
 from tests.conftest import make_loan, make_request
 
 D = dt.date

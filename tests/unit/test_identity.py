@@ -7,9 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from kuanxin import importer
-from kuanxin.accounts import Accounts
-from kuanxin.identity import (
+from kuanxin.lending.identity import (
     ID_SLOT,
     PHONE_SLOT,
     Malformed,
@@ -23,7 +21,9 @@ from kuanxin.identity import (
     mask_text,
     read_identity,
 )
-from kuanxin.models import IdentityAttempt
+from kuanxin.store import importer
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.models import IdentityAttempt
 from tests.unit.test_importer import GOOD
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0)

@@ -6,9 +6,9 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from kuanxin import importer
-from kuanxin.demo import demo_document, rebased
-from kuanxin.models import Borrower, Loan, ScheduleRow, ServiceRequest
+from kuanxin.store import importer
+from kuanxin.store.demo import demo_document, rebased
+from kuanxin.store.models import Borrower, Loan, ScheduleRow, ServiceRequest
 
 GOOD = {"borrowers": [{
     "id": "B1", "name": "张伟", "phone": "13812345678", "id_number": "11010119900307123x",
@@ -123,7 +123,7 @@ def test_demo_data_is_valid_and_moves_with_today():
 
 def run_cli(tmp_path, *args):
     env = {"KUANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "kuanxin.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "kuanxin.ops.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_load_reports_problems_with_exit_code_1(tmp_path):

@@ -1,10 +1,10 @@
-"""Which language a message is written in (kuanxin.language), and English in the WeChat rendering."""
+"""Which language a message is written in (kuanxin.core.language), and English in the WeChat rendering."""
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from kuanxin import formats, language
+from kuanxin.core import formats, language
 from kuanxin.wechat.render import render_turn
 
 
@@ -58,8 +58,8 @@ def test_the_policys_english_words_must_be_complete():
 
     import yaml
 
-    from kuanxin.policy import PolicyError, parse_policy
-    from kuanxin.settings import PROJECT_ROOT
+    from kuanxin.core.policy import PolicyError, parse_policy
+    from kuanxin.core.settings import PROJECT_ROOT
 
     raw = yaml.safe_load((PROJECT_ROOT / "policy.yml").read_text(encoding="utf-8"))
     assert parse_policy(raw).words("en").decision_time == "within 3 working days"

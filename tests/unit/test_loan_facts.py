@@ -7,12 +7,13 @@ import yaml
 
 from actions import loan_render
 from actions.loan_facts import question_kind, topics_in
-from kuanxin import importer, texts
-from kuanxin.accounts import Accounts
-from kuanxin.demo import demo_document
-from kuanxin.loan_facts import loan_facts
-from kuanxin.policy import SettlementPolicy, parse_policy
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core import texts
+from kuanxin.core.policy import SettlementPolicy, parse_policy
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.lending.loan_facts import loan_facts
+from kuanxin.store import importer
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.demo import demo_document
 from tests.conftest import make_borrower, make_loan
 
 D = dt.date

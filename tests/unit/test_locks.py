@@ -10,7 +10,7 @@ import redis
 import redis.asyncio as aioredis
 from rasa.core.lock_store import LockError
 
-from kuanxin.lock_keys import queue_key, release_instance
+from kuanxin.store.lock_keys import queue_key, release_instance
 from runtime.locks import InProcessLockStore, RedisHeartbeatLockStore
 
 REDIS = "redis://127.0.0.1:6379/0"

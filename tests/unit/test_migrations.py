@@ -13,11 +13,13 @@ import pytest
 from sqlalchemy import CheckConstraint, MetaData, create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from kuanxin import migrate, vocab
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.models import (
+from kuanxin.core import vocab
+from kuanxin.core.policy import SEGMENTS
+from kuanxin.store import migrate
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
+from kuanxin.store.models import (
     AuditEntry,
     Base,
     Borrower,
@@ -28,7 +30,6 @@ from kuanxin.models import (
     ServiceRequest,
     StaffMember,
 )
-from kuanxin.policy import SEGMENTS
 from tests.conftest import POSTGRES_URL
 
 
@@ -114,7 +115,7 @@ def test_the_embedded_default_migrates_a_database_made_by_create_all_when_it_ope
     url = f"sqlite:///{tmp_path / 'old.db'}"
     models_without_checks().create_all(Database(url).engine)
     database = Database(url)
-    database.create_schema()  # what kuanxin.db.database() does for SQLite
+    database.create_schema()  # what kuanxin.store.db.database() does for SQLite
     assert migrate.current(url) == migrate.head()
     with database.engine.connect() as connection:
         assert migrate.differences(connection) == []
@@ -311,7 +312,7 @@ def test_a_create_all_database_holding_values_outside_the_sets_is_refused_and_le
 
 
 def test_the_console_wording_covers_each_vocabulary():
-    from kuanxin import casework
+    from kuanxin.console import casework
     assert set(casework.REASONS) == set(vocab.EscalationReason.values())
     assert set(casework.REQUEST_KINDS) == set(vocab.RequestType.values())
     assert set(casework.REQUEST_STATUS) == set(vocab.RequestStatus.values())

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from kuanxin.money import to_money, yuan
-from kuanxin.overdue import loan_statement
+from kuanxin.core.money import to_money, yuan
+from kuanxin.lending.overdue import loan_statement
 from tests.conftest import make_loan
 
 D = dt.date

@@ -6,8 +6,8 @@ import copy
 import pytest
 import yaml
 
-from kuanxin.policy import PolicyError, load_policy, parse_policy
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.policy import PolicyError, load_policy, parse_policy
+from kuanxin.core.settings import PROJECT_ROOT
 
 SHIPPED = yaml.safe_load((PROJECT_ROOT / "policy.yml").read_text(encoding="utf-8"))
 

@@ -5,10 +5,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from kuanxin import importer, plans
-from kuanxin.accounts import Accounts
-from kuanxin.demo import demo_document
-from kuanxin.models import AuditEntry, PaymentPromise, ServiceRequest
+from kuanxin.lending import plans
+from kuanxin.store import importer
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.demo import demo_document
+from kuanxin.store.models import AuditEntry, PaymentPromise, ServiceRequest
 
 TODAY = dt.date(2026, 11, 22)
 NOW = dt.datetime(2026, 11, 22, 2, 0)

@@ -14,14 +14,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from kuanxin import clock
-from kuanxin.models import Borrower, Escalation, PaymentPromise, Reminder, ReminderOptOut, SenderBinding
-from kuanxin.policy import parse_policy
+from kuanxin.core import clock
+from kuanxin.core.policy import parse_policy
+from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders import messages
 from kuanxin.reminders.optout import is_opt_out_reply, opt_out, opt_out_by_phone
 from kuanxin.reminders.run import Channels, run
 from kuanxin.reminders.sms import SmsConfigError, SmsGateway, sms_settings
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.store.models import Borrower, Escalation, PaymentPromise, Reminder, ReminderOptOut, SenderBinding
 from kuanxin.wechat.api import WeChatApi
 from kuanxin.wechat.config import settings_from_env
 from tests.conftest import make_loan, make_request
@@ -378,7 +378,7 @@ def test_a_broken_promise_found_outside_hours_is_reminded_later_that_day(db, pol
 # the command ---------------------------------------------------------------------------------
 
 def kuanxin(args, env, **kw):
-    return subprocess.run([sys.executable, "-m", "kuanxin.cli", *args], env={**os.environ, **env},
+    return subprocess.run([sys.executable, "-m", "kuanxin.ops.cli", *args], env={**os.environ, **env},
                           capture_output=True, text=True, timeout=120, **kw)
 
 

@@ -9,16 +9,18 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from kuanxin import importer, safety, texts
-from kuanxin.accounts import Accounts
-from kuanxin.casework import CaseError, Casework
-from kuanxin.demo import demo_document
-from kuanxin.models import AuditEntry, Escalation, SafetyFlag
-from kuanxin.policy import parse_policy
+from kuanxin.console.casework import CaseError, Casework
+from kuanxin.console.staff import StaffDirectory
+from kuanxin.core import texts
+from kuanxin.core.policy import parse_policy
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.core.zh_parse import normalize_text
+from kuanxin.lending import safety
 from kuanxin.reminders.selection import read_circumstances
-from kuanxin.settings import PROJECT_ROOT
-from kuanxin.staff import StaffDirectory
-from kuanxin.zh_parse import normalize_text
+from kuanxin.store import importer
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.demo import demo_document
+from kuanxin.store.models import AuditEntry, Escalation, SafetyFlag
 from tests.doubles.sms_gateway import SmsGatewayDouble
 from tests.unit.test_records import NOW, TODAY
 from tests.unit.test_reminders import MORNING, add_borrower, remind, sms_phones
@@ -70,7 +72,7 @@ def test_the_message_is_read_without_spaces_punctuation_or_harmless_phrases():
 
 def test_traditional_characters_through_the_shared_normalization():
     if normalize_text("這個") != "这个":
-        pytest.skip("kuanxin.zh_parse.normalize_text does not convert Traditional characters yet")
+        pytest.skip("kuanxin.core.zh_parse.normalize_text does not convert Traditional characters yet")
     assert safety.detect("我真的活不下去了,對不起")
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.models import Borrower
-from kuanxin.policy import parse_policy
-from kuanxin.segments import classify, segment_accounts, summarize
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.policy import parse_policy
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.lending.segments import classify, summarize
+from kuanxin.store.book import segment_accounts
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
+from kuanxin.store.models import Borrower
 from tests.conftest import make_loan
 
 TODAY = dt.date(2026, 11, 22)

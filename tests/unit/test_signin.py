@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from kuanxin.signin import ResumeKeys, borrower_from_token, sign_borrower_token
+from kuanxin.core.signin import ResumeKeys, borrower_from_token, sign_borrower_token
 
 SECRET = "lender-shared-secret-for-tests-0123456789"
 

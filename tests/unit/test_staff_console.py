@@ -4,12 +4,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from kuanxin import importer
-from kuanxin.accounts import Accounts
-from kuanxin.casework import CaseError, Casework, Forbidden
-from kuanxin.demo import demo_document
-from kuanxin.models import AuditEntry, ServiceRequest, StaffMember
-from kuanxin.staff import StaffDirectory, StaffError
+from kuanxin.console.casework import CaseError, Casework, Forbidden
+from kuanxin.console.staff import StaffDirectory, StaffError
+from kuanxin.store import importer
+from kuanxin.store.accounts import Accounts
+from kuanxin.store.demo import demo_document
+from kuanxin.store.models import AuditEntry, ServiceRequest, StaffMember
 from tests.unit.test_records import NOW, TODAY, at_once
 
 PASSWORD = "correct horse battery"

@@ -1,7 +1,7 @@
 """The production switch: Rasa's store settings from KUANXIN_TRACKER_STORE_URL and KUANXIN_REDIS_URL."""
 import pytest
 
-from kuanxin.settings import rasa_store_env, redis_prefix
+from kuanxin.core.settings import rasa_store_env, redis_prefix
 
 
 def test_no_tracker_store_url_keeps_the_embedded_default():

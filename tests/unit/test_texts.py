@@ -12,8 +12,8 @@ import re
 import pytest
 import yaml
 
-from kuanxin import texts
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core import texts
+from kuanxin.core.settings import PROJECT_ROOT
 
 SOURCES = [*sorted((PROJECT_ROOT / "actions").glob("*.py")), *sorted((PROJECT_ROOT / "channels").glob("*.py")),
            *sorted((PROJECT_ROOT / "runtime").glob("*.py"))]
@@ -35,7 +35,7 @@ BUILT_KEYS = {
     "escalation.{kind}": ["collection_abuse", "dispute", "low_confidence"],
 }
 # the domain package names its refusals by key: RuleFailure(code, "eligibility.…", values)
-DOMAIN_SOURCES = [PROJECT_ROOT / "kuanxin" / "eligibility.py", PROJECT_ROOT / "kuanxin" / "plans.py"]
+DOMAIN_SOURCES = [PROJECT_ROOT / "kuanxin" / "lending" / name for name in ("eligibility.py", "plans.py")]
 DOMAIN_KEY = re.compile(r"\"(eligibility\.[a-z_][\w.]*)\"")
 
 
@@ -92,8 +92,9 @@ def test_every_refusal_in_the_catalogue_is_named_by_the_domain():
 
 
 def test_a_refusal_explains_itself_from_the_catalogue_and_the_policy():
-    from kuanxin import eligibility, policy
-    from kuanxin.overdue import loan_statement
+    from kuanxin.core import policy
+    from kuanxin.lending import eligibility
+    from kuanxin.lending.overdue import loan_statement
     from tests.conftest import make_loan
 
     today = dt.date(2026, 11, 22)
@@ -170,10 +171,10 @@ def test_each_english_text_has_the_placeholders_of_the_chinese_one(key):
 
 
 def sample_values(names: set[str]) -> dict:
-    """Placeholder values as the code passes them: kuanxin.formats values for money, days and lists."""
+    """Placeholder values as the code passes them: kuanxin.core.formats values for money, days and lists."""
     from decimal import Decimal
 
-    from kuanxin.formats import Day, Items, LongDay, Money
+    from kuanxin.core.formats import Day, Items, LongDay, Money
 
     typed = {"total": Money(Decimal("3084.60")), "amount": Money(Decimal("1000")), "owed": Money(Decimal("3084.60")),
              "rest": Money(Decimal("2084.60")), "penalty": Money(Decimal("44.60")), "late_fees": Money(Decimal("90")),
@@ -194,7 +195,7 @@ def test_every_english_text_renders_without_a_chinese_character(key):
 def test_english_values_are_shown_in_english():
     from decimal import Decimal
 
-    from kuanxin.formats import Day, Items, LongDay, Money
+    from kuanxin.core.formats import Day, Items, LongDay, Money
 
     assert texts.text("overdue.total", "en", total=Money(Decimal("3084.6"))) == "Overdue in total: 3,084.60 yuan"
     assert texts.text("overdue.total", "zh", total=Money(Decimal("3084.6"))) == "逾期合计:3,084.60元"
@@ -209,7 +210,7 @@ def test_english_values_are_shown_in_english():
 
 
 def test_the_lenders_words_are_english_in_english():
-    from kuanxin import policy
+    from kuanxin.core import policy
 
     words = policy.current().words("en")
     for value in (words.service_hours, words.complaint_channel, words.decision_time, *words.response_time.values(),

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from kuanxin.zh_parse import (
+from kuanxin.core.zh_parse import (
     PHONE_NUMBER_RE,
     digits_to_ascii,
     find_amount,
@@ -788,7 +788,7 @@ def test_english_amounts(text, amount):
 
 
 def test_chinese_is_read_as_before_when_a_message_has_no_english():
-    from kuanxin.zh_parse import english_as_chinese
+    from kuanxin.core.zh_parse import english_as_chinese
 
     for text in ("延期两个月", "下周五还1000", "分6期", "15号", "APR是多少"):
         assert english_as_chinese(text) == text or text == "APR是多少"

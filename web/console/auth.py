@@ -1,10 +1,9 @@
 """Console sign-in: a server-side session behind an HttpOnly SameSite cookie, CSRF tokens on every form,
-and a per-address limit on login attempts (per-account lockout lives in kuanxin.staff)."""
+and a per-address limit on login attempts (per-account lockout lives in kuanxin.console.staff)."""
 from __future__ import annotations
 
 import functools
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -13,8 +12,8 @@ from collections import defaultdict, deque
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
-from kuanxin import clock, policy, settings
-from kuanxin.staff import Staff, StaffDirectory
+from kuanxin.console.staff import Staff, StaffDirectory
+from kuanxin.core import clock, policy, settings
 from web.guard import read_form
 
 SESSION_COOKIE = "kx_staff"
@@ -27,7 +26,7 @@ class NotSignedIn(Exception):
 
 
 def secure_cookies() -> bool:
-    return os.environ.get("KUANXIN_CONSOLE_SECURE_COOKIES", "0").strip() in ("1", "true", "yes")
+    return bool(settings.current().value("KUANXIN_CONSOLE_SECURE_COOKIES"))
 
 
 def set_cookie(response: Response, name: str, value: str) -> None:

@@ -7,12 +7,14 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from kuanxin import analytics, clock, policy
-from kuanxin.db import database
-from kuanxin.policy import SEGMENTS
+from kuanxin.console import analytics
+from kuanxin.core import clock, policy
+from kuanxin.core.policy import SEGMENTS
+from kuanxin.lending.segments import summarize
 from kuanxin.reminders.promises import broken_promises
 from kuanxin.reminders.selection import safety_paused
-from kuanxin.segments import accounts_in, segment_accounts, summarize
+from kuanxin.store.book import accounts_in, segment_accounts
+from kuanxin.store.db import database
 from web.console.auth import require_staff
 from web.console.routes import page
 

@@ -1,12 +1,12 @@
 """The console's calls to Rasa's HTTP API: read a conversation, pause and resume it, send a staff reply."""
 from __future__ import annotations
 
-import os
 from urllib.parse import quote
 
 import requests
 
-from kuanxin.staff_reply import staff_reply_data
+from kuanxin.core import settings
+from kuanxin.core.staff_reply import staff_reply_data
 
 TIMEOUT_SECONDS = 10
 
@@ -16,12 +16,12 @@ class RasaUnavailable(RuntimeError):
 
 
 def _url(conversation_id: str, path: str = "") -> str:
-    base = os.environ.get("KUANXIN_RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+    base = settings.current().value("KUANXIN_RASA_URL").rstrip("/")
     return f"{base}/conversations/{quote(conversation_id, safe='')}/tracker{path}"
 
 
 def _token() -> str:
-    from kuanxin.settings import rasa_token
+    from kuanxin.core.settings import rasa_token
     return rasa_token()
 
 

@@ -11,13 +11,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from kuanxin import clock, policy
-from kuanxin.accounts import Accounts, utc_naive
-from kuanxin.casework import REASONS, REQUEST_STATUS, STATUSES, CaseError, Casework, Forbidden
-from kuanxin.identity import mask_phone
-from kuanxin.money import yuan
-from kuanxin.overdue import loan_statement
-from kuanxin.staff import Staff
+from kuanxin.console.casework import REASONS, REQUEST_STATUS, STATUSES, CaseError, Casework, Forbidden
+from kuanxin.console.staff import Staff
+from kuanxin.core import clock, policy
+from kuanxin.core.money import yuan
+from kuanxin.lending.identity import mask_phone
+from kuanxin.lending.overdue import loan_statement
+from kuanxin.store.accounts import Accounts, utc_naive
 from web.console import rasa_api, transcript
 from web.console.auth import (
     LOGIN_COOKIE,

@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from kuanxin import clock
-from kuanxin.identity import mask_text
-from kuanxin.staff_reply import staff_name
+from kuanxin.core import clock
+from kuanxin.core.staff_reply import staff_name
+from kuanxin.lending.identity import mask_text
 
 HIDDEN_SLOTS = {"requested_slot", "session_started_metadata"}
 MARKERS = {"pause": "人工接管:助手已暂停", "resume": "已交还助手", "session_started": "新会话开始"}

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from kuanxin.accounts import Accounts
+from kuanxin.store.accounts import Accounts
 from tests.e2e.browser.chat_page import ChatPage
 from tests.e2e.console_client import PASSWORD, new_staff
 

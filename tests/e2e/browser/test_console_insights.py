@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
 from tests.e2e.console_client import PASSWORD, new_staff
 
 PDF = PROJECT_ROOT / "var" / "test-output" / "report.pdf"

@@ -9,7 +9,7 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from kuanxin.signin import sign_borrower_token
+from kuanxin.core.signin import sign_borrower_token
 from tests.e2e.browser.chat_page import ChatPage
 from tests.e2e.browser.conftest import PHONE
 from tests.e2e.harness import TOKEN, WEBCHAT_SECRET

@@ -10,10 +10,10 @@ import time
 import pytest
 import requests
 
-from kuanxin.db import Database
-from kuanxin.demo import demo_document
-from kuanxin.importer import load_document
-from kuanxin.migrate import ensure_database, upgrade
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
+from kuanxin.store.migrate import ensure_database, upgrade
 from tests.e2e.faults.services import PrivatePostgres, PrivateRedis
 from tests.e2e.harness import MODEL, start_servers
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from kuanxin.serve import free_port
+from kuanxin.ops.serve import free_port
 
 
 def _pg_bin(name: str) -> str:

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from kuanxin.db import Database
-from kuanxin.models import ServiceRequest
+from kuanxin.store.db import Database
+from kuanxin.store.models import ServiceRequest
 from tests.e2e.faults.conftest import ready, wait_until_ready
 from tests.e2e.harness import Borrower
 from tests.e2e.wechat.conftest import Tracker

@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from kuanxin.serve import free_port
-from kuanxin.settings import PROJECT_ROOT
+from kuanxin.core.settings import PROJECT_ROOT
+from kuanxin.ops.serve import free_port
 from tests.e2e.harness import MODEL
 
 

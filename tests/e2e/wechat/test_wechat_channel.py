@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from kuanxin.models import SenderBinding, ServiceRequest
+from kuanxin.store.models import SenderBinding, ServiceRequest
 from tests.e2e.harness import TOKEN
 from tests.e2e.wechat.double import cdata, event_xml, new_openid, text_xml, voice_xml
 

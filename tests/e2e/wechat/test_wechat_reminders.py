@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from kuanxin.models import ReminderOptOut, SenderBinding
+from kuanxin.store.models import ReminderOptOut, SenderBinding
 from tests.e2e.wechat.double import text_xml
 
 

@@ -1,0 +1,215 @@
+"""What staff do with escalated conversations: the queue, claiming, take-over, replies, notes,
+resolutions and decisions on requests. Every change writes its audit entry in the same transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, case, func, or_, select, update
+from sqlalchemy.sql.elements import Case
+
+from kuanxin.console.staff import Staff
+from kuanxin.core.vocab import AuditAction, EscalationReason, EscalationStatus, Priority, RequestStatus
+from kuanxin.lending.identity import mask_text
+from kuanxin.store.accounts import utc_naive
+from kuanxin.store.db import Database, database
+from kuanxin.store.models import AuditEntry, ConversationNote, Escalation, SafetyFlag, ServiceRequest
+
+STATUSES = EscalationStatus.values()
+# staff wording of the reasons actions/escalation.py records, and of requests
+REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解",
+           "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
+REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
+REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
+DECISIONS: dict[str, RequestStatus] = {AuditAction.APPROVE: RequestStatus.APPROVED,
+                                       AuditAction.REJECT: RequestStatus.REJECTED}
+MAX_TEXT = 2000
+QUEUE_LIMIT = 200
+
+
+class CaseError(ValueError):
+    """An action that does not apply (already decided, not found…), with a message for staff."""
+
+
+class Forbidden(PermissionError):
+    """The staff member's role does not allow the action."""
+
+
+def _clean(text: str | None, limit: int = MAX_TEXT) -> str:
+    return (text or "").replace("\x00", "").strip()[:limit]
+
+
+class Casework:
+    def __init__(self, db: Database | None = None):
+        self.db = db or database()
+
+    # reading
+
+    def queue(self, *, status: str | None = EscalationStatus.OPEN, reason: str | None = None,
+              priority: str | None = None, channel: str | None = None, since: dt.datetime | None = None,
+              until: dt.datetime | None = None) -> list[Escalation]:
+        """Escalations matching the filters: a borrower in crisis (reason `safety`) first, then high
+        priority, newest first within each."""
+        query = select(Escalation)
+        for column, value in ((Escalation.status, status), (Escalation.reason, reason),
+                              (Escalation.priority, priority), (Escalation.channel, channel)):
+            if value:
+                query = query.where(column == value)
+        if since:
+            query = query.where(Escalation.created_at >= utc_naive(since))
+        if until:
+            query = query.where(Escalation.created_at < utc_naive(until))
+        high_first: Case[Integer] = case((Escalation.reason == EscalationReason.SAFETY, 0),
+                                     (Escalation.priority == Priority.HIGH, 1), else_=2)
+        with self.db.session() as session:
+            return list(session.execute(
+                query.order_by(high_first, Escalation.created_at.desc()).limit(QUEUE_LIMIT)).scalars())
+
+    def counts_by_status(self) -> dict[str, int]:
+        with self.db.session() as session:
+            rows = session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all()
+        return {status: 0 for status in STATUSES} | {status: n for status, n in rows}
+
+    def escalation(self, escalation_id: int) -> Escalation | None:
+        with self.db.session() as session:
+            return session.get(Escalation, escalation_id)
+
+    def escalations_of(self, conversation_id: str, borrower_id: str | None = None) -> list[Escalation]:
+        """This conversation's escalations and, when the borrower is known, their earlier ones elsewhere."""
+        match = Escalation.conversation_id == conversation_id
+        if borrower_id:
+            match = or_(match, Escalation.borrower_id == borrower_id)
+        with self.db.session() as session:
+            return list(session.execute(select(Escalation).where(match)
+                                        .order_by(Escalation.created_at.desc()).limit(50)).scalars())
+
+    def notes_of(self, conversation_id: str) -> list[ConversationNote]:
+        with self.db.session() as session:
+            return list(session.execute(select(ConversationNote).where(
+                ConversationNote.conversation_id == conversation_id).order_by(ConversationNote.at)).scalars())
+
+    def audit_of(self, conversation_id: str) -> list[AuditEntry]:
+        with self.db.session() as session:
+            return list(session.execute(select(AuditEntry).where(AuditEntry.conversation_id == conversation_id)
+                                        .order_by(AuditEntry.at, AuditEntry.id)).scalars())
+
+    # acting on an escalation
+
+    def claim(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
+        return self._change(escalation_id, staff, now, AuditAction.CLAIM, lambda e: _claimed(e, staff))
+
+    def take_over(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
+        return self._change(escalation_id, staff, now, AuditAction.TAKE_OVER, lambda e: _taken_over(e, staff, True))
+
+    def hand_back(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
+        return self._change(escalation_id, staff, now, AuditAction.HAND_BACK, lambda e: _taken_over(e, staff, False))
+
+    def resolve(self, escalation_id: int, staff: Staff, outcome: str, now: dt.datetime) -> Escalation:
+        outcome = _clean(outcome, 500)
+        if not outcome:
+            raise CaseError("请填写处理结果。")
+        return self._change(escalation_id, staff, now, AuditAction.RESOLVE, lambda e: _resolved(e, outcome, now),
+                            detail=outcome)
+
+    def record_reply(self, escalation_id: int, staff: Staff, text: str, now: dt.datetime) -> Escalation:
+        """Audits a reply sent to the borrower (the caller delivers it through the conversation's channel)."""
+        return self._change(escalation_id, staff, now, AuditAction.REPLY, lambda e: None,
+                            detail=mask_text(_clean(text)))
+
+    def add_note(self, conversation_id: str, staff: Staff, text: str, now: dt.datetime) -> ConversationNote:
+        text = _clean(text)
+        if not text:
+            raise CaseError("备注不能为空。")
+        with self.db.session() as session:
+            note = ConversationNote(conversation_id=conversation_id, staff=staff.username, text=text,
+                                    at=utc_naive(now))
+            session.add(note)
+            session.add(_audit(staff, now, AuditAction.NOTE, conversation_id, None, text[:200]))
+            return note
+
+    # the safety protocol
+
+    def safety_flags_of(self, conversation_id: str) -> list[SafetyFlag]:
+        with self.db.session() as session:
+            return list(session.execute(select(SafetyFlag).where(SafetyFlag.conversation_id == conversation_id)
+                                        .order_by(SafetyFlag.raised_at)).scalars())
+
+    def clear_safety_flags(self, conversation_id: str, staff: Staff, note: str, now: dt.datetime) -> int:
+        """Staff have spoken with the borrower: reminders and collection contact may resume. Audited."""
+        note = _clean(note, 500)
+        if not note:
+            raise CaseError("请填写解除说明(例如已与借款人联系、确认安全)。")
+        with self.db.session() as session:
+            cleared = session.execute(
+                update(SafetyFlag).where(SafetyFlag.conversation_id == conversation_id, SafetyFlag.cleared_at.is_(None))
+                .values(cleared_at=utc_naive(now), cleared_by=staff.username, clear_note=note, open_key=None)
+            ).rowcount  # type: ignore[attr-defined]  # sqlalchemy2-stubs: an UPDATE gives a CursorResult
+            if not cleared:
+                raise CaseError("这段对话没有未解除的安全关注。")
+            session.add(_audit(staff, now, AuditAction.CLEAR_SAFETY, conversation_id, None, note))
+            return cleared
+
+    def _change(self, escalation_id: int, staff: Staff, now: dt.datetime, action: AuditAction, apply,
+                detail: str | None = None) -> Escalation:
+        with self.db.session() as session:
+            escalation = session.get(Escalation, escalation_id, with_for_update=True)
+            if escalation is None:
+                raise CaseError("找不到这条转人工记录。")
+            if escalation.status == EscalationStatus.RESOLVED and action != AuditAction.REPLY:
+                raise CaseError("这条记录已经处理完毕。")
+            apply(escalation)
+            session.add(_audit(staff, now, action, escalation.conversation_id, escalation.reference, detail))
+            return escalation
+
+    # deciding requests
+
+    def decide_request(self, reference: str, staff: Staff, decision: str, reason: str,
+                       now: dt.datetime, conversation_id: str | None = None) -> ServiceRequest:
+        """Approves or rejects a pending request; only a supervisor may, and only once."""
+        if not staff.is_supervisor:
+            raise Forbidden("只有主管可以审批申请。")
+        if decision not in DECISIONS:
+            raise CaseError("请选择通过或拒绝。")
+        reason = _clean(reason, 500)
+        if not reason:
+            raise CaseError("请填写审批说明,借款人会看到这段说明。")
+        with self.db.session() as session:
+            # the status condition makes two supervisors clicking at once decide it exactly once
+            decided = session.execute(
+                update(ServiceRequest)
+                .where(ServiceRequest.reference == reference, ServiceRequest.status == RequestStatus.PENDING)
+                .values(status=DECISIONS[decision], decided_at=utc_naive(now), decided_by=staff.username,
+                        decision_reason=reason, open_key=None)
+            ).rowcount  # type: ignore[attr-defined]  # sqlalchemy2-stubs: an UPDATE gives a CursorResult
+            request = session.execute(select(ServiceRequest).where(ServiceRequest.reference == reference)
+                                      ).scalar_one_or_none()
+            if request is None:
+                raise CaseError("找不到这笔申请。")
+            if not decided:
+                raise CaseError(f"申请 {reference} 已经处理过了,不能重复审批。")
+            session.add(_audit(staff, now, AuditAction(decision), conversation_id or request.conversation_id,
+                               reference, reason))
+            return request
+
+
+def _claimed(escalation: Escalation, staff: Staff) -> None:
+    escalation.claimed_by = staff.username
+    escalation.status = EscalationStatus.CLAIMED
+
+
+def _taken_over(escalation: Escalation, staff: Staff, taken: bool) -> None:
+    escalation.taken_over = taken
+    if taken:
+        _claimed(escalation, staff)
+
+
+def _resolved(escalation: Escalation, outcome: str, now: dt.datetime) -> None:
+    escalation.status, escalation.outcome = EscalationStatus.RESOLVED, outcome
+    escalation.resolved_at, escalation.taken_over, escalation.open_key = utc_naive(now), False, None
+
+
+def _audit(staff: Staff, now: dt.datetime, action: AuditAction, conversation_id: str | None, target: str | None,
+           detail: str | None) -> AuditEntry:
+    return AuditEntry(at=utc_naive(now), staff=staff.username, action=action, conversation_id=conversation_id,
+                      target=target, detail=detail)
+

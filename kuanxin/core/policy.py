@@ -1,0 +1,359 @@
+"""The lender's policy file (policy.yml), loaded once into typed, immutable settings."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from kuanxin.core import settings
+from kuanxin.core.money import to_money
+from kuanxin.core.vocab import Priority
+
+
+class PolicyError(ValueError):
+    """A policy value that is missing, of the wrong type or out of range; the message names its key."""
+
+
+class Section:
+    """One mapping of policy.yml, read with types and ranges checked; errors name the full key."""
+
+    def __init__(self, raw, where: str):
+        if not isinstance(raw, dict):
+            raise PolicyError(f"{where}: give a section of settings, got {raw!r}")
+        self.raw, self.where = raw, where
+
+    def value(self, key: str):  # the raw value, present and not null
+        if key not in self.raw or self.raw[key] is None:
+            raise PolicyError(f"{self.where}.{key}: missing")
+        return self.raw[key]
+
+    def section(self, key: str) -> Section:
+        return Section(self.value(key), f"{self.where}.{key}")
+
+    def whole(self, key: str, low: int, high: int) -> int:
+        value = self.value(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise PolicyError(f"{self.where}.{key}: give a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    def wholes(self, key: str, low: int, high: int) -> tuple[int, ...]:
+        values = self.value(key)
+        if (not isinstance(values, list) or not values
+                or not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values)
+                or len(set(values)) != len(values)):
+            raise PolicyError(f"{self.where}.{key}: give a list of different whole numbers from {low} to {high}, "
+                              f"got {values!r}")
+        return tuple(sorted(values))
+
+    def text(self, key: str) -> str:
+        value = self.value(key)
+        if not isinstance(value, (str, int)) or not str(value).strip():
+            raise PolicyError(f"{self.where}.{key}: give a text, got {value!r}")
+        return str(value).strip()
+
+    def money(self, key: str) -> Decimal:
+        value = self.value(key)
+        try:
+            amount = to_money(str(value))
+        except ValueError:
+            amount = None
+        if isinstance(value, bool) or amount is None or not amount.is_finite() or amount < 0:
+            raise PolicyError(f"{self.where}.{key}: give an amount such as \"500.00\", got {value!r}")
+        return amount
+
+    def texts(self, key: str) -> dict[str, str]:
+        inner = self.section(key)
+        return {name: inner.text(name) for name in inner.raw}
+
+
+@dataclass(frozen=True)
+class Lender:
+    name: str
+    hotline: str
+    service_hours: str
+    complaint_channel: str
+    complaint_reply_days: int
+
+
+@dataclass(frozen=True)
+class IdentityPolicy:
+    max_failures: int
+    lockout_minutes: int
+
+
+@dataclass(frozen=True)
+class DeferralPolicy:
+    max_days_overdue: int
+    min_months: int
+    max_months: int
+    cooldown_months: int
+
+
+@dataclass(frozen=True)
+class InstallmentPolicy:
+    max_days_overdue: int
+    min_total_overdue: Decimal
+    allowed_periods: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    response_time: dict
+    high_priority_reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConsolePolicy:
+    max_failed_logins: int
+    lockout_minutes: int
+    idle_minutes: int
+    login_attempts_per_minute: int  # from one address, whatever the username
+
+
+SEGMENTS = ("upcoming", "early", "middle", "late", "litigation", "settled", "current")
+TREATMENTS = ("reminder", "collection", "legal_review", "none")
+
+
+@dataclass(frozen=True)
+class SegmentPolicy:
+    upcoming_within_days: int
+    early_until_days: int
+    middle_until_days: int
+    large_from: Decimal
+    treatment: dict  # segment -> {"small": treatment, "large": treatment}
+
+
+def parse_segments(raw: dict) -> SegmentPolicy:
+    treatment = {name: dict(raw["treatment"][name]) for name in SEGMENTS}
+    for name, sizes in treatment.items():
+        if set(sizes) != {"small", "large"} or not set(sizes.values()) <= set(TREATMENTS):
+            raise ValueError(f"segments.treatment.{name}: give small and large, each one of {', '.join(TREATMENTS)}")
+    policy = SegmentPolicy(int(raw["upcoming_within_days"]), int(raw["early_until_days"]),
+                           int(raw["middle_until_days"]), to_money(str(raw["large_from"])), treatment)
+    if not 0 < policy.early_until_days < policy.middle_until_days:
+        raise ValueError("segments: need 0 < early_until_days < middle_until_days")
+    return policy
+
+
+TEMPLATE_FIELDS = ("lender", "amount", "due_date", "how_to_pay", "help")
+TEMPLATE_VALUE_MAX = 20  # WeChat's limit on a template message value
+LATEST_CONTACT = dt.time(22)  # the law's outer bounds for contacting a borrower: 08:00-22:00
+EARLIEST_CONTACT = dt.time(8)
+
+
+@dataclass(frozen=True)
+class WeChatTemplate:
+    id: str
+    url: str
+    fields: dict  # our name -> the template's key (thing1, amount2, ...)
+    how_to_pay: str
+    help: str
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    contact_start: dt.time
+    contact_end: dt.time  # exclusive
+    weekly_cap: int
+    max_attempts: int
+    how_to_pay: str
+    help: str
+    wechat_template: WeChatTemplate
+
+
+def _clock_time(raw, key: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(str(raw))
+    except ValueError:
+        raise ValueError(f"reminders.contact_hours.{key}: give a time as HH:MM, got {raw!r}") from None
+
+
+def parse_reminders(raw: dict, lender_name: str) -> ReminderPolicy:
+    hours, template = raw["contact_hours"], raw["wechat_template"]
+    start, end = _clock_time(hours["start"], "start"), _clock_time(hours["end"], "end")
+    if not EARLIEST_CONTACT <= start < end <= LATEST_CONTACT:
+        raise ValueError("reminders.contact_hours: need 08:00 <= start < end <= 22:00 (Beijing time)")
+    fields = dict(template["fields"])
+    if set(fields) != set(TEMPLATE_FIELDS):
+        raise ValueError(f"reminders.wechat_template.fields: give exactly {', '.join(TEMPLATE_FIELDS)}")
+    wechat = WeChatTemplate(str(template["id"]), str(template["url"]), fields, str(template["how_to_pay"]),
+                            str(template["help"]))
+    for name, value in (("lender.name", lender_name), ("how_to_pay", wechat.how_to_pay), ("help", wechat.help)):
+        if len(value) > TEMPLATE_VALUE_MAX:
+            raise ValueError(f"reminders.wechat_template: {name} is longer than {TEMPLATE_VALUE_MAX} characters")
+    policy = ReminderPolicy(start, end, int(raw["weekly_cap"]), int(raw["max_attempts"]), str(raw["how_to_pay"]),
+                            str(raw["help"]), wechat)
+    if not 1 <= policy.weekly_cap <= 7 or not 1 <= policy.max_attempts <= 10:
+        raise ValueError("reminders: weekly_cap must be 1-7 and max_attempts 1-10")
+    return policy
+
+
+@dataclass(frozen=True)
+class SettlementPolicy:
+    """Paying off the whole loan today (一次性结清 / 提前还款)."""
+    allowed: bool = True
+    # charged on the principal repaid ahead of its due date (not on what is already overdue)
+    prepayment_fee_rate: Decimal = Decimal("0")
+
+
+def parse_settlement(raw: dict | None) -> SettlementPolicy:
+    raw = raw or {}
+    unknown = set(raw) - {"allowed", "prepayment_fee_rate"}
+    if unknown:
+        raise ValueError(f"settlement: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    allowed = raw.get("allowed", True)
+    if not isinstance(allowed, bool):
+        raise ValueError("settlement.allowed: give true or false")
+    try:
+        rate = Decimal(str(raw.get("prepayment_fee_rate", "0")))
+    except ArithmeticError:
+        raise ValueError("settlement.prepayment_fee_rate: give a rate such as \"0.01\" (1%)") from None
+    if not rate.is_finite() or not Decimal("0") <= rate < Decimal("1"):
+        raise ValueError("settlement.prepayment_fee_rate: need 0 <= rate < 1 (0.01 is 1%)")
+    return SettlementPolicy(allowed, rate)
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """Who a borrower in crisis is told to call (the safety protocol: kuanxin/lending/safety.py, actions/safety.py)."""
+    crisis_hotline: str = "12356"  # 全国统一心理援助热线 (National Health Commission)
+    ambulance: str = "120"
+    police: str = "110"
+
+
+PHONE_NUMBER = re.compile(r"[0-9][0-9-]{1,18}[0-9]")
+
+
+def parse_safety(raw: dict | None) -> SafetyPolicy:
+    raw = raw or {}
+    unknown = set(raw) - {"crisis_hotline", "ambulance", "police"}
+    if unknown:
+        raise ValueError(f"safety: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    numbers = {key: str(raw.get(key, default)).strip() for key, default in
+               (("crisis_hotline", "12356"), ("ambulance", "120"), ("police", "110"))}
+    for key, number in numbers.items():
+        if not PHONE_NUMBER.fullmatch(number):
+            raise ValueError(f"safety.{key}: give a telephone number (digits, dashes allowed), got {number!r}")
+    return SafetyPolicy(**numbers)
+
+
+@dataclass(frozen=True)
+class Policy:
+    lender: Lender
+    identity: IdentityPolicy
+    deferral: DeferralPolicy
+    installment: InstallmentPolicy
+    promise_max_days_ahead: int
+    escalation: EscalationPolicy
+    review_decision_time: str
+    texts: dict
+    console: ConsolePolicy
+    segments: SegmentPolicy
+    reminders: ReminderPolicy
+    settlement: SettlementPolicy
+    safety: SafetyPolicy
+    wordings: dict = field(default_factory=dict)  # language -> Wording (the lender's own words)
+
+    def words(self, language: str = "zh") -> Wording:
+        """The lender's own words (hours, complaint channel, response and decision times, texts) in `language`."""
+        zh = Wording(self.lender.service_hours, self.lender.complaint_channel, dict(self.escalation.response_time),
+                     self.review_decision_time, dict(self.texts))
+        return self.wordings.get(language, zh) if language != "zh" else zh
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The lender's words a reply names, in one language (policy.yml: the Chinese sections, and `en`)."""
+
+    service_hours: str
+    complaint_channel: str
+    response_time: dict
+    decision_time: str
+    texts: dict
+
+
+DAYS = 3650  # no day count in the policy is longer than ten years
+
+
+def parse_policy(raw: dict) -> Policy:
+    """The policy, every value checked: a bad one stops the start with its key named (PolicyError)."""
+    top = Section(raw, "policy")
+    lender, identity, console = top.section("lender"), top.section("identity"), top.section("console")
+    deferral, inst, esc = top.section("deferral"), top.section("installment"), top.section("escalation")
+    try:
+        policy = Policy(
+            lender=Lender(lender.text("name"), lender.text("hotline"), lender.text("service_hours"),
+                          lender.text("complaint_channel").replace("{hotline}", lender.text("hotline")),
+                          lender.whole("complaint_reply_days", 1, 60)),
+            identity=IdentityPolicy(identity.whole("max_failures", 1, 20), identity.whole("lockout_minutes", 1, 1440)),
+            deferral=DeferralPolicy(deferral.whole("max_days_overdue", 0, DAYS), deferral.whole("min_months", 1, 24),
+                                    deferral.whole("max_months", 1, 24), deferral.whole("cooldown_months", 0, 120)),
+            installment=InstallmentPolicy(inst.whole("max_days_overdue", 0, DAYS), inst.money("min_total_overdue"),
+                                          inst.wholes("allowed_periods", 2, 120)),
+            promise_max_days_ahead=top.section("promise").whole("max_days_ahead", 1, 365),
+            escalation=parse_escalation(esc),
+            review_decision_time=top.section("review").text("decision_time"),
+            texts=top.texts("texts"),
+            console=ConsolePolicy(console.whole("max_failed_logins", 1, 100), console.whole("lockout_minutes", 1, 1440),
+                                  console.whole("idle_minutes", 1, 1440),
+                                  console.whole("login_attempts_per_minute", 1, 1000)),
+            segments=parse_segments(top.value("segments")),
+            reminders=parse_reminders(top.value("reminders"), lender.text("name")),
+            settlement=parse_settlement(raw.get("settlement")),
+            safety=parse_safety(raw.get("safety")),
+        )
+    except KeyError as missing:  # inside the sections parsed by hand below
+        raise PolicyError(f"policy: {missing.args[0]} is missing") from None
+    if policy.deferral.min_months > policy.deferral.max_months:
+        raise PolicyError("deferral: need min_months <= max_months")
+    for name in ("repayment_methods", "prevention"):
+        if name not in policy.texts:
+            raise PolicyError(f"policy.texts.{name}: missing")
+    if raw.get("en") is not None:
+        policy = dataclasses.replace(policy, wordings={"en": parse_wording(Section(raw["en"], "policy.en"), policy)})
+    return policy
+
+
+def parse_wording(words: Section, policy: Policy) -> Wording:
+    """The lender's words in another language (policy.yml `en`): every one the Chinese sections hold, so no
+    reply in that language ever names a Chinese phrase of the lender's."""
+    lender = policy.lender
+    times = words.texts("response_time")
+    if set(times) != set(policy.escalation.response_time):
+        raise PolicyError(f"{words.where}.response_time: give exactly {', '.join(policy.escalation.response_time)}")
+    texts = words.texts("texts")
+    if set(texts) != set(policy.texts):
+        raise PolicyError(f"{words.where}.texts: give exactly {', '.join(sorted(policy.texts))}")
+    return Wording(words.text("service_hours"),
+                   words.text("complaint_channel").replace("{hotline}", lender.hotline),
+                   times, words.text("decision_time"), texts)
+
+
+PRIORITIES = tuple(priority.value for priority in Priority)
+
+
+def parse_escalation(esc: Section) -> EscalationPolicy:
+    times = esc.texts("response_time")
+    if set(times) != set(PRIORITIES):
+        raise PolicyError(f"{esc.where}.response_time: give exactly {', '.join(PRIORITIES)}")
+    reasons = esc.value("high_priority_reasons")
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise PolicyError(f"{esc.where}.high_priority_reasons: give a list of reasons, got {reasons!r}")
+    return EscalationPolicy(times, tuple(reasons))
+
+
+def load_policy(path: Path) -> Policy:
+    with open(path, encoding="utf-8") as handle:
+        return parse_policy(yaml.safe_load(handle))
+
+
+@functools.lru_cache(maxsize=1)
+def current() -> Policy:
+    """The policy in force, read once per process from KUANXIN_POLICY or policy.yml."""
+    return load_policy(settings.policy_path())

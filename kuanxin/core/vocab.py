@@ -1,0 +1,127 @@
+"""The closed vocabularies of the account database: every status, reason, kind, role and channel a
+column may hold, each stored as its string value and kept to the set by a CHECK constraint
+(kuanxin.store.models; migration 0005).
+
+The members are strings (`RequestStatus.PENDING == "pending"`), so code comparing with plain
+strings keeps working. A new value needs a migration that widens the constraint.
+
+Not closed, so not here: the input channel of escalations, safety flags and opt-outs (whatever
+Rasa connector the borrower wrote through, `rest` and `cmdline` included); a refused escalation
+would lose a borrower in crisis.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class Vocabulary(str, enum.Enum):
+    """A closed set of string values; str() and f-strings give the value itself."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(member.value for member in cls)
+
+
+class LoanStatus(Vocabulary):
+    ACTIVE = "active"
+    LITIGATION = "litigation"
+    SETTLED = "settled"
+
+
+class RequestType(Vocabulary):
+    DEFERRAL = "deferral"
+    INSTALLMENT = "installment"
+    WAIVER = "waiver"
+
+
+class RequestStatus(Vocabulary):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class PromiseStatus(Vocabulary):
+    OPEN = "open"
+    KEPT = "kept"
+    BROKEN = "broken"
+
+
+class EscalationReason(Vocabulary):
+    """Why a conversation went to staff (actions/escalation.py, actions/feelings.py, the safety protocol)."""
+
+    HUMAN = "human"
+    DISPUTE = "dispute"
+    COLLECTION_ABUSE = "collection_abuse"
+    LOW_CONFIDENCE = "low_confidence"
+    SAFETY = "safety"
+    FRUSTRATION = "frustration"
+
+
+class Priority(Vocabulary):
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+class EscalationStatus(Vocabulary):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class StaffRole(Vocabulary):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class BindingChannel(Vocabulary):
+    """The channels that vouch for a conversation's borrower (sender bindings)."""
+
+    WEBCHAT = "webchat"
+    WECHAT = "wechat"
+
+
+class ReminderChannel(Vocabulary):
+    WECHAT = "wechat"
+    SMS = "sms"
+
+
+class ReminderKind(Vocabulary):
+    SEGMENT = "segment"
+    BROKEN_PROMISE = "broken_promise"
+
+
+class ReminderStatus(Vocabulary):
+    SENDING = "sending"  # claimed; a run that stopped mid-send may have sent it
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Segment(Vocabulary):
+    """The account classes of kuanxin.lending.segments (policy.yml names the same, kuanxin.core.policy.SEGMENTS)."""
+
+    UPCOMING = "upcoming"
+    EARLY = "early"
+    MIDDLE = "middle"
+    LATE = "late"
+    LITIGATION = "litigation"
+    SETTLED = "settled"
+    CURRENT = "current"
+
+
+class AuditAction(Vocabulary):
+    """What an audit entry records: the console's actions, and a borrower changing a pending request."""
+
+    CLAIM = "claim"
+    TAKE_OVER = "take_over"
+    HAND_BACK = "hand_back"
+    REPLY = "reply"
+    RESOLVE = "resolve"
+    NOTE = "note"
+    APPROVE = "approve"
+    REJECT = "reject"
+    CLEAR_SAFETY = "clear_safety"
+    REQUEST_CHANGED = "request_changed"

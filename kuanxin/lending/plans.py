@@ -1,0 +1,192 @@
+"""Deferral, installment and penalty-waiver requests: quote against the policy, then record for staff.
+
+The assistant never grants anything: a request it records is pending until staff decide.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kuanxin.core.policy import Policy
+from kuanxin.lending import eligibility
+from kuanxin.lending.eligibility import Decision, PlanItem, RuleFailure
+from kuanxin.lending.overdue import LoanStatement, loan_statement
+
+if TYPE_CHECKING:  # records are handed in; this layer never reads or writes the store
+    from kuanxin.store.accounts import Accounts
+    from kuanxin.store.models import Borrower, Loan, ServiceRequest
+
+
+@dataclass(frozen=True)
+class Quote:
+    kind: str
+    loan: Loan
+    statement: LoanStatement
+    decision: Decision
+    new_due_date: dt.date | None = None
+    plan: list[PlanItem] = field(default_factory=list)
+
+    def due_date_after(self) -> dt.date:
+        """A deferral's new due date; only an eligible deferral quote has one to show."""
+        if self.new_due_date is None:
+            raise ValueError(f"a {self.kind} quote for {self.loan.id} has no new due date")
+        return self.new_due_date
+
+
+@dataclass(frozen=True)
+class Submission:
+    quote: Quote
+    request: ServiceRequest | None = None
+    created: bool = False
+    changed: bool = False  # an earlier pending request of this kind now has the new terms
+
+
+def pending_request(borrower: Borrower, loan: Loan, kind: str) -> ServiceRequest | None:
+    """The borrower's request of this kind on the loan still waiting for staff: a new one changes it."""
+    return next((r for r in borrower.requests if r.type == kind and r.loan_id == loan.id and r.status == "pending"),
+                None)
+
+
+def _requests_besides_pending(borrower: Borrower, loan: Loan, kind: str) -> list[ServiceRequest]:
+    pending = pending_request(borrower, loan, kind)
+    return [r for r in borrower.requests if r is not pending]
+
+
+def statements(borrower: Borrower, today: dt.date) -> list[LoanStatement]:
+    return [loan_statement(loan, today) for loan in borrower.loans]
+
+
+def overdue_loans(borrower: Borrower, today: dt.date) -> list[Loan]:
+    """Loans a plan could be asked for: not settled and with something overdue."""
+    return [loan for loan in borrower.loans
+            if loan.status != "settled" and loan_statement(loan, today).is_overdue]
+
+
+def find_loan(borrower: Borrower, loan_id: str | None) -> Loan | None:
+    return next((loan for loan in borrower.loans if loan.id == loan_id), None)
+
+
+def loan_of(borrower: Borrower, loan_id: str | None) -> Loan:
+    """The borrower's loan a form chose; a form never asks to confirm a loan it did not find."""
+    loan = find_loan(borrower, loan_id)
+    if loan is None:
+        raise LookupError(f"borrower {borrower.id} has no loan {loan_id!r}")
+    return loan
+
+
+def default_loan(borrower: Borrower, today: dt.date) -> Loan | None:
+    """The loan a request is about when the borrower has only one that could be meant."""
+    candidates = overdue_loans(borrower, today)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def quote_deferral(borrower: Borrower, loan: Loan, months: int | None, reason: str | None,
+                   today: dt.date, policy: Policy) -> Quote:
+    statement = loan_statement(loan, today)
+    decision = eligibility.check_deferral(loan, statement, _requests_besides_pending(borrower, loan, "deferral"),
+                                          months, reason, today, policy.deferral)
+    # eligible means months were given and are allowed
+    new_due = eligibility.deferred_due_date(statement, months) if decision.eligible and months is not None else None
+    return Quote("deferral", loan, statement, decision, new_due_date=new_due)
+
+
+def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today: dt.date,
+                      policy: Policy) -> Quote:
+    statement = loan_statement(loan, today)
+    decision = eligibility.check_installment(loan, statement, _requests_besides_pending(borrower, loan, "installment"),
+                                             periods, policy.installment)
+    plan = (eligibility.installment_plan(statement.total, periods, today)
+            if decision.eligible and periods is not None else [])  # eligible means periods were given
+    return Quote("installment", loan, statement, decision, plan=plan)
+
+
+def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: Policy,
+             statement: LoanStatement | None = None) -> Decision:
+    """The rules that can fail before the borrower says how many months or periods."""
+    statement = statement or loan_statement(loan, today)
+    requests = _requests_besides_pending(borrower, loan, kind)
+    if kind == "deferral":
+        return eligibility.deferral_precheck(loan, statement, requests, today, policy.deferral)
+    return eligibility.installment_precheck(loan, statement, requests, policy.installment)
+
+
+def deferral_month_choices(loan: Loan, today: dt.date, policy: Policy) -> list[int]:
+    """The deferral lengths that would pass today: within the policy and ending after today."""
+    statement = loan_statement(loan, today)
+    return [m for m in range(policy.deferral.min_months, policy.deferral.max_months + 1)
+            if eligibility.new_date_ahead(statement, m, today) is None]
+
+
+def installment_period_choices(policy: Policy) -> list[int]:
+    """The numbers of periods the policy allows (each passes once the loan itself is eligible)."""
+    return list(policy.installment.allowed_periods)
+
+
+def open_options(borrower: Borrower, today: dt.date, policy: Policy) -> list[tuple[str, Loan]]:
+    """What this borrower could apply for now: (deferral | installment | waiver, loan) pairs."""
+    options: list[tuple[str, Loan]] = []
+    for loan in overdue_loans(borrower, today):
+        statement = loan_statement(loan, today)
+        for kind in ("deferral", "installment"):  # one already pending is changed on request, not offered again
+            if pending_request(borrower, loan, kind) is None and precheck(kind, borrower, loan, today, policy,
+                                                                          statement).eligible:
+                options.append((kind, loan))
+        if loan.status == "active" and statement.penalty > 0 and not _pending_waiver(borrower, loan):
+            options.append(("waiver", loan))
+    return options
+
+
+def _pending_waiver(borrower: Borrower, loan: Loan) -> bool:
+    return any(r.type == "waiver" and r.loan_id == loan.id and r.status == "pending" for r in borrower.requests)
+
+
+def submit_deferral(accounts: Accounts, borrower: Borrower, loan: Loan, months: int, reason: str,
+                    conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
+    quote = quote_deferral(borrower, loan, months, reason, today, policy)
+    if not quote.decision.eligible or quote.new_due_date is None:
+        return Submission(quote)
+    terms = dict(months=months, reason=reason.strip()[:500],
+                 details={"new_due_date": quote.new_due_date.isoformat(), "amount": str(quote.statement.total)})
+    return _record(accounts, borrower, loan, quote, conversation_id, today, now, terms)
+
+
+def submit_installment(accounts: Accounts, borrower: Borrower, loan: Loan, periods: int,
+                       conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
+    quote = quote_installment(borrower, loan, periods, today, policy)
+    if not quote.decision.eligible:
+        return Submission(quote)
+    terms = dict(periods=periods, details={
+        "total": str(quote.statement.total),
+        "plan": [{"n": i.number, "due": i.due_date.isoformat(), "amount": str(i.amount)} for i in quote.plan]})
+    return _record(accounts, borrower, loan, quote, conversation_id, today, now, terms)
+
+
+def _record(accounts: Accounts, borrower: Borrower, loan: Loan, quote: Quote, conversation_id: str,
+            today: dt.date, now: dt.datetime, terms: dict[str, Any]) -> Submission:
+    """A new pending request, or the borrower's pending one of the same kind changed to these terms."""
+    pending = pending_request(borrower, loan, quote.kind)
+    if pending is not None:
+        request, changed = accounts.change_pending_request(pending.id, conversation_id=conversation_id, now=now,
+                                                           **terms)
+        return Submission(quote, request, created=False, changed=changed)
+    request, created = accounts.submit_request(borrower_id=borrower.id, loan_id=loan.id, kind=quote.kind,
+                                               conversation_id=conversation_id, today=today, now=now, **terms)
+    return Submission(quote, request, created)
+
+
+def submit_waiver(accounts: Accounts, borrower: Borrower, loan: Loan, reason: str | None,
+                  conversation_id: str, today: dt.date, now: dt.datetime) -> Submission:
+    """A penalty-waiver request is always only recorded: staff decide, and principal is never waived."""
+    statement = loan_statement(loan, today)
+    failures = () if statement.penalty > 0 or statement.late_fees > 0 else (
+        RuleFailure("nothing_to_waive", "eligibility.waiver.nothing", {"loan_id": loan.id}),)
+    quote = Quote("waiver", loan, statement, Decision(failures))
+    if failures:
+        return Submission(quote)
+    request, created = accounts.submit_request(
+        borrower_id=borrower.id, loan_id=loan.id, kind="waiver", conversation_id=conversation_id,
+        today=today, now=now, reason=(reason or "").strip()[:500] or None,
+        details={"penalty": str(statement.penalty), "late_fees": str(statement.late_fees)},
+    )
+    return Submission(quote, request, created)

@@ -1,1 +1,0 @@
-"""Alembic migrations of the account database (`kuanxin db upgrade`); kuanxin.migrate runs them."""

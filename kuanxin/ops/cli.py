@@ -1,0 +1,217 @@
+"""The `kuanxin` command: account data and servers."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from kuanxin.core import clock, settings
+from kuanxin.store import demo, importer
+from kuanxin.store.db import database
+
+
+def _load(document_or_path, from_file: bool) -> int:
+    db = database()
+    try:
+        counts = (importer.load_file(db, document_or_path) if from_file
+                  else importer.load_document(db, document_or_path))
+    except importer.ImportValidationError as exc:
+        print("kuanxin: nothing was loaded; the file has these problems:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    print("loaded " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return 0
+
+
+def cmd_db_load(args) -> int:
+    return _load(args.file, from_file=True)
+
+
+def cmd_db_demo(args) -> int:
+    if args.if_empty and not database().is_empty():
+        print("account database already has data; demo not loaded")
+        return 0
+    return _load(demo.rebased(demo.demo_document(), clock.today()), from_file=False)
+
+
+def cmd_db_upgrade(args) -> int:
+    from kuanxin.store.migrate import MigrationError, ensure_database, upgrade
+    try:
+        ensure_database(settings.database_url())
+        revision = upgrade(settings.database_url(), args.revision)
+    except MigrationError as exc:
+        print(f"kuanxin: {exc}", file=sys.stderr)
+        return 1
+    print(f"account database at revision {revision}")
+    return 0
+
+
+def cmd_db_current(_args) -> int:
+    from kuanxin.store.migrate import current, head
+    at = current(settings.database_url())
+    print(f"{at or 'none (not created by migrations)'} (latest: {head()})")
+    return 0 if at == head() else 1
+
+
+def cmd_staff_add(args) -> int:
+    from kuanxin.console.staff import StaffDirectory, StaffError
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _ask_password()
+    try:
+        member = StaffDirectory().add(args.name, password, args.role, args.display_name, clock.now())
+    except StaffError as exc:
+        print(f"kuanxin: {exc}", file=sys.stderr)
+        return 1
+    print(f"added {member.role} {member.username} ({member.display_name})")
+    return 0
+
+
+def _ask_password() -> str:
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("kuanxin: the passwords differ")
+    return first
+
+
+def cmd_staff_list(_args) -> int:
+    from kuanxin.console.staff import StaffDirectory
+    for member, active in StaffDirectory().members():
+        print(f"{member.username:20} {member.role:11} {'active' if active else 'disabled':9} {member.display_name}")
+    return 0
+
+
+def cmd_staff_disable(args) -> int:
+    from kuanxin.console.staff import StaffDirectory
+    if not StaffDirectory().disable(args.name):
+        print(f"kuanxin: no staff member {args.name}", file=sys.stderr)
+        return 1
+    print(f"disabled {args.name}; their sessions are closed")
+    return 0
+
+
+def cmd_config_check(_args) -> int:
+    from kuanxin.ops import config
+    printed, sound = config.report(os.environ)
+    print(printed)
+    return 0 if sound else 1
+
+
+def cmd_serve(args) -> int:
+    from kuanxin.ops.serve import serve
+    return serve(args.port, args.action_port, args.web_port)
+
+
+def cmd_segments(_args) -> int:
+    from kuanxin.core import policy
+    from kuanxin.lending.segments import summarize
+    from kuanxin.store.book import segment_accounts
+    rules = policy.current().segments
+    rows = summarize(segment_accounts(database(), clock.today(), rules), rules)
+    print(f"accounts by class as of {clock.today().isoformat()} (large from {rules.large_from})")
+    print(f"{'class':<12}{'size':<7}{'accounts':>9}{'amount':>16}  treatment")
+    for row in rows:
+        print(f"{row.segment:<12}{row.size:<7}{row.accounts:>9}{row.amount:>16,}  {row.treatment}")
+    print(f"{'total':<19}{sum(r.accounts for r in rows):>9}{sum(r.amount for r in rows):>16,}")
+    return 0
+
+
+def cmd_reminders_run(args) -> int:
+    from kuanxin.reminders.cli import run_reminders
+    return run_reminders(args.dry_run)
+
+
+def cmd_report(args) -> int:
+    from kuanxin.console import analytics
+    try:
+        start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+        report = analytics.build_report(database(), start, end)
+    except ValueError as exc:
+        print(f"kuanxin: {exc} (give --from and --to as YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else settings.var_dir() / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"kuanxin-report-{start.isoformat()}-{end.isoformat()}"
+    stem.with_suffix(".csv").write_text(analytics.csv_text(report), encoding="utf-8")
+    stem.with_suffix(".html").write_text(analytics.html_page(report), encoding="utf-8")
+    print(f"{start.isoformat()} to {end.isoformat()}: {report.conversations} conversations, "
+          f"containment {analytics.percent(report.containment)}, {report.promises_made} promises "
+          f"({report.promises.get('kept', 0)} kept), {report.reminders_sent} reminders sent, "
+          f"{report.opted_out} opted out, {report.cured} of {report.touched_overdue} cured within "
+          f"{analytics.CURE_DAYS} days")
+    print(f"wrote {stem}.csv and {stem}.html")
+    return 0
+
+
+def cmd_cluster(args) -> int:
+    from kuanxin.ops.cluster import run_cluster
+    return run_cluster(args.instances, args.port, args.demo_pages)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kuanxin", description="kuanxin borrower self-service assistant")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="account database").add_subparsers(dest="db_command", required=True)
+    load = db.add_parser("load", help="replace the account data with a JSON file's")
+    load.add_argument("file")
+    load.set_defaults(func=cmd_db_load)
+    demo_cmd = db.add_parser("demo", help="load the shipped demo accounts")
+    demo_cmd.add_argument("--if-empty", action="store_true", help="only when the database has no borrowers")
+    demo_cmd.set_defaults(func=cmd_db_demo)
+    upgrade = db.add_parser("upgrade", help="apply schema migrations (any database other than the SQLite default)")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: the latest)")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    db.add_parser("current", help="the schema revision of the database (exit 1 unless latest)").set_defaults(
+        func=cmd_db_current)
+    staff = commands.add_parser("staff", help="staff console accounts").add_subparsers(dest="staff_command",
+                                                                                     required=True)
+    add = staff.add_parser("add", help="add a staff member (the password is asked for)")
+    add.add_argument("name", help="login name: lowercase letters, digits, . _ -")
+    add.add_argument("--role", choices=("agent", "supervisor"), required=True)
+    add.add_argument("--display-name", help="the name borrowers and colleagues see (default: the login name)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=cmd_staff_add)
+    staff.add_parser("list", help="list staff members").set_defaults(func=cmd_staff_list)
+    disable = staff.add_parser("disable", help="stop a staff member from signing in")
+    disable.add_argument("name")
+    disable.set_defaults(func=cmd_staff_disable)
+    config_cmd = commands.add_parser("config", help="the effective configuration").add_subparsers(
+        dest="config_command", required=True)
+    config_cmd.add_parser("check", help="print every setting (secrets masked) and check it all; exit 1 on a problem"
+                          ).set_defaults(func=cmd_config_check)
+    serve = commands.add_parser("serve", help="run the action server, Rasa and the web app in the foreground")
+    serve.add_argument("--port", type=int, default=5005)
+    serve.add_argument("--action-port", type=int, default=5055)
+    serve.add_argument("--web-port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    commands.add_parser("segments", help="accounts and amounts per class as of today").set_defaults(
+        func=cmd_segments)
+    reminders = commands.add_parser("reminders", help="outbound reminders").add_subparsers(
+        dest="reminders_command", required=True)
+    reminders_run = reminders.add_parser(
+        "run", help="follow up promises, then send today's reminders (cron calls this; safe to re-run)")
+    reminders_run.add_argument("--dry-run", action="store_true", help="show who would be reminded; send nothing")
+    reminders_run.set_defaults(func=cmd_reminders_run)
+    report = commands.add_parser("report", help="outcome analytics for a period: CSV and a printable page")
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (Beijing)")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--out", help="directory for the files (default: var/reports)")
+    report.set_defaults(func=cmd_report)
+    cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
+    cluster.add_argument("--instances", type=int, default=2)
+    cluster.add_argument("--port", type=int, default=8080)
+    cluster.add_argument("--demo-pages", action="store_true",
+                         help="serve the demo lender pages (never in production: /signed-in signs anyone in)")
+    cluster.set_defaults(func=cmd_cluster)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Schema migrations of the account database with Alembic (`kuanxin db upgrade`).
+
+Every database goes through them: the embedded SQLite default is brought to the latest revision
+when a process opens it (kuanxin.store.db.database), so `make run` needs no step and runs the schema
+production runs; a PostgreSQL database is changed only by `kuanxin db upgrade`.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import CheckConstraint, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.future import Connection, Engine
+
+from kuanxin.store.db import make_engine
+from kuanxin.store.models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# the last revision without the CHECK constraints of the closed vocabularies (0005 adds them)
+BEFORE_CHECKS = "0004"
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def _config(connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    if revision is None:
+        raise MigrationError(f"no migrations in {MIGRATIONS}")
+    return revision
+
+
+def current(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def differences(connection) -> list:
+    """What the database lacks or has beyond the models (empty when they agree), CHECK constraints
+    included: Alembic's comparison does not look at them, so named ones are compared here by the
+    values they allow."""
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    found = list(compare_metadata(context, Base.metadata))
+    have, want = database_checks(connection), model_checks()
+    for table, name in sorted(want.keys() - have.keys()):
+        found.append(("add_check_constraint", table, name))
+    for table, name in sorted(have.keys() - want.keys()):
+        found.append(("remove_check_constraint", table, name))
+    for key in sorted(want.keys() & have.keys()):
+        if have[key] != want[key]:
+            found.append(("modify_check_constraint", *key, sorted(have[key]), sorted(want[key])))
+    return found
+
+
+def model_checks() -> dict[tuple[str, str], frozenset[str]]:
+    """(table, constraint name) -> the quoted values its condition names, for every CHECK in the models."""
+    return {(table.name, constraint.name): _quoted(str(constraint.sqltext))
+            for table in Base.metadata.tables.values() for constraint in table.constraints
+            if isinstance(constraint, CheckConstraint) and constraint.name is not None}  # all are named (one_of)
+
+
+def database_checks(connection) -> dict[tuple[str, str], frozenset[str]]:
+    """The same for the named CHECK constraints the database has on the models' tables."""
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names()) & set(Base.metadata.tables)
+    return {(table, check["name"]): _quoted(check["sqltext"])
+            for table in sorted(present) for check in inspector.get_check_constraints(table) if check.get("name")}
+
+
+def _quoted(condition: str) -> frozenset[str]:
+    # SQLite keeps the condition as written; PostgreSQL rewrites IN (…) as = ANY (ARRAY[…]): both keep the literals
+    return frozenset(value.replace("''", "'") for value in _QUOTED.findall(condition))
+
+
+def upgrade(url: str, revision: str = "head") -> str:
+    """Brings the database to `revision`; returns the revision it is at afterwards."""
+    engine = make_engine(url)
+    try:
+        return upgrade_engine(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> str:
+    """Brings the database behind `engine` to `revision` in one transaction; returns the revision after.
+
+    A database made by create_all before migrations existed is adopted (stamped) when it already
+    matches the models exactly, or when it lacks only the vocabularies' CHECK constraints (stamped at
+    0004, then upgraded: 0005 checks the values first); one that differs otherwise is refused rather
+    than guessed at.
+    """
+    with _migrating(engine) as connection:
+        _adopt(connection)
+        command.upgrade(_config(connection), revision)
+        reached = MigrationContext.configure(connection).get_current_revision()
+        if reached is None:
+            raise MigrationError(f"upgrading to {revision} left the database at no revision")
+        return reached
+
+
+def _adopt(connection: Connection) -> None:
+    tables = set(inspect(connection).get_table_names())
+    if not tables & set(Base.metadata.tables) or "alembic_version" in tables:
+        return
+    found = differences(connection)
+    if not found:
+        command.stamp(_config(connection), "head")
+    elif found == [("add_check_constraint", table, name) for table, name in sorted(model_checks())]:
+        command.stamp(_config(connection), BEFORE_CHECKS)
+    else:
+        raise MigrationError("this database was created without migrations and differs from the "
+                             "models; export its data, start from an empty database and load it again")
+
+
+@contextlib.contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One connection and transaction for a whole run.
+
+    On SQLite the write lock is taken first (BEGIN IMMEDIATE), so processes opening a new file together
+    migrate it one after the other and the later ones find it done; and foreign keys are off meanwhile,
+    because batch mode copies a table and drops the original (PRAGMA has no effect inside a transaction).
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def downgrade(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        with _migrating(engine) as connection:
+            command.downgrade(_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def ensure_database(url: str) -> None:
+    """Creates the PostgreSQL database a URL names when it does not exist yet (nothing to do for SQLite)."""
+    target = make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        return
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                        {"name": target.database}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()

@@ -1,0 +1,368 @@
+"""The account database: borrowers, loans and their schedules, and what conversations record.
+
+Only the last four characters and a masked form of an ID number are stored: nothing in the
+product needs more, and what is not kept cannot leak.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+from kuanxin.core.vocab import (
+    AuditAction,
+    BindingChannel,
+    EscalationReason,
+    EscalationStatus,
+    LoanStatus,
+    Priority,
+    PromiseStatus,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    RequestStatus,
+    RequestType,
+    Segment,
+    StaffRole,
+    Vocabulary,
+)
+
+Base = declarative_base()
+
+
+def one_of(name: str, column: str, vocabulary: type[Vocabulary]) -> CheckConstraint:
+    """The database itself refuses a value outside the vocabulary (NULL passes where the column allows it)."""
+    return CheckConstraint(f"{column} IN ({', '.join(repr(value) for value in vocabulary.values())})", name=name)
+
+
+if TYPE_CHECKING:  # sqlalchemy2-stubs: a column of Decimal; SQLAlchemy 1.4's own class takes no parameter
+    _DecimalType = TypeDecorator[Decimal]
+else:
+    _DecimalType = TypeDecorator
+
+
+class ExactDecimal(_DecimalType):
+    """Decimal stored exactly: NUMERIC where the database has it, text on SQLite (whose NUMERIC is a float)."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 6):
+        super().__init__()
+        self.precision, self.scale = precision, scale
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return str(value) if dialect.name == "sqlite" else Decimal(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(str(value))
+
+
+# Classes, written Column(Money()): the SQLAlchemy mypy plugin reads a column's Python type (Decimal) only from
+# a type class or its call, not from a module-level instance.
+class Money(ExactDecimal):
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(14, 2)
+
+
+class Rate(ExactDecimal):
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(12, 8)
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    id: Mapped[str] = Column(String(64), primary_key=True)
+    name: Mapped[str] = Column(String(100), nullable=False)
+    phone: Mapped[str] = Column(String(20), nullable=False, unique=True)
+    id_last4: Mapped[str] = Column(String(4), nullable=False)
+    id_masked: Mapped[str] = Column(String(32), nullable=False)
+    loans: Mapped[list[Loan]] = relationship("Loan", back_populates="borrower", order_by="Loan.id",
+                                             cascade="all, delete-orphan")
+    requests: Mapped[list[ServiceRequest]] = relationship("ServiceRequest", back_populates="borrower",
+                                                          order_by="ServiceRequest.id", cascade="all, delete-orphan")
+
+
+class Loan(Base):
+    __tablename__ = "loans"
+    __table_args__ = (one_of("ck_loans_status", "status", LoanStatus),)
+    id: Mapped[str] = Column(String(64), primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    product: Mapped[str] = Column(String(100), nullable=False)
+    principal: Mapped[Decimal] = Column(Money(), nullable=False)
+    annual_rate: Mapped[Decimal] = Column(Rate(), nullable=False)
+    penalty_daily_rate: Mapped[Decimal] = Column(Rate(), nullable=False)
+    late_fee: Mapped[Decimal] = Column(Money(), nullable=False)
+    start_date: Mapped[dt.date] = Column(Date, nullable=False)
+    status: Mapped[str] = Column(String(20), nullable=False)  # LoanStatus
+    borrower: Mapped[Borrower] = relationship("Borrower", back_populates="loans")
+    schedule: Mapped[list[ScheduleRow]] = relationship("ScheduleRow", back_populates="loan",
+                                                       order_by="ScheduleRow.period", cascade="all, delete-orphan")
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedule_rows"
+    __table_args__ = (UniqueConstraint("loan_id", "period"),)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    loan_id: Mapped[str] = Column(String(64), ForeignKey("loans.id"), nullable=False)
+    period: Mapped[int] = Column(Integer, nullable=False)
+    due_date: Mapped[dt.date] = Column(Date, nullable=False)
+    principal: Mapped[Decimal] = Column(Money(), nullable=False)
+    interest: Mapped[Decimal] = Column(Money(), nullable=False)
+    paid: Mapped[Decimal] = Column(Money(), nullable=False, default=Decimal("0.00"))
+    paid_on = Column(Date)
+    loan: Mapped[Loan] = relationship("Loan", back_populates="schedule")
+
+
+class ServiceRequest(Base):
+    """A deferral, installment or penalty-waiver request, pending until staff decide."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (Index("ix_requests_status_created", "status", "created_at"),
+                      one_of("ck_requests_type", "type", RequestType),
+                      one_of("ck_requests_status", "status", RequestStatus))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    reference = Column(String(32), unique=True)
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    loan_id = Column(String(64), ForeignKey("loans.id"))
+    type: Mapped[str] = Column(String(20), nullable=False)  # RequestType
+    status: Mapped[str] = Column(String(20), nullable=False)  # RequestStatus
+    created_on: Mapped[dt.date] = Column(Date, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    months = Column(Integer)
+    periods = Column(Integer)
+    reason = Column(Text)
+    details = Column(Text)  # JSON: the new due date or the plan shown to the borrower
+    conversation_id = Column(String(128))
+    # Set while pending, so the database itself refuses a second pending request of a kind per loan.
+    open_key = Column(String(160), unique=True)
+    decided_at = Column(DateTime)
+    decided_by = Column(String(100))
+    decision_reason = Column(Text)
+    borrower: Mapped[Borrower] = relationship("Borrower", back_populates="requests")
+
+
+class PaymentPromise(Base):
+    __tablename__ = "payment_promises"
+    # the day-after follow-up looks for open promises by date
+    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),
+                      one_of("ck_promises_status", "status", PromiseStatus))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    reference = Column(String(32), unique=True)
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    promised_date: Mapped[dt.date] = Column(Date, nullable=False)
+    amount: Mapped[Decimal] = Column(Money(), nullable=False)
+    status: Mapped[str] = Column(String(20), nullable=False, default=PromiseStatus.OPEN.value)  # PromiseStatus
+    conversation_id = Column(String(128))
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    # One open promise per borrower and date: a repeated confirmation finds the first.
+    open_key = Column(String(160), unique=True)
+    followed_up_on = Column(Date)  # the day kept or broken was recorded (Beijing date)
+
+
+class Escalation(Base):
+    """A conversation handed to staff: disputes, abuse complaints, requests for a person."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_status_created", "status", "created_at"),
+                      # the console queue: a status, high priority first, newest first
+                      Index("ix_escalations_status_priority_created", "status", "priority", "created_at"),
+                      one_of("ck_escalations_reason", "reason", EscalationReason),
+                      one_of("ck_escalations_priority", "priority", Priority),
+                      one_of("ck_escalations_status", "status", EscalationStatus))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    reference = Column(String(32), unique=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    borrower_id = Column(String(64), ForeignKey("borrowers.id"), index=True)
+    reason: Mapped[str] = Column(String(40), nullable=False)  # EscalationReason
+    priority: Mapped[str] = Column(String(10), nullable=False)  # Priority
+    status: Mapped[str] = Column(String(20), nullable=False, default=EscalationStatus.OPEN.value)  # EscalationStatus
+    channel = Column(String(40))  # the Rasa input channel: open-ended (kuanxin.core.vocab)
+    summary = Column(Text)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    open_key = Column(String(200), unique=True)  # cleared on resolution, so a later one can be opened
+    claimed_by = Column(String(64))  # staff username
+    taken_over: Mapped[bool] = Column(Boolean, nullable=False, default=False)  # the assistant is paused for staff
+    outcome = Column(Text)
+    resolved_at = Column(DateTime)
+
+
+class IdentityAttempt(Base):
+    __tablename__ = "identity_attempts"
+    __table_args__ = (
+        Index("ix_attempts_phone_at", "phone", "at"),
+        Index("ix_attempts_conversation_at", "conversation_id", "at"),
+    )
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    phone: Mapped[str] = Column(String(20), nullable=False)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    succeeded: Mapped[bool] = Column(Boolean, nullable=False)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class SenderBinding(Base):
+    """A conversation (sender id) whose borrower a channel has vouched for.
+
+    The web chat binds its server-chosen session id after checking the lender's signed token;
+    WeChat binds an OpenID after an identity check there. The assistant then needs no identity questions.
+    """
+    __tablename__ = "sender_bindings"
+    __table_args__ = (one_of("ck_bindings_channel", "channel", BindingChannel),)
+    sender_id: Mapped[str] = Column(String(128), primary_key=True)
+    channel: Mapped[str] = Column(String(40), nullable=False)  # BindingChannel
+    borrower_id: Mapped[str] = Column(String(64), ForeignKey("borrowers.id"), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime)  # None: until unbound
+
+
+class StaffMember(Base):
+    """A lender employee who uses the console: an agent answers borrowers, a supervisor also decides requests."""
+    __tablename__ = "staff_members"
+    __table_args__ = (one_of("ck_staff_role", "role", StaffRole),)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(100), nullable=False)
+    role: Mapped[str] = Column(String(20), nullable=False)  # StaffRole
+    password_hash: Mapped[str] = Column(String(200), nullable=False)  # argon2id
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    failed_logins: Mapped[int] = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class StaffSession(Base):
+    """A console login. Only a hash of the cookie's token is stored, so a database leak opens no session."""
+    __tablename__ = "staff_sessions"
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)
+    staff_id: Mapped[int] = Column(Integer, ForeignKey("staff_members.id"), nullable=False, index=True)
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    last_seen: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    ended_at = Column(DateTime)
+
+
+class AuditEntry(Base):
+    """One staff action. Written in the same transaction as the action; never updated or deleted."""
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_conversation_at", "conversation_id", "at"),
+                      one_of("ck_audit_action", "action", AuditAction))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    staff: Mapped[str] = Column(String(64), nullable=False)
+    action: Mapped[str] = Column(String(40), nullable=False)  # AuditAction
+    conversation_id = Column(String(128))
+    target = Column(String(64))  # a reference: RG…, YQ…, FQ…, JM…
+    detail = Column(Text)
+
+
+class ConversationNote(Base):
+    """A private staff note on a conversation; the borrower never sees it."""
+    __tablename__ = "conversation_notes"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    staff: Mapped[str] = Column(String(64), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class ConversationSession(Base):
+    """One session of a conversation, recorded when it starts: what the analytics count as a conversation.
+
+    Not tied to the borrowers table: account loads replace borrowers, the history stays.
+    """
+    __tablename__ = "conversation_sessions"
+    __table_args__ = (Index("ix_sessions_started", "started_at"),
+                      Index("ix_sessions_conversation_started", "conversation_id", "started_at"))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    started_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+    borrower_id = Column(String(64), index=True)  # known at the start (a bound channel) or once verified
+
+
+class Reminder(Base):
+    """One outbound reminder: claimed before it is sent, so a re-run or a second run sends nothing twice.
+
+    The unique (borrower, day) is the at-most-one-a-day rule, kept by the database itself.
+    """
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("borrower_id", "day", name="uq_reminders_borrower_day"),
+                      Index("ix_reminders_day_status", "day", "status"),
+                      one_of("ck_reminders_kind", "kind", ReminderKind),
+                      one_of("ck_reminders_segment", "segment", Segment),
+                      one_of("ck_reminders_channel", "channel", ReminderChannel),
+                      one_of("ck_reminders_status", "status", ReminderStatus))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False)
+    day: Mapped[dt.date] = Column(Date, nullable=False)  # Beijing date
+    kind: Mapped[str] = Column(String(20), nullable=False)  # ReminderKind
+    segment: Mapped[str] = Column(String(20), nullable=False)  # Segment
+    channel: Mapped[str] = Column(String(20), nullable=False)  # ReminderChannel
+    # masked phone or OpenID: enough for staff, useless to others
+    recipient: Mapped[str] = Column(String(40), nullable=False)
+    amount: Mapped[Decimal] = Column(Money(), nullable=False)
+    due_date = Column(Date)
+    status: Mapped[str] = Column(String(20), nullable=False)  # ReminderStatus
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    error = Column(String(200))
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    sent_at = Column(DateTime)
+
+
+class ReminderOptOut(Base):
+    """A borrower who asked for no more reminders (退订). Kept across account loads."""
+    __tablename__ = "reminder_opt_outs"
+    borrower_id: Mapped[str] = Column(String(64), primary_key=True)
+    # where they asked: an input channel, "chat" or sms (open-ended)
+    channel: Mapped[str] = Column(String(20), nullable=False)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class SafetyFlag(Base):
+    """A conversation in which the borrower spoke of suicide or self-harm (the safety protocol).
+
+    While a flag is open (cleared_at is None) the borrower gets no reminders and no collection
+    contact; staff clear it from the console. The borrower is known when the conversation was
+    verified or bound, or becomes known when they verify later in it. Not tied to the borrowers
+    table: account loads replace borrowers, a person's safety stays.
+    """
+    __tablename__ = "safety_flags"
+    __table_args__ = (Index("ix_safety_flags_borrower_cleared", "borrower_id", "cleared_at"),)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    borrower_id = Column(String(64))
+    channel = Column(String(40))
+    escalation_reference = Column(String(32))
+    raised_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+    # the conversation id while open: a second crisis message in the conversation finds the first flag
+    open_key = Column(String(160), unique=True)
+    cleared_at = Column(DateTime)
+    cleared_by = Column(String(64))  # staff username
+    clear_note = Column(Text)
