@@ -31,8 +31,10 @@ $(MODEL): $(TRAINING_INPUTS) | $(STAMP)
 
 train: $(MODEL)
 
-# The chat widget: one bundled script, rebuilt when its sources or locked packages change.
-$(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.js)
+# The chat widget: one bundled script, rebuilt when its sources, its words (the catalogue) or locked packages change.
+$(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.js) texts/zh.yml texts/en.yml policy.yml \
+           | $(STAMP)
+	$(BIN)/kuanxin texts widget --out widget/src/texts.json
 	cd widget && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	@touch $(WIDGET)
 
@@ -45,7 +47,7 @@ run: $(MODEL) $(WIDGET) demo
 	$(BIN)/kuanxin serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check kuanxin actions channels runtime web tests bench
+	$(BIN)/ruff check kuanxin actions channels runtime web tests testkit bench
 	$(BIN)/lint-imports --no-cache
 
 types: $(STAMP)

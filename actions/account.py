@@ -35,8 +35,9 @@ class ActionShowOverdue(KuanxinAction):
         # "看看欠多少 另外能不能延期": the plan asked about in passing is answered too
         asked_too = availability_lines(tracker, borrower, plans_named(question_text(tracker, "check_overdue")),
                                        self.today(), self.policy())
-        parts = [summary, *([addendum] if addendum else []), *asked_too]
-        dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons)
+        for part in [addendum, *asked_too]:
+            summary.add(part or "")
+        dispatcher.utter_message(**summary.message(), buttons=buttons)
         return []
 
 

@@ -33,38 +33,81 @@ def loan_title(loan: Loan | LoanStatement, language: str = LANGUAGE) -> str:
     return texts.text("loan.name", language, loan_id=loan_id, product=loan.product)
 
 
-def statement_text(statement: LoanStatement, language: str = LANGUAGE) -> str:
+class Composed:
+    """A message made of parts. Each part is text that every channel shows, and may also be a block of data
+    (Rasa's custom payload) that a channel able to draw it shows natively (the widget: a table of charges,
+    a repayment schedule), so no channel ever parses text back into figures."""
+
+    def __init__(self, separator: str = "\n\n"):
+        self.separator = separator
+        self.parts: list[tuple[str, dict[str, Any] | None]] = []
+
+    def add(self, text: str, block: dict[str, Any] | None = None) -> Composed:
+        if text.strip("\n") or block:
+            self.parts.append((text.strip("\n"), block))
+        return self
+
+    def message(self) -> dict[str, Any]:
+        text = self.separator.join(text for text, _ in self.parts)
+        if not any(block for _, block in self.parts):
+            return {"text": text}
+        blocks = [block or {"type": "text", "text": text} for text, block in self.parts]
+        return {"text": text, "json_message": {"blocks": blocks}}
+
+
+def loan_state_text(statement: LoanStatement, language: str = LANGUAGE) -> str:
+    """A loan that is not overdue, in one sentence."""
     title = texts.text("loan.title", language, loan_id=statement.loan_id, product=statement.product)
     if statement.status == "settled":
         return texts.text("overdue.settled", language, title=title)
-    if not statement.is_overdue:
-        if statement.next_due:
-            due = statement.next_due
-            return texts.text("overdue.current.next_due", language, title=title, period=due.period,
-                              day=LongDay(due.due_date), amount=Money(due.amount))
-        return texts.text("overdue.current", language, title=title)
-    lines = [texts.text(
-        "overdue.loan", language, title=title, days=statement.days_overdue,
-        earliest=Day(statement.overdue_since()), periods=len(statement.rows),
-        principal=Money(statement.unpaid_principal), interest=Money(statement.unpaid_interest),
-        penalty=Money(statement.penalty), daily_rate=percent(statement.penalty_daily_rate),
-        growth=Money(statement.daily_penalty_growth), late_fees=Money(statement.late_fees),
-        total=Money(statement.total))]
+    if statement.next_due:
+        due = statement.next_due
+        return texts.text("overdue.current.next_due", language, title=title, period=due.period,
+                          day=LongDay(due.due_date), amount=Money(due.amount))
+    return texts.text("overdue.current", language, title=title)
+
+
+def amounts_block(statement: LoanStatement, language: str = LANGUAGE) -> dict[str, Any]:
+    """What an overdue loan's total is made of, as data: a heading and one labelled row per charge."""
+    title = texts.text("loan.title", language, loan_id=statement.loan_id, product=statement.product)
+    heading = texts.text("overdue.loan.head", language, title=title, days=statement.days_overdue,
+                         earliest=Day(statement.overdue_since()), periods=len(statement.rows))
     if statement.status == "litigation":
-        lines.append(texts.text("loan.facts.litigation", language))
-    return "\n".join(lines)
+        heading += "\n" + texts.text("loan.facts.litigation", language)
+    penalty_note = texts.text("amount.penalty.note", language, daily_rate=percent(statement.penalty_daily_rate),
+                              growth=Money(statement.daily_penalty_growth))
+    charges = [("principal", statement.unpaid_principal, ""), ("interest", statement.unpaid_interest, ""),
+               ("penalty", statement.penalty, penalty_note),
+               ("late_fees", statement.late_fees, texts.text("amount.late_fees.note", language)),
+               ("total", statement.total, "")]
+    rows = [{"label": texts.text(f"amount.{name}", language), "amount": str(amount),
+             "shown": formats.money(amount, language), "note": note, "total": name == "total"}
+            for name, amount, note in charges]
+    return {"type": "amounts", "title": heading, "rows": rows}
 
 
-def overdue_summary(statements: Iterable[LoanStatement], today: dt.date, language: str = LANGUAGE) -> str:
+def amounts_text(block: dict[str, Any], language: str = LANGUAGE) -> str:
+    lines = [texts.text("amount.row.noted" if row["note"] else "amount.row", language, label=row["label"],
+                        amount=row["shown"], note=row["note"]) for row in block["rows"]]
+    return "\n".join([block["title"], *lines])
+
+
+def overdue_summary(statements: Iterable[LoanStatement], today: dt.date, language: str = LANGUAGE) -> Composed:
+    """What the borrower owes, loan by loan (text, and each overdue loan's charges as data)."""
     statements = list(statements)
     if not statements:
-        return texts.text("loan.none", language)
-    parts = [texts.text("overdue.intro", language, day=Day(today))]
-    parts += [statement_text(s, language) for s in statements]
+        return Composed().add(texts.text("loan.none", language))
+    summary = Composed().add(texts.text("overdue.intro", language, day=Day(today)))
+    for statement in statements:
+        if statement.is_overdue and statement.status != "settled":
+            block = amounts_block(statement, language)
+            summary.add(amounts_text(block, language), block)
+        else:
+            summary.add(loan_state_text(statement, language))
     overdue = [s for s in statements if s.is_overdue]
     if len(overdue) > 1:
-        parts.append(texts.text("overdue.total", language, total=Money(sum((s.total for s in overdue), ZERO))))
-    return "\n\n".join(parts)
+        summary.add(texts.text("overdue.total", language, total=Money(sum((s.total for s in overdue), ZERO))))
+    return summary
 
 
 def failures_text(failures: Iterable[RuleFailure], language: str = LANGUAGE) -> str:
@@ -77,22 +120,23 @@ def plan_table(plan: list[PlanItem], language: str = LANGUAGE) -> str:
     return "\n".join(rows)
 
 
+def schedule_block(plan: list[PlanItem], language: str = LANGUAGE) -> dict[str, Any]:
+    """A repayment schedule as data, its caption and column titles from the catalogue."""
+    columns = [texts.text(f"schedule.{name}", language) for name in ("period", "due", "amount")]
+    rows = [{"period": item.number, "label": texts.text("schedule.period_label", language, number=item.number),
+             "date": item.due_date.isoformat(), "day": formats.short_date(item.due_date, language),
+             "amount": str(item.amount), "shown": formats.money(item.amount, language)} for item in plan]
+    return {"type": "schedule", "caption": texts.text("schedule.caption", language), "columns": columns, "rows": rows}
+
+
 BLOCK_SLOT = "\x00"  # where a structured part sits in a catalogue text
 
 
-def schedule_message(template_with_slot: str, plan: list[PlanItem], language: str = LANGUAGE) -> dict:
-    """A message holding a repayment schedule: the text for every channel, and the same as data (Rasa's
-    custom payload: text and schedule blocks) for a channel that draws a table, so none parses text back.
-
-    `template_with_slot` is the catalogue text rendered with schedule=BLOCK_SLOT."""
+def schedule_message(template_with_slot: str, plan: list[PlanItem], language: str = LANGUAGE) -> dict[str, Any]:
+    """A catalogue text rendered with schedule=BLOCK_SLOT, the schedule in its place as text and as data."""
     before, after = template_with_slot.split(BLOCK_SLOT)
-    rows = [{"period": item.number, "date": item.due_date.isoformat(),
-             "day": formats.short_date(item.due_date, language), "amount": str(item.amount),
-             "shown": formats.money(item.amount, language)} for item in plan]
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": before.strip("\n")}, {"type": "schedule", "rows": rows},
-              {"type": "text", "text": after.strip("\n")}]
-    return {"text": before + plan_table(plan, language) + after,
-            "json_message": {"blocks": [b for b in blocks if b.get("text") != ""]}}
+    return (Composed(separator="\n").add(before).add(plan_table(plan, language), schedule_block(plan, language))
+            .add(after).message())
 
 
 def request_line(request: ServiceRequest, language: str = LANGUAGE) -> str:

@@ -24,7 +24,7 @@ from kuanxin.reminders.run import Channels, run
 from kuanxin.reminders.sms import SmsGateway, sms_settings
 from kuanxin.store.db import Database
 from kuanxin.store.models import Base, Borrower, Loan, ScheduleRow
-from tests.doubles.sms_gateway import SmsGatewayDouble
+from testkit.sms_gateway import SmsGatewayDouble
 
 TODAY = dt.date(2026, 11, 22)
 # days overdue by borrower number: upcoming, early, middle, late, current (negative: due in that many days)

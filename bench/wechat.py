@@ -1,6 +1,6 @@
 """WeChat benchmark: how fast pushes are acknowledged, and how long until the answer reaches the borrower.
 
-Starts every server (harness as in the end-to-end tests, WeChat on against the local double), then
+Starts every server (testkit.servers, as in the end-to-end tests, WeChat on against the local double), then
 pushes encrypted text messages from distinct OpenIDs: first one at a time, then CONCURRENCY at once.
 Reports the acknowledgement time (WeChat's 5-second limit applies to it) and the time until the
 customer-service answer arrived at the double. Usage: python -m bench.wechat [--messages 100]
@@ -19,8 +19,8 @@ from bench.load import percentile
 from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
-from tests.e2e.harness import start_servers
-from tests.e2e.wechat.double import Account, Api, Platform, new_openid, text_xml
+from testkit.servers import start_servers
+from testkit.wechat import Account, Api, Platform, new_openid, text_xml
 
 
 def one_message(pusher: Platform, api: Api, n: int) -> tuple[float, float]:

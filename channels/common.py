@@ -13,13 +13,16 @@ MAX_MESSAGE_CHARS = 2000  # longer than any borrower types; the rest is cut, not
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message in any encoding, with its envelope
 RETRY_AFTER_SECONDS = 2
 
-EMPTY_MESSAGE = texts.text("channel.empty_message")  # in Chinese: an empty message says nothing of its language
-UNAVAILABLE = texts.text("channel.unavailable")  # in Chinese; unavailable(text) answers in the message's language
 
 
 def language_of_text(text: str) -> str:
     """The language a message is written in (kuanxin.core.language), Chinese when it does not tell."""
     return language.written_in(text or "") or texts.DEFAULT_LANGUAGE
+
+
+def empty_message() -> str:
+    """The answer to an empty message: in Chinese, since an empty message says nothing of its language."""
+    return texts.text("channel.empty_message")
 
 
 def unavailable(text: str) -> str:

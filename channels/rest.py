@@ -23,10 +23,10 @@ from sanic.request import Request
 
 from channels import common
 from channels.common import (
-    EMPTY_MESSAGE,
     MAX_BODY_BYTES,
     RETRY_AFTER_SECONDS,
     clean_text,
+    empty_message,
     valid_message_id,
     valid_sender_id,
 )
@@ -92,7 +92,7 @@ class RestInput(InputChannel):
             except BadRequest as bad:
                 return refused(str(bad))
             if not text:
-                return response.json([{"recipient_id": sender, "text": EMPTY_MESSAGE}])
+                return response.json([{"recipient_id": sender, "text": empty_message()}])
             collector = CollectingOutputChannel()
             kind = ResendSafeMessage if message_id else UserMessage
             message = kind(text, collector, sender, input_channel=self.name(), message_id=message_id)

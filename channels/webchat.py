@@ -21,13 +21,13 @@ from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
 from channels.common import (
-    EMPTY_MESSAGE,
     RETRY_AFTER_SECONDS,
-    UNAVAILABLE,
     clean_text,
+    empty_message,
+    unavailable,
     valid_message_id,
 )
-from kuanxin.core import clock, settings
+from kuanxin.core import clock, language, settings
 from kuanxin.core.signin import ResumeKeys, borrower_from_token
 from kuanxin.core.staff_reply import staff_name
 from kuanxin.store.accounts import Accounts
@@ -48,13 +48,21 @@ def plain_credential(value: Any) -> str | None:
 
 
 HANDLED = {"ok": True}
-RETRY = {"ok": False, "retry": True, "retry_after": RETRY_AFTER_SECONDS, "text": UNAVAILABLE}
 EMPTY = {"ok": False, "retry": False}  # the answer itself arrives as a bot message
 
 
+def retry(text: str) -> dict[str, Any]:
+    """Send it again: the turn failed; the notice is in the language of the message that failed."""
+    return {"ok": False, "retry": True, "retry_after": RETRY_AFTER_SECONDS, "text": unavailable(text)}
+
+
 def widget_message(message: dict[str, Any]) -> dict[str, Any]:
-    """One bot message as the widget draws it: text, quick replies, and who sent it."""
+    """One bot message as the widget draws it: text, quick replies, who sent it, and its language (the widget's
+    own words follow it)."""
     payload: dict[str, Any] = {"text": message.get("text") or ""}
+    written_in = language.written_in(payload["text"])
+    if written_in:
+        payload["lang"] = written_in
     buttons = message.get("buttons") or message.get("quick_replies") or []
     if buttons:
         payload["quick_replies"] = [{"title": b.get("title", ""), "payload": b.get("payload", "")}
@@ -68,21 +76,39 @@ def widget_message(message: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+BLOCK_FIELDS = {  # the fields of each block type the widget draws, and of each of its rows
+    "text": (("text",), ()),
+    "schedule": (("caption", "columns"), ("period", "label", "day", "shown")),
+    "amounts": (("title",), ("label", "shown", "note", "total")),
+}
+
+
 def widget_blocks(custom: Any) -> list[dict[str, Any]]:
-    """The structured parts of a message (actions/render.py schedule_message) the widget draws natively;
-    only known block types with plain values pass, so the widget never meets anything else."""
+    """The structured parts of a message (actions/render.py Composed) the widget draws natively: only known
+    block types pass, with their known fields as plain text (or a flag), so the widget never meets anything else."""
     blocks = custom.get("blocks") if isinstance(custom, dict) else None
     drawn: list[dict[str, Any]] = []
     for block in blocks if isinstance(blocks, list) else []:
-        if not isinstance(block, dict):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in BLOCK_FIELDS or (kind == "text" and not isinstance(block.get("text"), str)):
             continue
-        if block.get("type") == "text" and isinstance(block.get("text"), str):
-            drawn.append({"type": "text", "text": block["text"]})
-        elif block.get("type") == "schedule" and isinstance(block.get("rows"), list):
-            rows = [{key: str(row.get(key, "")) for key in ("period", "day", "shown")}
-                    for row in block["rows"] if isinstance(row, dict)]
-            drawn.append({"type": "schedule", "rows": rows})
+        fields, row_fields = BLOCK_FIELDS[kind]
+        clean: dict[str, Any] = {"type": kind, **{name: plain(block.get(name)) for name in fields}}
+        if row_fields:
+            rows = block.get("rows") if isinstance(block.get("rows"), list) else []
+            clean["rows"] = [{name: plain(row.get(name)) for name in row_fields}
+                             for row in rows if isinstance(row, dict)]
+        drawn.append(clean)
     return drawn
+
+
+def plain(value: Any) -> Any:
+    """A block's value as the widget may show it: text, a flag, or a list of texts; anything else is empty text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        return [str(item) for item in value if isinstance(item, (str, int))]
+    return "" if value is None or isinstance(value, dict) else str(value)
 
 
 def history_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -204,7 +230,7 @@ class WebChatInput(InputChannel):
             text = clean_text(text) if isinstance(text, str) else ""
             output = WebChatOutput(sio, self.bot_message_evt)
             if not text:
-                await output.send_text_message(session_id, EMPTY_MESSAGE)
+                await output.send_text_message(session_id, empty_message())
                 return EMPTY
             message_id = data.get("message_id")
             return await self.answer(on_new_message, output, session_id, text,
@@ -239,7 +265,7 @@ class WebChatInput(InputChannel):
             return HANDLED
         except Exception:  # noqa: BLE001 - the widget shows the notice and sends the message again
             logger.exception("web chat turn failed")
-            return RETRY
+            return retry(text)
         finally:
             await self.typing(output, session_id, False)
 

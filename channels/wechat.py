@@ -34,8 +34,6 @@ from runtime.turns import ResendSafeMessage
 
 logger = logging.getLogger(__name__)
 
-UNSUPPORTED = texts.text("channel.wechat.unsupported")  # Chinese; the channel answers in the conversation's language
-UNHEARD = texts.text("channel.wechat.unheard")
 MAX_CHOICE_CHARS = 12  # longer replies are sentences, not a pick from the last choices
 
 

@@ -84,3 +84,18 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, policy: policies.Policy | N
     if absent:
         raise MissingText(f"text {key!r} needs {', '.join(sorted(absent))}")
     return template.format(**filled)
+
+
+WIDGET_PREFIX = "widget."
+WIDGET_PLACEHOLDERS = {"title", "name"}  # filled by the widget itself
+
+
+def widget_texts(policy: policies.Policy | None = None) -> dict[str, dict[str, str]]:
+    """The chat widget's own words in every language, the lender's facts filled in and the widget's own
+    placeholders ({title}, {name}) kept, for the widget to bundle (`kuanxin texts widget`)."""
+    bundle = {}
+    for language in LANGUAGES:
+        keys = [key for key in catalogue(DEFAULT_LANGUAGE) if key.startswith(WIDGET_PREFIX)]
+        kept = {name: "{" + name + "}" for name in WIDGET_PLACEHOLDERS}
+        bundle[language] = {key[len(WIDGET_PREFIX):]: text(key, language, policy, **kept) for key in keys}
+    return bundle

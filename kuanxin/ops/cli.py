@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
@@ -99,6 +100,13 @@ def cmd_config_check(_args) -> int:
     return 0 if sound else 1
 
 
+def cmd_texts_widget(args) -> int:
+    from kuanxin.core import texts
+    bundle = json.dumps(texts.widget_texts(), ensure_ascii=False, indent=1, sort_keys=True)
+    Path(args.out).write_text(bundle + "\n", encoding="utf-8")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from kuanxin.ops.serve import serve
     return serve(args.port, args.action_port, args.web_port)
@@ -181,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="config_command", required=True)
     config_cmd.add_parser("check", help="print every setting (secrets masked) and check it all; exit 1 on a problem"
                           ).set_defaults(func=cmd_config_check)
+    texts_cmd = commands.add_parser("texts", help="the text catalogue").add_subparsers(dest="texts_command",
+                                                                               required=True)
+    widget = texts_cmd.add_parser("widget", help="write the chat widget's own words (every language) as JSON")
+    widget.add_argument("--out", required=True)
+    widget.set_defaults(func=cmd_texts_widget)
     serve = commands.add_parser("serve", help="run the action server, Rasa and the web app in the foreground")
     serve.add_argument("--port", type=int, default=5005)
     serve.add_argument("--action-port", type=int, default=5055)

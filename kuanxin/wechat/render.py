@@ -50,7 +50,7 @@ def message_text(message: dict[str, Any], language: str = texts.DEFAULT_LANGUAGE
     name = staff_name(message)
     text = str(message.get("text") or "").strip()
     if text:
-        parts.append(f"【人工客服 · {name}】{text}" if name else text)
+        parts.append(texts.text("channel.wechat.staff_says", language, name=name, text=text) if name else text)
     buttons = buttons_of(message)
     if buttons:
         parts.append(choices_text(buttons, language))

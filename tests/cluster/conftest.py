@@ -23,10 +23,10 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
 from kuanxin.store.migrate import ensure_database, upgrade
+from testkit.servers import MODEL, TODAY, TOKEN, WEBCHAT_SECRET
 from tests.conftest import POSTGRES_URL
 from tests.e2e.browser.conftest import SCREENSHOTS, chromium, new_context  # noqa: F401 - reused fixtures
 from tests.e2e.conftest import another_borrower, borrower, db  # noqa: F401 - the foundation's fixtures, reused
-from tests.e2e.harness import MODEL, TODAY, TOKEN, WEBCHAT_SECRET
 
 SERVER = POSTGRES_URL.rsplit("/", 1)[0]
 REDIS = os.environ.get("KUANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

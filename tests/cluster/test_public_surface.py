@@ -10,7 +10,7 @@ import requests
 
 from kuanxin.ops.cluster import Cluster
 from kuanxin.ops.serve import free_port
-from tests.e2e.harness import MODEL, TOKEN, WEBCHAT_SECRET
+from testkit.servers import MODEL, TOKEN, WEBCHAT_SECRET
 
 RASA_API = ["/model", "/model/parse", "/conversations/x/tracker", "/conversations/x/tracker/events", "/status",
             "/version", "/domain", "/ready", "/live"]

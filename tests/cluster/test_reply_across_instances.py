@@ -8,11 +8,11 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import expect
 
+from testkit.servers import TOKEN
 from tests.e2e.browser.chat_page import ChatPage
 from tests.e2e.browser.test_console import (  # noqa: F401 - the foundation's console test, run on the cluster
     test_a_supervisor_takes_over_replies_hands_back_approves_and_resolves,
 )
-from tests.e2e.harness import TOKEN
 
 
 def staff_reply(base_url: str, session: str, text: str) -> requests.Response:

@@ -26,7 +26,7 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
 from kuanxin.store.models import ServiceRequest
-from tests.e2e.harness import Borrower
+from testkit.servers import Borrower
 
 BORROWERS, TURNS = 200, 10
 KILL_LOAD_FIRST = 300  # the load with a kill uses borrowers S0300...: a deferral is granted once a year

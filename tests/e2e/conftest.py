@@ -1,4 +1,4 @@
-"""Fixtures for whole conversations against real servers (see harness.py)."""
+"""Fixtures for whole conversations against real servers (see testkit/servers.py)."""
 import pytest
 from sqlalchemy import delete
 
@@ -6,8 +6,8 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
 from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
-from tests.doubles.sms_gateway import SmsGatewayDouble
-from tests.e2e.harness import MODEL, ActionProxy, Borrower, start_servers
+from testkit.servers import MODEL, ActionProxy, Borrower, start_servers
+from testkit.sms_gateway import SmsGatewayDouble
 from tests.e2e.wechat import double as wechat
 
 

@@ -8,7 +8,7 @@ import requests
 
 from kuanxin.console.staff import StaffDirectory
 from kuanxin.store.db import Database
-from tests.e2e.harness import TODAY
+from testkit.servers import TODAY
 
 PASSWORD = "console-test-password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -28,8 +28,8 @@ from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.ops.serve import free_port, web_command
 from kuanxin.store.accounts import Accounts
 from kuanxin.store.demo import demo_document
+from testkit.servers import TODAY, run_async
 from tests.e2e.console_client import ConsoleClient, new_staff
-from tests.e2e.harness import TODAY, run_async
 
 CONTROL_CHARACTERS = [chr(code) for code in range(32)] + ["\x7f"]
 VALUES = [

@@ -11,8 +11,8 @@ from kuanxin.core.policy import load_policy
 from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders.run import Channels, run
 from kuanxin.store.models import PaymentPromise
+from testkit.servers import run_async
 from tests.e2e.console_client import ConsoleClient, new_staff
-from tests.e2e.harness import run_async
 
 PAGES = ("/console/segments", "/console/segments/middle/small", "/console/report", "/console/report.csv",
          "/console/report/print")

@@ -49,7 +49,7 @@ import yaml
 from sqlalchemy import select
 
 from kuanxin.store import models
-from tests.e2e.wechat.double import Platform, new_openid, text_xml
+from testkit.wechat import Platform, new_openid, text_xml
 
 CORPUS = Path(__file__).parent / "corpus"
 AMOUNT = re.compile(r"\d[\d,]*(?:\.\d+)?(?:万)?元")

@@ -6,7 +6,7 @@ import requests
 from sqlalchemy import select
 
 from kuanxin.store.models import Escalation
-from tests.e2e.harness import Borrower, start_servers
+from testkit.servers import Borrower, start_servers
 
 
 @pytest.fixture(scope="module")

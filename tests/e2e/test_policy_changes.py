@@ -12,7 +12,7 @@ from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
-from tests.e2e.harness import Borrower, start_servers
+from testkit.servers import Borrower, start_servers
 
 CHANGES = [
     ("name: 宽心消费金融(演示)", "name: 示范消费金融"),

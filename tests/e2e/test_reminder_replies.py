@@ -13,7 +13,7 @@ from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders.run import Channels, run
 from kuanxin.reminders.sms import SmsGateway, sms_settings
 from kuanxin.store.models import ConversationSession, ReminderOptOut
-from tests.e2e.harness import run_async
+from testkit.servers import run_async
 
 B1001_PHONE = "13812345678"
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from kuanxin.console.casework import Casework
 from kuanxin.reminders.selection import read_circumstances
 from kuanxin.store.models import Escalation, SafetyFlag, SenderBinding
+from testkit.servers import TODAY
+from testkit.wechat import Platform, new_openid, text_xml
 from tests.e2e.console_client import ConsoleClient, new_staff
-from tests.e2e.harness import TODAY
-from tests.e2e.wechat.double import Platform, new_openid, text_xml
 
 AMOUNT = re.compile(r"\d[\d,]*(?:\.\d{2})?元")
 IDENTITY_WORDS = ("手机号", "身份证", "后4位", "后四位", "核实身份")

@@ -24,9 +24,9 @@ from kuanxin.reminders.sms import SmsConfigError, SmsGateway, sms_settings
 from kuanxin.store.models import Borrower, Escalation, PaymentPromise, Reminder, ReminderOptOut, SenderBinding
 from kuanxin.wechat.api import WeChatApi
 from kuanxin.wechat.config import settings_from_env
+from testkit.sms_gateway import SmsGatewayDouble
+from testkit.wechat import Account, Api, new_openid
 from tests.conftest import make_loan, make_request
-from tests.doubles.sms_gateway import SmsGatewayDouble
-from tests.e2e.wechat.double import Account, Api, new_openid
 
 TODAY = dt.date(2026, 11, 22)
 

@@ -21,7 +21,7 @@ from kuanxin.store import importer
 from kuanxin.store.accounts import Accounts
 from kuanxin.store.demo import demo_document
 from kuanxin.store.models import AuditEntry, Escalation, SafetyFlag
-from tests.doubles.sms_gateway import SmsGatewayDouble
+from testkit.sms_gateway import SmsGatewayDouble
 from tests.unit.test_records import NOW, TODAY
 from tests.unit.test_reminders import MORNING, add_borrower, remind, sms_phones
 from tests.unit.test_reminders import TODAY as REMINDER_DAY

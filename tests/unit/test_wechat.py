@@ -18,7 +18,7 @@ from kuanxin.wechat.config import WeChatConfigError, settings_from_env
 from kuanxin.wechat.inbound import Inbound, Refused
 from kuanxin.wechat.inbox import SeenMessages, SerialQueues, SharedSeenMessages
 from kuanxin.wechat.render import MAX_BYTES, choice_payload, render_turn, split_text
-from tests.e2e.wechat.double import Account, Api, Platform, event_xml, text_xml, voice_xml
+from testkit.wechat import Account, Api, Platform, event_xml, text_xml, voice_xml
 
 REDIS = os.environ.get("KUANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PERIODS = [{"title": f"{n}期", "payload": f"分{n}期"} for n in (3, 6, 12, 24, 36)]

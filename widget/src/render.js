@@ -1,26 +1,54 @@
-// Bot messages as DOM nodes. A message may carry structured blocks (a repayment schedule as data,
-// sent by the assistant beside its text: channels/webchat.py widget_blocks); they are drawn natively,
-// otherwise the text is shown with its line breaks. Only text nodes are created from what the server
-// sends: no HTML is ever parsed, and no text is parsed back into data.
+// Bot messages as DOM nodes. A message may carry structured blocks (an overdue loan's charges, a repayment
+// schedule: data sent by the assistant beside its text, actions/render.py Composed, checked by channels/webchat.py
+// widget_blocks); they are drawn natively, their words (captions, column titles, labels) coming with them from
+// the catalogue. Otherwise the text is shown with its line breaks. Only text nodes are created from what the
+// server sends: no HTML is ever parsed, and no text is parsed back into data.
 
-function scheduleTable(rows) {
+function scheduleTable(block) {
   const table = document.createElement("table");
   table.className = "schedule";
-  const caption = table.createCaption();
-  caption.textContent = "还款计划";
-  const head = table.createTHead().insertRow();
-  for (const title of ["期数", "还款日", "金额"]) {
-    const cell = document.createElement("th");
-    cell.scope = "col";
-    cell.textContent = title;
-    head.append(cell);
+  if (block.caption) table.createCaption().textContent = String(block.caption);
+  const columns = Array.isArray(block.columns) ? block.columns : [];
+  if (columns.length) {
+    const head = table.createTHead().insertRow();
+    for (const title of columns) {
+      const cell = document.createElement("th");
+      cell.scope = "col";
+      cell.textContent = String(title);
+      head.append(cell);
+    }
   }
   const body = table.createTBody();
-  for (const row of rows) {
+  for (const row of block.rows) {
     const line = body.insertRow();
-    [`第${row.period}期`, row.day, row.shown].forEach((value) => { line.insertCell().textContent = String(value ?? ""); });
+    [row.label || row.period, row.day, row.shown].forEach((value) => { line.insertCell().textContent = String(value ?? ""); });
   }
   return table;
+}
+
+function amountsTable(block) {
+  const fragment = document.createDocumentFragment();
+  if (block.title) fragment.append(renderText(String(block.title)));
+  const table = document.createElement("table");
+  table.className = "amounts";
+  const body = table.createTBody();
+  for (const row of block.rows) {
+    const line = body.insertRow();
+    if (row.total === true) line.className = "total";
+    const label = document.createElement("th");
+    label.scope = "row";
+    label.textContent = String(row.label ?? "");
+    const amount = line.insertCell();
+    amount.textContent = String(row.shown ?? "");
+    line.prepend(label);
+    if (row.note) {
+      const note = document.createElement("small");
+      note.textContent = String(row.note);
+      label.append(note);
+    }
+  }
+  fragment.append(table);
+  return fragment;
 }
 
 export function renderText(text) {
@@ -40,7 +68,8 @@ export function renderMessage(message) {
   if (!blocks.length) return renderText(String(message.text ?? ""));
   const fragment = document.createDocumentFragment();
   for (const block of blocks) {
-    if (block && block.type === "schedule" && Array.isArray(block.rows)) fragment.append(scheduleTable(block.rows));
+    if (block && block.type === "schedule" && Array.isArray(block.rows)) fragment.append(scheduleTable(block));
+    else if (block && block.type === "amounts" && Array.isArray(block.rows)) fragment.append(amountsTable(block));
     else if (block && block.type === "text") fragment.append(renderText(String(block.text ?? "")));
   }
   return fragment;

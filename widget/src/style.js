@@ -32,6 +32,11 @@ header h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .schedule caption { text-align: left; font-weight: 600; margin-bottom: 2px; }
 .schedule th, .schedule td { border: 1px solid #cfd8d4; padding: 3px 6px; text-align: left; }
 .schedule td:last-child, .schedule th:last-child { text-align: right; }
+.amounts { border-collapse: collapse; margin: 4px 0 6px; font-size: 14px; width: 100%; }
+.amounts th, .amounts td { border-bottom: 1px solid #e3e9e6; padding: 3px 4px; text-align: left; vertical-align: top; font-weight: normal; }
+.amounts td { text-align: right; white-space: nowrap; }
+.amounts small { display: block; color: #5b6b65; font-size: 12px; }
+.amounts tr.total th, .amounts tr.total td { font-weight: 600; border-bottom: none; }
 .quick-replies { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 8px; }
 .quick-replies button { border: 1px solid var(--kx-color); color: var(--kx-color); background: #fff; border-radius: 16px; padding: 4px 12px; }
 .typing { margin: 0; padding: 4px 14px; font-size: 13px; color: #555; background: #f4f6f5; }

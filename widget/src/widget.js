@@ -1,15 +1,19 @@
 // The kuanxin chat widget. Embed with one tag; options are data attributes:
 //   <script src="https://lender.example/widget/kuanxin-chat.js" data-server="https://chat.lender.example"
-//           data-title="宽心助手" data-greeting="您好…" data-color="#1f7a5c" data-token="<signed JWT>" defer></script>
+//           data-title="宽心助手" data-greeting="您好…" data-color="#1f7a5c" data-token="<signed JWT>" data-lang="zh"
+//           defer></script>
+// The widget's own words come from the text catalogue (texts.js); they follow the language of the assistant's
+// latest reply, so a borrower who writes in English sees English buttons too.
 // Everything is drawn inside a shadow root, so the lender's CSS and ours never meet, and every
 // text from the network is inserted as text, never as HTML.
 import { io } from "socket.io-client";
 import { STYLE } from "./style.js";
 import { renderMessage, renderText } from "./render.js";
+import { LANGUAGES, fill, words } from "./texts.js";
 
 const script = document.currentScript;
 const ACK_TIMEOUT_MS = 30000; // an old server acknowledges nothing: a timeout counts as "try again"
-const MAX_ATTEMPTS = 6; // the first send and up to 5 re-sends, then "发送失败,点击重试"
+const MAX_ATTEMPTS = 6; // the first send and up to 5 re-sends, then the retry button
 const DEFAULT_RETRY_SECONDS = 2;
 const MAX_TOKEN_LENGTH = 4096;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
@@ -45,8 +49,9 @@ function readOptions() {
   const global = window.KuanxinChatOptions || {};
   return {
     server: global.server || data.server || window.location.origin,
-    title: global.title || data.title || "宽心 · 在线助手",
-    greeting: global.greeting || data.greeting || "您好,我是宽心智能助手,可以帮您查询欠款、了解逾期影响、申请延期或分期。",
+    title: global.title || data.title || "", // the catalogue's, in the chat's language, when not given
+    greeting: global.greeting || data.greeting || "",
+    language: LANGUAGES.includes(global.lang || data.lang) ? (global.lang || data.lang) : "zh",
     color: global.color || data.color || "#1f7a5c",
     token: usableToken(global.token || data.token || ""),
     open: (global.open ?? data.open) === true || data.open === "true",
@@ -70,6 +75,9 @@ class KuanxinChat {
     this.inFlight = null; // {entry, seq} while waiting for an acknowledgement
     this.sendSeq = 0;
     this.retryTimer = null;
+    this.language = options.language;
+    this.labels = []; // [node, attribute or null, key, values]: the chrome's words, redrawn when the language changes
+    this.statusKey = "connecting";
     this.build();
     this.connect();
     if (options.open || sessionStorage.getItem(`${this.storageKey}:open`) === "1") this.open(false);
@@ -84,23 +92,26 @@ class KuanxinChat {
     root.appendChild(style);
     host.style.setProperty("--kx-color", this.options.color);
 
-    this.launcher = el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog",
-      "aria-expanded": "false", "aria-label": `打开${this.options.title}` }, "在线咨询");
-    this.panel = el("section", { class: "panel", role: "dialog", "aria-label": this.options.title, hidden: "" });
+    this.launcher = this.label(el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog",
+      "aria-expanded": "false" }), null, "launcher");
+    this.label(this.launcher, "aria-label", "open", () => ({ title: this.title() }));
+    this.panel = el("section", { class: "panel", role: "dialog", hidden: "" });
+    this.label(this.panel, "aria-label", () => this.title());
     const header = el("header");
-    header.append(el("h2", {}, this.options.title));
-    this.status = el("p", { class: "status", role: "status" }, "正在连接…");
+    header.append(this.label(el("h2"), null, () => this.title()));
+    this.status = el("p", { class: "status", role: "status" });
     header.append(this.status);
-    this.closeButton = el("button", { class: "close", type: "button", "aria-label": "关闭对话窗口" }, "×");
+    this.closeButton = this.label(el("button", { class: "close", type: "button" }, "×"), "aria-label", "close");
     header.append(this.closeButton);
-    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "对话记录",
-      tabindex: "0" });
-    this.typing = el("p", { class: "typing", "aria-live": "polite", hidden: "" }, "宽心正在输入…");
+    this.log = this.label(el("div", { class: "log", role: "log", "aria-live": "polite", tabindex: "0" }),
+      "aria-label", "log");
+    this.typing = this.label(el("p", { class: "typing", "aria-live": "polite", hidden: "" }), null, "typing");
     const form = el("form", { class: "composer" });
-    this.input = el("textarea", { rows: "1", maxlength: "1000", "aria-label": "输入消息",
-      placeholder: "请输入您的问题,例如:我逾期了多少钱" });
-    this.sendButton = el("button", { type: "submit" }, "发送");
+    this.input = this.label(el("textarea", { rows: "1", maxlength: "1000" }), "aria-label", "input");
+    this.label(this.input, "placeholder", "placeholder");
+    this.sendButton = this.label(el("button", { type: "submit" }), null, "send");
     form.append(this.input, this.sendButton);
+    this.setStatus("connecting");
     this.panel.append(header, this.log, this.typing, form);
     root.append(this.launcher, this.panel);
 
@@ -119,7 +130,7 @@ class KuanxinChat {
       query: { route: this.routeKey() } });
     this.socket.on("connect", () => {
       this.ready = false;
-      this.setStatus("正在恢复会话…");
+      this.setStatus("resuming");
       this.socket.emit("session_request", { resume: localStorage.getItem(this.storageKey) || "",
         token: this.options.token });
     });
@@ -131,10 +142,10 @@ class KuanxinChat {
       this.ready = false;
       if (this.inFlight) this.inFlight.entry.attempts -= 1; // lost with the connection: not a failed attempt
       this.inFlight = null; // re-sent (same message_id) once the session is confirmed again
-      this.setStatus("连接已断开,正在重新连接…", true);
+      this.setStatus("reconnecting", true);
     });
-    this.socket.io.on("reconnect_attempt", () => this.setStatus("连接已断开,正在重新连接…", true));
-    this.socket.on("connect_error", () => this.setStatus("暂时连不上服务,正在重试…", true));
+    this.socket.io.on("reconnect_attempt", () => this.setStatus("reconnecting", true));
+    this.socket.on("connect_error", () => this.setStatus("unreachable", true));
   }
 
   routeKey() {
@@ -147,17 +158,17 @@ class KuanxinChat {
     if (typeof session.resume === "string") localStorage.setItem(this.storageKey, session.resume);
     if (!session.resumed) {
       this.log.replaceChildren();
-      this.addBotMessage({ text: this.options.greeting });
+      this.addGreeting();
       this.showQueued();
     }
     this.ready = true;
-    this.setStatus(session.signed_in ? "已连接 · 已登录" : "已连接");
+    this.setStatus(session.signed_in ? "connected_signed_in" : "connected");
     this.pump();
   }
 
   onHistory(messages) {
     this.log.replaceChildren();
-    this.addBotMessage({ text: this.options.greeting });
+    this.addGreeting();
     messages.forEach((message) => (message.from === "user" ? this.addUserMessage(message.text)
       : this.addBotMessage(message)));
     this.showQueued();
@@ -191,7 +202,7 @@ class KuanxinChat {
   pump() {
     if (!this.ready || this.inFlight || this.retryTimer || !this.queue.length) return;
     const entry = this.queue[0];
-    if (entry.failed) return; // waits for "点击重试": what follows keeps its order
+    if (entry.failed) return; // waits for the retry button: what follows keeps its order
     entry.attempts += 1;
     const seq = (this.sendSeq += 1);
     this.inFlight = { entry, seq };
@@ -208,7 +219,7 @@ class KuanxinChat {
     if (!error && answer.ok === true) {
       this.done(entry);
     } else if (!error && answer.ok === false && answer.retry === false) {
-      this.addNotice(answer.text || "这条消息未能发送。");
+      this.addNotice(answer.text || this.t("not_sent"));
       entry.bubble.classList.add("refused");
       this.done(entry);
     } else {
@@ -235,7 +246,7 @@ class KuanxinChat {
     entry.failed = true;
     entry.bubble.classList.remove("pending");
     entry.bubble.classList.add("failed");
-    const retry = el("button", { type: "button", class: "retry" }, "发送失败,点击重试");
+    const retry = el("button", { type: "button", class: "retry" }, this.t("retry"));
     retry.addEventListener("click", () => {
       retry.remove();
       entry.failed = false;
@@ -257,15 +268,23 @@ class KuanxinChat {
 
   addUserMessage(text) {
     const bubble = el("div", { class: "message user" });
-    bubble.append(el("span", { class: "sr-only" }, "我:"), renderText(String(text ?? "")));
+    bubble.append(el("span", { class: "sr-only" }, this.t("me")), renderText(String(text ?? "")));
     this.append(bubble);
     return bubble;
   }
 
+  addGreeting() {
+    const bubble = el("div", { class: "message bot greeting" });
+    bubble.append(this.label(el("span", { class: "sr-only" }), null, "bot"));
+    bubble.append(this.label(el("p"), null, () => this.options.greeting || this.t("greeting")));
+    this.append(bubble);
+  }
+
   addBotMessage(message) {
+    if (LANGUAGES.includes(message.lang) && message.lang !== this.language) this.setLanguage(message.lang);
     const staff = message.staff && message.staff.name;
     const bubble = el("div", { class: staff ? "message bot staff" : "message bot" });
-    bubble.append(el("span", { class: staff ? "who" : "sr-only" }, staff ? `人工客服 · ${staff}` : "宽心:"));
+    bubble.append(el("span", { class: staff ? "who" : "sr-only" }, staff ? this.t("staff", { name: staff }) : this.t("bot")));
     bubble.append(renderMessage(message));
     this.append(bubble);
     const replies = Array.isArray(message.quick_replies) ? message.quick_replies : [];
@@ -274,7 +293,7 @@ class KuanxinChat {
 
   addQuickReplies(replies) {
     this.removeQuickReplies();
-    const group = el("div", { class: "quick-replies", role: "group", "aria-label": "快捷回复" });
+    const group = el("div", { class: "quick-replies", role: "group", "aria-label": this.t("quick_replies") });
     for (const reply of replies) {
       const button = el("button", { type: "button" }, String(reply.title ?? ""));
       button.addEventListener("click", () => { this.send(String(reply.payload || reply.title), reply.title); this.input.focus(); });
@@ -292,9 +311,40 @@ class KuanxinChat {
     this.log.scrollTop = this.log.scrollHeight;
   }
 
-  setStatus(text, problem = false) {
-    this.status.textContent = text;
+  setStatus(key, problem = false) {
+    this.statusKey = key;
+    this.status.textContent = this.t(key);
     this.status.classList.toggle("problem", problem);
+  }
+
+  t(key, values = {}) {
+    return fill(words(this.language)[key], values);
+  }
+
+  title() {
+    return this.options.title || this.t("title");
+  }
+
+  // Gives `node` (its text, or `attribute`) the catalogue's words for `key` (or what a function returns),
+  // now and whenever the chat's language changes.
+  label(node, attribute, key, values = () => ({})) {
+    const entry = [node, attribute, key, values];
+    this.labels.push(entry);
+    this.applyLabel(entry);
+    return node;
+  }
+
+  applyLabel([node, attribute, key, values]) {
+    const value = typeof key === "function" ? key() : this.t(key, values());
+    if (attribute) node.setAttribute(attribute, value);
+    else node.textContent = value;
+  }
+
+  setLanguage(language) {
+    this.language = language;
+    this.labels = this.labels.filter(([node]) => node.isConnected); // greetings of a cleared log are gone
+    this.labels.forEach((entry) => this.applyLabel(entry));
+    this.status.textContent = this.t(this.statusKey);
   }
 
   open(moveFocus) {

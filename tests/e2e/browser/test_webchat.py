@@ -10,9 +10,9 @@ import requests
 from playwright.sync_api import expect
 
 from kuanxin.core.signin import sign_borrower_token
+from testkit.servers import TOKEN, WEBCHAT_SECRET
 from tests.e2e.browser.chat_page import ChatPage
 from tests.e2e.browser.conftest import PHONE
-from tests.e2e.harness import TOKEN, WEBCHAT_SECRET
 
 
 def tracker(servers, session_id: str) -> dict:
@@ -68,6 +68,12 @@ def test_a_signed_in_borrower_gets_the_amount_without_identity_questions(servers
     chat.send("我逾期了多少钱")
     expect(chat.bot_messages().last).to_contain_text("3,084.60")
     assert "手机号" not in chat.transcript()
+    # the charges drawn from the message's data, one labelled row each, the total last
+    charges = chat.bot_messages().last.locator("table.amounts")
+    expect(charges.locator("tr")).to_have_count(5)
+    expect(charges.locator("tr").nth(2)).to_contain_text("罚息")
+    expect(charges.locator("tr").nth(2).locator("small")).to_contain_text("按未还本金每天")
+    expect(charges.locator("tr.total")).to_have_text(re.compile(r"合计应还\s*3,084\.60元"))
     chat.send("我想分6期还")
     table = chat.page.locator("#kuanxin-chat table.schedule").last
     expect(table.locator("tbody tr")).to_have_count(6)
@@ -78,6 +84,25 @@ def test_a_signed_in_borrower_gets_the_amount_without_identity_questions(servers
     expect(chat.bot_messages().last).to_contain_text("分6期的还款计划如下")
     expect(chat.bot_messages().last).to_contain_text("确认提交吗")
     screenshot(chat.page, "webchat-installment-table")
+
+
+def test_a_borrower_writing_english_gets_english_tables_and_an_english_widget(servers, db, new_context):
+    chat = ChatPage(new_context().new_page(), f"{servers.web_url}/signed-in").open()
+    widget = chat.page.locator("#kuanxin-chat")
+    expect(widget.locator("button[type=submit]")).to_have_text("发送")
+    chat.send("how much do i owe")
+    expect(widget.locator("table.amounts tr.total").last).to_have_text(re.compile(r"Total due\s*3,084\.60 yuan"))
+    expect(widget.locator("button[type=submit]")).to_have_text("Send")
+    expect(widget.locator("textarea")).to_have_attribute("placeholder", re.compile("^Ask a question"))
+    expect(widget.locator(".status")).to_have_text("Connected · signed in")
+    chat.send("i want to pay in 6 installments")
+    schedule = widget.locator("table.schedule").last
+    expect(schedule.locator("caption")).to_have_text("Repayment schedule")
+    expect(schedule.locator("thead th")).to_have_text(["Installment", "Due on", "Amount"])
+    expect(schedule.locator("tbody tr").first).to_have_text(re.compile(r"No\. 1\s*22 December 2026\s*514\.1\d yuan"))
+    chat.send("我逾期了多少钱")  # back to Chinese, the widget with it
+    expect(widget.locator("button[type=submit]")).to_have_text("发送")
+    expect(widget.locator("table.amounts tr.total").last).to_contain_text("合计应还")
 
 
 def test_a_tampered_or_expired_token_falls_back_to_the_identity_check(servers, db, new_context):

@@ -12,8 +12,8 @@ import time
 import requests
 from playwright.sync_api import expect
 
+from testkit.servers import TOKEN
 from tests.e2e.browser.chat_page import RESUME_KEY, ChatPage
-from tests.e2e.harness import TOKEN
 
 BURST = 50
 

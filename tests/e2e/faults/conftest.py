@@ -14,8 +14,8 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
 from kuanxin.store.migrate import ensure_database, upgrade
+from testkit.servers import MODEL, start_servers
 from tests.e2e.faults.services import PrivatePostgres, PrivateRedis
-from tests.e2e.harness import MODEL, start_servers
 
 
 @pytest.fixture(scope="session")

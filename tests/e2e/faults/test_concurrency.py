@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.harness import Borrower
+from testkit.servers import Borrower
 
 BURST = 50
 

@@ -12,9 +12,9 @@ import uuid
 import requests
 import socketio
 
+from testkit.servers import TOKEN, run_async
+from testkit.wechat import Platform, new_openid, text_xml
 from tests.e2e.faults.conftest import ready
-from tests.e2e.harness import TOKEN, run_async
-from tests.e2e.wechat.double import Platform, new_openid, text_xml
 
 CONTROL = [chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f", "\x85", "\ud800", "\udfff"]
 

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from kuanxin.store.db import Database
 from kuanxin.store.models import ServiceRequest
+from testkit.servers import Borrower
+from testkit.wechat import Platform, new_openid, text_xml
 from tests.e2e.faults.conftest import ready, wait_until_ready
-from tests.e2e.harness import Borrower
 from tests.e2e.wechat.conftest import Tracker
-from tests.e2e.wechat.double import Platform, new_openid, text_xml
 
 REFERENCE = re.compile(r"YQ\d{8}-\d{4}")
 

@@ -8,7 +8,7 @@ import time
 
 from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.ops.serve import free_port
-from tests.e2e.harness import MODEL
+from testkit.servers import MODEL
 
 
 def start_rasa(**env: str) -> tuple[subprocess.CompletedProcess, float]:

@@ -2,8 +2,8 @@
 import pytest
 import requests
 
-from tests.e2e.harness import TOKEN
-from tests.e2e.wechat.double import Platform, new_openid
+from testkit.servers import TOKEN
+from testkit.wechat import Platform, new_openid
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import requests
 from sqlalchemy import select
 
 from kuanxin.store.models import SenderBinding, ServiceRequest
-from tests.e2e.harness import TOKEN
-from tests.e2e.wechat.double import cdata, event_xml, new_openid, text_xml, voice_xml
+from testkit.servers import TOKEN
+from testkit.wechat import cdata, event_xml, new_openid, text_xml, voice_xml
 
 QUIET = 1.5  # seconds to wait before concluding that nothing more is sent
 

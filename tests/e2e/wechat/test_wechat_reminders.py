@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from kuanxin.store.models import ReminderOptOut, SenderBinding
-from tests.e2e.wechat.double import text_xml
+from testkit.wechat import text_xml
 
 
 @pytest.mark.parametrize("word", ["退订", "取消提醒"])
