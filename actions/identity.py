@@ -1,4 +1,10 @@
-"""Identity check: phone number + last 4 ID characters, verified against the account database."""
+"""Identity check: phone number + last 4 ID characters, verified against the account database.
+
+The phone_number slot holds the masked number (138****5678), never the number itself: the conversation
+store would keep it (runtime/privacy.py masks whatever reaches it anyway). While the check waits for the ID
+tail of a later message, the number waits server-side (Accounts.keep_phone, policy.yml
+`privacy.identity_phone_minutes`) and the slot's masked form finds it again.
+"""
 from __future__ import annotations
 
 import logging
@@ -19,6 +25,17 @@ logger = logging.getLogger("kuanxin.actions")
 WECHAT = "wechat"  # the input channel whose sender id (the OpenID) stays with the borrower
 
 
+def phone_behind(tracker: Tracker, value: Any, now) -> str | None:
+    """The phone number a phone_number slot value stands for: the number kept for this conversation when the
+    value is its masked form, a full number as it is (a conversation saved before masking), else None."""
+    if is_phone(value):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        return None
+    kept = accounts().kept_phone(tracker.sender_id, now)
+    return kept if kept is not None and mask_phone(kept) == value else None
+
+
 def _local_time(naive_utc) -> str:
     return naive_utc.replace(tzinfo=tz.UTC).astimezone(clock.BEIJING).strftime("%H:%M")
 
@@ -31,8 +48,8 @@ class ValidateIdentityForm(FormValidator):
                   domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("verified"):
             return [SlotSet("requested_slot", None)]
-        if accounts().identity_lock(tracker.get_slot("phone_number"), tracker.sender_id, self.now(),
-                                    self.policy().identity):
+        phone = phone_behind(tracker, tracker.get_slot(PHONE_SLOT), self.now())
+        if accounts().identity_lock(phone, tracker.sender_id, self.now(), self.policy().identity):
             return [SlotSet("identity_locked", True), SlotSet("requested_slot", None)]
         unlocked = [SlotSet("identity_locked", False)] if tracker.get_slot("identity_locked") else []
         return unlocked + await super().act(dispatcher, tracker, domain)
@@ -52,7 +69,10 @@ class ValidateIdentityForm(FormValidator):
         gets a re-ask saying what is expected. Only a well-formed pair is ever checked, so only a
         real mismatch counts toward the lock."""
         reading = read_identity(latest_text(tracker), requested)
-        found: dict[str, Any] = {}
+        held = values.get(PHONE_SLOT)
+        values = {**values, PHONE_SLOT: phone_behind(tracker, held, self.now())}
+        # a masked number whose time is up, or a value not read by this validator: asked for again
+        found: dict[str, Any] = {} if held is None or values[PHONE_SLOT] else {PHONE_SLOT: None}
         for slot, well_formed in ((PHONE_SLOT, is_phone), (ID_SLOT, is_id_last4)):
             if values.get(slot) is not None and not well_formed(values[slot]):
                 found[slot] = None  # never check a value this validator did not read itself
@@ -66,6 +86,18 @@ class ValidateIdentityForm(FormValidator):
         phone, last4 = found.get(PHONE_SLOT, values.get(PHONE_SLOT)), found.get(ID_SLOT, values.get(ID_SLOT))
         if is_phone(phone) and is_id_last4(last4):
             found.update(self.verify(dispatcher, tracker, str(phone), str(last4)))
+        return self.phone_kept_aside(tracker, found)
+
+    def phone_kept_aside(self, tracker: Tracker, found: dict) -> dict:
+        """The slot gets the masked number; the number itself waits server-side while the check needs it."""
+        phone = found.get(PHONE_SLOT)
+        if found.get("verified") or (PHONE_SLOT in found and phone is None):
+            accounts().forget_phone(tracker.sender_id)
+        elif is_phone(phone):
+            accounts().keep_phone(tracker.sender_id, str(phone), self.now(),
+                                  self.policy().privacy.identity_phone_minutes)
+        if is_phone(phone):
+            found[PHONE_SLOT] = mask_phone(str(phone))
         return found
 
     def say_slip(self, dispatcher: CollectingDispatcher, tracker: Tracker, slip: Malformed) -> None:
@@ -120,8 +152,9 @@ class ActionIdentityLocked(KuanxinAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         policy = self.policy()
-        until = accounts().identity_lock(tracker.get_slot("phone_number"), tracker.sender_id, self.now(),
-                                         policy.identity)
+        phone = phone_behind(tracker, tracker.get_slot(PHONE_SLOT), self.now())
+        until = accounts().identity_lock(phone, tracker.sender_id, self.now(), policy.identity)
+        accounts().forget_phone(tracker.sender_id)  # the slot is emptied below: nothing waits for a tail
         values = {"max_failures": policy.identity.max_failures, "minutes": policy.identity.lockout_minutes}
         if until:
             say(dispatcher, tracker, "identity.locked.until", until=_local_time(until), **values)

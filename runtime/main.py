@@ -13,6 +13,7 @@
    instance has /live and /ready (runtime.health); the lock stores are runtime.locks (endpoints*.yml).
    A message that speaks of suicide or self-harm gets the safety protocol before anything else
    (runtime.safety). Each message sets the language of its own reply (runtime.language).
+   No full phone or ID number is stored or logged (runtime.privacy).
 4. Start-up: a configured conversation store or Redis that cannot be reached stops the start with its
    variable's name (kuanxin.ops.preflight); the HTTP API token comes from KUANXIN_RASA_TOKEN in the
    environment, never from the command line (where `ps` would show it).
@@ -33,7 +34,7 @@ from kuanxin.core import settings
 from kuanxin.core.settings import rasa_store_env
 from kuanxin.ops import preflight
 from kuanxin.wechat.config import check_settings_or_exit
-from runtime import health, language, safety, stores, turns
+from runtime import health, language, privacy, safety, stores, turns
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,6 +81,7 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     LogisticRegressionClassifier.process = _classify_unless_featureless
     stores.install()
+    privacy.install()  # wraps stores' save: what is stored has no full phone or ID number; logs masked
     turns.install()
     safety.install()  # wraps turns' handler: a borrower in crisis is answered before anything else
     language.install()  # every message sets the language it is answered in, before the reply is chosen

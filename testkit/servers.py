@@ -6,6 +6,7 @@ process runs with KUANXIN_TODAY pinned, so amounts and dates in replies are exac
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import threading
@@ -25,6 +26,7 @@ TODAY = "2026-11-22"
 MODEL = Path(os.environ.get("KUANXIN_TEST_MODEL") or PROJECT_ROOT / "models" / "kuanxin.tar.gz")
 TOKEN = "e2e-" + uuid.uuid4().hex
 WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
+LENDER_API_SECRET = "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
 
 
 def run_async(coroutine):
@@ -41,7 +43,8 @@ def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | 
     With an action proxy, Rasa calls the action server through it (so a test can slow actions down).
     """
     env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
-               KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1", **(extra_env or {}))
+               KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1",
+               KUANXIN_LENDER_API_SECRET=LENDER_API_SECRET, **(extra_env or {}))
     action_port = action_proxy.target_port if action_proxy else free_port()
     servers = Servers(free_port(), action_port, TOKEN, MODEL, env, web_port=free_port(),
                       action_endpoint=f"{action_proxy.url}/webhook" if action_proxy else None)

@@ -172,10 +172,17 @@ class Api:
             self.faults: dict[str, list] = {}  # path -> what to answer next: errcode int, "http500", ("sleep", s)
             self.quota: int | None = None  # customer-service messages per OpenID before 45047
             self.templates = {"kx-repayment-reminder"}  # approved template ids
+            self.refusing: dict[str, int] = {}  # OpenID -> the errcode its template messages get (see refuse)
 
     def fail_next(self, path: str, *faults) -> None:
         with self.lock:
             self.faults.setdefault(path, []).extend(faults)
+
+    def refuse(self, openid: str, errcode: int) -> None:
+        """From now on, template messages to `openid` are refused with `errcode`, as WeChat does for a user who
+        unfollowed the account (43004) or turned the template off (43101)."""
+        with self.lock:
+            self.refusing[openid] = errcode
 
     def invalidate_token(self) -> None:
         """As when another server of the account forced a new token: the old one answers 40001."""
@@ -230,7 +237,10 @@ class Api:
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     def _template_refusal(self, payload: dict) -> int | None:
-        """WeChat's checks on a template message: a known template, and every value at most 20 characters."""
+        """WeChat's checks on a template message: a recipient who accepts it, a known template, and every value at
+        most 20 characters."""
+        if payload.get("touser") in self.refusing:
+            return self.refusing[payload["touser"]]
         if payload.get("template_id") not in self.templates:
             return 40037  # invalid template_id
         data = payload.get("data")

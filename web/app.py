@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import exc as sql_errors
 from starlette.exceptions import HTTPException
 
-from web import demo_site, guard, ready, sms
+from kuanxin.lending.privacy import install_log_masking
+from web import demo_site, guard, lender_api, ready, sms
 from web.console import insights
 from web.console import routes as console
 from web.console.auth import NotSignedIn
@@ -70,6 +71,7 @@ def guard_answer(path: str, status: int) -> tuple[bytes, bytes]:
 
 
 def create_app() -> FastAPI:
+    install_log_masking()  # no full phone or ID number in the web app's log, whoever logs it
     app = FastAPI(title="kuanxin web", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(guard.RequestGuard, render=guard_answer)
 
@@ -82,6 +84,7 @@ def create_app() -> FastAPI:
     app.include_router(console.router)
     app.include_router(insights.router)
     app.include_router(sms.router)
+    app.include_router(lender_api.router)
 
     @app.exception_handler(NotSignedIn)
     async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:

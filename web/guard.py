@@ -25,7 +25,8 @@ MAX_QUERY = 4096
 MAX_FORM_FIELDS = 20
 MAX_FIELD_CHARS = 10_000
 # bodies: a console form holds at most a few thousand characters; an SMS reply a few hundred
-BODY_LIMITS = (("/sms/", 64 * 1024), ("/console", 64 * 1024))
+BODY_LIMITS = (("/sms/", 64 * 1024), ("/console", 64 * 1024),
+               ("/lender/", 8 * 1024 * 1024))  # a batch of the lender's records (web/lender_api.py)
 DEFAULT_BODY_LIMIT = 64 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")

@@ -1,4 +1,5 @@
-"""Replies to reminder SMS, forwarded by the SMS gateway: 退订 / 取消提醒 / TD stop reminders at once.
+"""Replies to reminder SMS, forwarded by the SMS gateway: 退订 / 取消提醒 / TD stop reminders at once,
+and the first one is confirmed by one SMS back (sent after the answer, so the gateway never waits on itself).
 
 POST /sms/inbound with `Authorization: Bearer {KUANXIN_SMS_KEY}` and {"from": phone, "text": reply}.
 Any well-formed reply gets 200, whether or not the phone is a borrower's, so the endpoint tells
@@ -11,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
 from kuanxin.core import clock
 from kuanxin.lending.identity import mask_phone
-from kuanxin.reminders.optout import is_opt_out_reply, opt_out_by_phone
-from kuanxin.reminders.sms import SmsConfigError, sms_settings
+from kuanxin.reminders.optout import confirm_opt_out, is_opt_out_reply, opt_out_by_phone
+from kuanxin.reminders.sms import SmsConfigError, SmsGateway, SmsSettings, sms_settings
 from kuanxin.store.db import database
 from web.guard import CONTROL, CONTROL_IN_TEXT, SURROGATE
 
@@ -39,7 +40,7 @@ def well_formed(reply: object) -> bool:
 
 
 @router.post("/sms/inbound", include_in_schema=False)
-async def inbound(request: Request) -> JSONResponse:
+async def inbound(request: Request, background: BackgroundTasks) -> JSONResponse:
     try:
         settings = sms_settings()
     except SmsConfigError:
@@ -61,6 +62,17 @@ async def inbound(request: Request) -> JSONResponse:
     phone = reply["from"].removeprefix("+86").strip()
     if not is_opt_out_reply(reply["text"]):
         return JSONResponse({"opted_out": False})
-    known = opt_out_by_phone(database(), phone, "sms", clock.now())
-    logger.info("SMS opt-out from %s (%s)", mask_phone(phone), "recorded" if known else "no borrower")
+    recorded = opt_out_by_phone(database(), phone, "sms", clock.now())  # first: a failed confirmation loses nothing
+    outcome = "no borrower" if recorded is None else "recorded" if recorded.new else "already"
+    logger.info("SMS opt-out from %s (%s)", mask_phone(phone), outcome)
+    if recorded is not None and recorded.new:
+        background.add_task(_confirm, settings, phone)
     return JSONResponse({"opted_out": True})
+
+
+async def _confirm(settings: SmsSettings, phone: str) -> None:
+    gateway = SmsGateway(settings)
+    try:
+        await confirm_opt_out(gateway, phone)
+    finally:
+        await gateway.close()

@@ -219,6 +219,28 @@ def parse_settlement(raw: dict | None) -> SettlementPolicy:
     return SettlementPolicy(allowed, rate)
 
 
+CHARGES = ("late_fee", "penalty", "interest", "principal")  # what a payment can cover (kuanxin/lending/ledger.py)
+
+
+@dataclass(frozen=True)
+class PaymentPolicy:
+    """How a payment is applied (还款冲销顺序): instalments oldest first, within each the charges in this order."""
+    allocation_order: tuple[str, ...] = CHARGES
+
+
+def parse_payments(raw: dict | None) -> PaymentPolicy:
+    raw = raw or {}
+    unknown = set(raw) - {"allocation_order"}
+    if unknown:
+        raise PolicyError(f"payments: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    order = raw.get("allocation_order", list(CHARGES))
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(CHARGES):
+        raise PolicyError(f"payments.allocation_order: give each of {', '.join(CHARGES)} once, got {order!r}")
+    if order.index("interest") > order.index("principal"):  # a row's paid amount covers its interest first
+        raise PolicyError("payments.allocation_order: interest must come before principal")
+    return PaymentPolicy(tuple(order))
+
+
 @dataclass(frozen=True)
 class SafetyPolicy:
     """Who a borrower in crisis is told to call (the safety protocol: kuanxin/lending/safety.py, actions/safety.py)."""
@@ -244,6 +266,13 @@ def parse_safety(raw: dict | None) -> SafetyPolicy:
 
 
 @dataclass(frozen=True)
+class PrivacyPolicy:
+    """How long what borrowers typed is kept (kuanxin privacy retention; actions/identity.py)."""
+    transcript_days: int = 180  # conversation transcripts older than this are anonymised
+    identity_phone_minutes: int = 30  # a phone number typed in an identity check waits this long for the ID tail
+
+
+@dataclass(frozen=True)
 class Policy:
     lender: Lender
     identity: IdentityPolicy
@@ -258,7 +287,9 @@ class Policy:
     reminders: ReminderPolicy
     settlement: SettlementPolicy
     safety: SafetyPolicy
+    payments: PaymentPolicy
     wordings: dict = field(default_factory=dict)  # language -> Wording (the lender's own words)
+    privacy: PrivacyPolicy = PrivacyPolicy()
 
     def words(self, language: str = "zh") -> Wording:
         """The lender's own words (hours, complaint channel, response and decision times, texts) in `language`."""
@@ -279,6 +310,17 @@ class Wording:
 
 
 DAYS = 3650  # no day count in the policy is longer than ten years
+PRIVACY_LIMITS = {"transcript_days": (1, DAYS), "identity_phone_minutes": (1, 1440)}
+
+
+def parse_privacy(raw: dict | None) -> PrivacyPolicy:
+    """policy.yml `privacy`: optional, and so is each key (the defaults above); given values are checked."""
+    section = Section({} if raw is None else raw, "policy.privacy")
+    unknown = set(section.raw) - set(PRIVACY_LIMITS)
+    if unknown:
+        raise PolicyError(f"policy.privacy: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    return PrivacyPolicy(**{key: section.whole(key, *limits) for key, limits in PRIVACY_LIMITS.items()
+                            if key in section.raw})
 
 
 def parse_policy(raw: dict) -> Policy:
@@ -307,6 +349,8 @@ def parse_policy(raw: dict) -> Policy:
             reminders=parse_reminders(top.value("reminders"), lender.text("name")),
             settlement=parse_settlement(raw.get("settlement")),
             safety=parse_safety(raw.get("safety")),
+            payments=parse_payments(raw.get("payments")),
+            privacy=parse_privacy(raw.get("privacy")),
         )
     except KeyError as missing:  # inside the sections parsed by hand below
         raise PolicyError(f"policy: {missing.args[0]} is missing") from None

@@ -46,6 +46,7 @@ SETTINGS = (
     Setting("KUANXIN_PUBLIC_CHAT_URL", "url", "", "Rasa, as a borrower's browser reaches it"),
     Setting("KUANXIN_DEMO_PAGES", "flag", "1", "serve the demo lender pages"),
     Setting("KUANXIN_CONSOLE_SECURE_COOKIES", "flag", "0", "console cookies over HTTPS only"),
+    Setting("KUANXIN_LENDER_API_SECRET", "secret", "", "the lender's push API (whsec_…); empty: the API is off"),
     Setting("KUANXIN_SMS_URL", "url", "", "the SMS gateway for reminders"),
     Setting("KUANXIN_SMS_KEY", "secret", "", "the SMS gateway's key"),
     Setting("KUANXIN_SMS_TIMEOUT", "number", "10", "seconds to wait for the SMS gateway"),

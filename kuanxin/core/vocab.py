@@ -113,7 +113,8 @@ class Segment(Vocabulary):
 
 
 class AuditAction(Vocabulary):
-    """What an audit entry records: the console's actions, and a borrower changing a pending request."""
+    """What an audit entry records: the console's actions, a borrower changing a pending request, and the
+    privacy commands (kuanxin privacy …)."""
 
     CLAIM = "claim"
     TAKE_OVER = "take_over"
@@ -125,3 +126,6 @@ class AuditAction(Vocabulary):
     REJECT = "reject"
     CLEAR_SAFETY = "clear_safety"
     REQUEST_CHANGED = "request_changed"
+    PRIVACY_EXPORT = "privacy_export"  # kuanxin privacy export: everything held about a borrower, written out
+    PRIVACY_DELETE = "privacy_delete"  # kuanxin privacy delete: transcripts and free text anonymised
+    PRIVACY_RETENTION = "privacy_retention"  # kuanxin privacy retention: old transcripts anonymised

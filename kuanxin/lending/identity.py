@@ -20,7 +20,7 @@ from kuanxin.core.zh_parse import PHONE_NUMBER_RE, digits_to_ascii, normalize_te
 PHONE_SLOT = "phone_number"
 ID_SLOT = "id_last4"
 
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－（）ｘＸ", "0123456789+-()xX")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－（）ｘＸ\u3000", "0123456789+-()xX ")
 _WELL_FORMED_PHONE = re.compile(r"1[3-9][0-9]{9}")
 _WELL_FORMED_LAST4 = re.compile(r"[0-9]{3}[0-9X]")
 _X_LOOKALIKES = str.maketrans({"×": "X", "✕": "X", "✗": "X", "乂": "X"})
@@ -30,6 +30,11 @@ _PHONE_THEN_LAST4 = re.compile(r"(?<![0-9A-Za-z])(1[3-9][0-9]{9})([0-9]{3}[0-9Xx
 _LAST4 = re.compile(r"[0-9]{3}[0-9Xx]")
 _SEP = "[ \\-.,_\u2013\u2014]"
 _RUN = re.compile(rf"[0-9A-Za-z]+(?:{_SEP}[0-9A-Za-z]+)*")
+# a whole ID number as typed, also in groups (110101 19900307 123X, 110101-1990-0307-123X): masked wherever seen
+_ID18_TYPED = re.compile(rf"(?<![0-9A-Za-z])[0-9](?:{_SEP}?[0-9]){{16}}{_SEP}?[0-9Xx](?![0-9A-Za-z])")
+_NOT_ID_CHAR = re.compile(r"[^0-9Xx]")
+# a phone number with the ID tail typed straight after it, country code or not: its phone part is masked
+_GLUED_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86|0086)?(1[3-9][0-9]{9})[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
 _WORD = re.compile(r"[0-9A-Za-z]+")
 _UNIT_AFTER = re.compile(r"\s?(?:[年月日号天期个块元%次岁万千kKwW]|人民币)")
 
@@ -219,14 +224,18 @@ def mask_id_number(id_number: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Masks any phone or ID number inside free text, for logs and staff views, also as people type
-    them (138 1234 5678, +86…, １３８…, 幺三八…)."""
+    """Masks any phone or ID number inside free text, for the conversation store, logs and staff views,
+    also as people type them (138 1234 5678, +86…, １３８…, 幺三八…, 110101 19900307 123X). An ID tail
+    alone (123X) stays: four characters identify nobody, and the account database keeps them too."""
     text = text or ""
     view = digits_to_ascii(text.translate(_FULL_WIDTH))  # character for character: spans carry over
     masks = []
-    for m in _ID18.finditer(view):
-        masks.append((m.start(), m.end(), mask_id_number(m[0].upper())))
+    for m in _ID18_TYPED.finditer(view):
+        masks.append((m.start(), m.end(), mask_id_number(_NOT_ID_CHAR.sub("", m[0]).upper())))
         view = _blank(view, *m.span())
+    for m in _GLUED_PHONE.finditer(view):
+        masks.append((m.start(), m.end(1), mask_phone(m[1])))
+        view = _blank(view, m.start(), m.end(1))
     for m in PHONE_NUMBER_RE.finditer(view):
         masks.append((m.start(), m.end(), mask_phone(re.sub(r"[^0-9]", "", m["phone"]))))
     for start, end, masked in sorted(masks, reverse=True):

@@ -1,9 +1,12 @@
 """What a borrower owes and why: the overdue maths, to the cent.
 
-A schedule row is overdue when its due date is before today and it is not fully paid.
-Payments cover interest first, then principal. Per overdue row:
+A schedule row is overdue when its due date is before today and something on it is unpaid.
+Its paid amount covers interest first, then principal. Per overdue row:
     penalty (罚息)   = unpaid principal × penalty_daily_rate × days overdue
     late fee (违约金) = the loan's late_fee, once per overdue row
+less what the lender's payments already covered of them. Where the payment ledger has been applied
+(kuanxin/lending/ledger.py), the penalty accrued up to its last payment is on the row (penalty_accrued,
+accrued_to) and only the days since are added here, on the principal still unpaid.
 """
 from __future__ import annotations
 
@@ -109,19 +112,34 @@ def is_fully_paid(row: ScheduleRow) -> bool:
     return unpaid_parts(row) == (ZERO, ZERO)
 
 
-def overdue_row(row: ScheduleRow, loan: Loan, today: dt.date) -> OverdueRow | None:
-    if row.due_date >= today or is_fully_paid(row):
-        return None
-    days = (today - row.due_date).days
+def outstanding_charges(row: ScheduleRow, loan: Loan, today: dt.date) -> tuple[Decimal, Decimal]:
+    """(penalty, late fee) a row owes today, after what payments covered of them."""
+    if today <= row.due_date:
+        return ZERO, ZERO
     principal, interest = unpaid_parts(row)
+    since = max(row.accrued_to or row.due_date, row.due_date)
+    accrued = to_money(row.penalty_accrued or ZERO) + to_money(
+        principal * Decimal(loan.penalty_daily_rate) * max(0, (today - since).days))
+    charged = bool(row.late_fee_charged) or principal + interest > 0
+    late_fee = to_money(loan.late_fee) - to_money(row.paid_late_fee or ZERO) if charged else ZERO
+    return max(ZERO, accrued - to_money(row.paid_penalty or ZERO)), max(ZERO, late_fee)
+
+
+def overdue_row(row: ScheduleRow, loan: Loan, today: dt.date) -> OverdueRow | None:
+    if row.due_date >= today:
+        return None
+    principal, interest = unpaid_parts(row)
+    penalty, late_fee = outstanding_charges(row, loan, today)
+    if principal + interest + penalty + late_fee == ZERO:
+        return None
     return OverdueRow(
         period=row.period,
         due_date=row.due_date,
-        days_overdue=days,
+        days_overdue=(today - row.due_date).days,
         unpaid_principal=principal,
         unpaid_interest=interest,
-        penalty=to_money(principal * Decimal(loan.penalty_daily_rate) * days),
-        late_fee=to_money(loan.late_fee),
+        penalty=penalty,
+        late_fee=late_fee,
     )
 
 

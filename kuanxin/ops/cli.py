@@ -100,6 +100,28 @@ def cmd_config_check(_args) -> int:
     return 0 if sound else 1
 
 
+def cmd_sync(args) -> int:
+    from kuanxin.core import policy
+    from kuanxin.store import sync
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    fmt = args.format or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    size, shown = max(path.stat().st_size, 1), {"bytes": 0}
+    records = sync.read_records(sync.file_lines(path, lambda done: shown.update(bytes=done)), fmt, args.type)
+    progress = (lambda count: print(f"\r{count:,} records  {shown['bytes'] * 100 // size:3d}%", end="",
+                                    file=sys.stderr, flush=True)) if not args.quiet else None
+    summary = sync.Sync(database(), policy.current().payments).run(records, progress)
+    if progress:
+        print(file=sys.stderr)
+    print(sync.summary_text(summary))
+    if args.rejects:
+        Path(args.rejects).write_text(json.dumps(summary.as_dict()["rejected"], ensure_ascii=False, indent=1),
+                                      encoding="utf-8")
+    return 1 if summary.total("rejected") else 0
+
+
 def cmd_texts_widget(args) -> int:
     from kuanxin.core import texts
     bundle = json.dumps(texts.widget_texts(), ensure_ascii=False, indent=1, sort_keys=True)
@@ -153,6 +175,79 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _transcripts(args):
+    """The conversation store named by --tracker-store or KUANXIN_TRACKER_STORE_URL; None: conversations are
+    kept in memory only, so there are no stored transcripts."""
+    from kuanxin.store.transcripts import Transcripts
+    url = args.tracker_store or settings.current().given("KUANXIN_TRACKER_STORE_URL")
+    if not url:
+        print("no conversation store configured (KUANXIN_TRACKER_STORE_URL): conversations are kept in memory, "
+              "there are no stored transcripts")
+        return None
+    return Transcripts(url)
+
+
+def cmd_privacy_retention(args) -> int:
+    from kuanxin.console.privacy import run_retention
+    from kuanxin.core import policy
+    from kuanxin.lending.identity import mask_text
+    rules = policy.current().privacy
+    done = run_retention(database(), _transcripts(args), rules, args.by, dry_run=args.dry_run)
+    would = "would " if args.dry_run else ""
+    print(f"transcripts before {done.cutoff:%Y-%m-%d %H:%M} ({rules.transcript_days} days)"
+          + (" [dry run: nothing changed]" if args.dry_run else ""))
+    print(f"  {would}anonymise {done.transcripts.events} events in {len(done.transcripts.conversations)} "
+          "conversations")
+    kept = sorted(done.transcripts.kept)
+    print(f"  kept whole while a dispute or complaint is open: {len(kept)} conversations")
+    for conversation in kept:
+        print(f"    {mask_text(conversation)} ({done.held[conversation]})")
+    print(f"  {would}remove {done.expired_phones} expired phone numbers waiting for an ID tail")
+    return 0
+
+
+def cmd_privacy_mask_stored(args) -> int:
+    from kuanxin.console.privacy import mask_stored
+    transcripts = _transcripts(args)
+    if transcripts is None:
+        return 0
+    done = mask_stored(database(), transcripts, args.by, dry_run=args.dry_run)
+    print(("would mask" if args.dry_run else "masked") + f" full numbers in {done.events} events of "
+          f"{len(done.conversations)} conversations" + (" [dry run: nothing changed]" if args.dry_run else ""))
+    return 0
+
+
+def cmd_privacy_export(args) -> int:
+    from kuanxin.console.privacy import UnknownBorrower, export_borrower
+    try:
+        done = export_borrower(database(), _transcripts(args), args.borrower, Path(args.out), args.by)
+    except UnknownBorrower:
+        print(f"kuanxin: no borrower {args.borrower}", file=sys.stderr)
+        return 1
+    print(f"{args.borrower}: {sum(done.records.values())} records, {done.conversations} conversations "
+          f"({done.events} events)")
+    print(f"wrote {done.json_path} and {done.html_path}")
+    return 0
+
+
+def cmd_privacy_delete(args) -> int:
+    from kuanxin.console.privacy import StillOpen, UnknownBorrower, delete_borrower
+    try:
+        done = delete_borrower(database(), _transcripts(args), args.borrower, args.by)
+    except UnknownBorrower:
+        print(f"kuanxin: no borrower {args.borrower}", file=sys.stderr)
+        return 1
+    except StillOpen as open_cases:
+        print(f"kuanxin: nothing deleted: a dispute or complaint is open ({', '.join(open_cases.references)}); "
+              "its records are kept whole until staff resolve it", file=sys.stderr)
+        return 1
+    print(f"{args.borrower}: {done.transcripts.events} events in {len(done.transcripts.conversations)} "
+          "conversations anonymised")
+    for name, count in done.records.items():
+        print(f"  {name}: {count}")
+    return 0
+
+
 def cmd_cluster(args) -> int:
     from kuanxin.ops.cluster import run_cluster
     return run_cluster(args.instances, args.port, args.demo_pages)
@@ -162,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kuanxin", description="kuanxin borrower self-service assistant")
     commands = parser.add_subparsers(dest="command", required=True)
     db = commands.add_parser("db", help="account database").add_subparsers(dest="db_command", required=True)
-    load = db.add_parser("load", help="replace the account data with a JSON file's")
+    load = db.add_parser("load", help="demo and tests only: REPLACE all account data and what conversations "
+                       "recorded with a JSON file's (a lender's data goes in with `kuanxin sync`)")
     load.add_argument("file")
     load.set_defaults(func=cmd_db_load)
     demo_cmd = db.add_parser("demo", help="load the shipped demo accounts")
@@ -189,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
         dest="config_command", required=True)
     config_cmd.add_parser("check", help="print every setting (secrets masked) and check it all; exit 1 on a problem"
                           ).set_defaults(func=cmd_config_check)
+    sync_cmd = commands.add_parser("sync", help="upsert accounts, loans, schedules and payments from a JSON Lines or "
+                                   "CSV file (never deletes; exit 1 when a record was rejected)")
+    sync_cmd.add_argument("file")
+    sync_cmd.add_argument("--format", choices=("jsonl", "csv"), help="default: by the file's suffix")
+    sync_cmd.add_argument("--type", choices=("borrower", "loan", "schedule", "payment"),
+                          help="the kind of every record of a CSV file without a type column")
+    sync_cmd.add_argument("--rejects", help="write every rejected record and why (JSON) to this file")
+    sync_cmd.add_argument("--quiet", action="store_true", help="no progress line")
+    sync_cmd.set_defaults(func=cmd_sync)
     texts_cmd = commands.add_parser("texts", help="the text catalogue").add_subparsers(dest="texts_command",
                                                                                required=True)
     widget = texts_cmd.add_parser("widget", help="write the chat widget's own words (every language) as JSON")
@@ -212,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (included)")
     report.add_argument("--out", help="directory for the files (default: var/reports)")
     report.set_defaults(func=cmd_report)
+    add_privacy_commands(commands)
     cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
     cluster.add_argument("--instances", type=int, default=2)
     cluster.add_argument("--port", type=int, default=8080)
@@ -221,7 +327,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_privacy_commands(commands) -> None:
+    privacy = commands.add_parser("privacy", help="personal data: retention, a borrower's copy, deletion "
+                                  "(each audited)").add_subparsers(dest="privacy_command", required=True)
+    retention = privacy.add_parser("retention", help="anonymise transcripts older than policy.yml "
+                                   "privacy.transcript_days, except those of open disputes and complaints")
+    retention.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+    retention.set_defaults(func=cmd_privacy_retention)
+    mask = privacy.add_parser("mask-stored", help="mask full phone and ID numbers in conversations stored "
+                              "before kuanxin masked them (once, after upgrading)")
+    mask.add_argument("--dry-run", action="store_true", help="count what would change; change nothing")
+    mask.set_defaults(func=cmd_privacy_mask_stored)
+    export = privacy.add_parser("export", help="write everything held about a borrower as JSON and a page")
+    export.add_argument("borrower", help="the borrower's id")
+    export.add_argument("--out", required=True, help="directory for the two files")
+    export.set_defaults(func=cmd_privacy_export)
+    delete = privacy.add_parser("delete", help="anonymise a borrower's transcripts, bindings, notes and free text "
+                                "(refused while a dispute or complaint is open)")
+    delete.add_argument("borrower", help="the borrower's id")
+    delete.set_defaults(func=cmd_privacy_delete)
+    for command in (retention, mask, export, delete):
+        command.add_argument("--tracker-store", help="the conversation store's SQLAlchemy URL "
+                             "(default: KUANXIN_TRACKER_STORE_URL)")
+        command.add_argument("--by", default=f"cli:{getpass.getuser()}", help="who runs it, for the audit entry")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from kuanxin.lending.privacy import install_log_masking
+    install_log_masking()  # reminders, imports and the privacy commands log no full phone or ID number
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from kuanxin.core import texts
+from kuanxin.core.formats import Day, Money
 from kuanxin.core.money import yuan
 from kuanxin.core.policy import TEMPLATE_VALUE_MAX, Policy
 from kuanxin.core.zh_format import short_date
-
-OPT_OUT_HINT = "回复退订或取消提醒,将不再收到提醒"
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,14 @@ class Reminding:
 
 
 def sms_text(policy: Policy, facts: Reminding) -> str:
-    rules, lender = policy.reminders, policy.lender.name
+    """In Chinese: a reminder goes out before any conversation has told us the borrower's language."""
+    rules, amount = policy.reminders, Money(facts.amount)
     if facts.segment == "upcoming":
-        owed = f"温馨提醒:您的借款将于{short_date(facts.due_date or facts.today)}到期,应还{yuan(facts.amount)}。"
-    else:
-        since = f"(还款日{short_date(facts.due_date)})" if facts.due_date else ""
-        owed = f"您的借款有款项尚未归还{since},截至{short_date(facts.today)}应还{yuan(facts.amount)}。"
-    return f"【{lender}】{owed}还款方式:{rules.how_to_pay}。{rules.help}。{OPT_OUT_HINT}。"
+        return texts.text("reminder.sms.upcoming", policy=policy, day=Day(facts.due_date or facts.today),
+                          amount=amount, how_to_pay=rules.how_to_pay, help=rules.help)
+    since = texts.text("reminder.sms.since", policy=policy, day=Day(facts.due_date)) if facts.due_date else ""
+    return texts.text("reminder.sms.overdue", policy=policy, since=since, today=Day(facts.today), amount=amount,
+                      how_to_pay=rules.how_to_pay, help=rules.help)
 
 
 def template_data(policy: Policy, facts: Reminding) -> dict[str, str]:

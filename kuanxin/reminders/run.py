@@ -4,12 +4,19 @@ Each reminder is claimed in the database before it is sent (the unique borrower+
 record switched back to "sending" by one conditional UPDATE), so a re-run, or two runs at once, send
 nothing twice. Every attempt is written down; transient failures are retried up to `max_attempts`
 over the run and that day's re-runs, refusals are not retried, and both are reported.
+
+When WeChat refuses a borrower for good (REFUSED_BY_BORROWER), the same reminder goes by SMS at once,
+on the same record (the one-a-day row: channel and recipient become the SMS's, the WeChat errcode stays
+in `error`), if SMS is configured, a phone is on file and every rule still allows it at that moment.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -28,6 +35,7 @@ from kuanxin.reminders.selection import (
     decide,
     read_circumstances,
     safety_paused,
+    sms_instead_bar,
     within_contact_hours,
 )
 from kuanxin.reminders.sms import SmsError, SmsGateway
@@ -39,6 +47,15 @@ from kuanxin.wechat.api import SYSTEM_BUSY, WeChatApi, WeChatApiError, mask_open
 logger = logging.getLogger(__name__)
 CONCURRENCY = 8  # reminders in flight at once
 RETRY_PAUSE = 0.5  # seconds, times the attempt number, between attempts within a run
+# WeChat's answers that mean this borrower cannot get our template messages, however often we retry:
+# 40003 invalid openid (they left the account, or it is another account's OpenID), 43004 require subscribe
+# (they do not follow the account), 43019 require remove blacklist (the account blocked them), 43101 user
+# refuse to accept the msg (they turned this template off). These go by SMS instead. Refusals of our own
+# making (40037 unknown template, 47003 a value too long, 48001 API not authorised) fail as before, for
+# staff to fix; -1 system busy is retried.
+REFUSED_BY_BORROWER = frozenset({40003, 43004, 43019, 43101})
+# no SMS to fall back on: the WeChat failure is recorded as it always was, without a note
+NO_FALLBACK = ("no_sms", "no_phone")
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,15 @@ class Outcome:
     status: str  # sent | failed | skipped | would_send
     reference: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True)
+class _Tried:
+    """How one delivery went over its attempts on a reminder's record."""
+    sent: bool
+    attempts: int  # on the record so far, every channel counted
+    error: str = ""
+    refusal: int | None = None  # WeChat's errcode when WeChat refused it for good
 
 
 @dataclass
@@ -110,36 +136,84 @@ class _Sender:
     def __init__(self, db: Database, policy: Policy, now: dt.datetime, channels: Channels, pause: float):
         self.db, self.policy, self.now, self.channels, self.pause = db, policy, now, channels, pause
         self.today = now.astimezone(clock.BEIJING).date()
+        self.started = time.monotonic()
 
     async def send(self, plan: Plan) -> Outcome:
-        if has_opted_out(self.db, plan.candidate.borrower_id):  # 退订 while this run was under way
-            return Outcome(plan, "skipped", error="opted_out")
-        with self.db.session() as session:  # a crisis in a conversation while this run was under way
-            if plan.candidate.borrower_id in safety_paused(session):
-                return Outcome(plan, "skipped", error="safety")
+        barred = self._barred(plan.candidate.borrower_id)
+        if barred:
+            return Outcome(plan, "skipped", error=barred)
         record = self._claim(plan)
         if record is None:
             return Outcome(plan, "skipped", error="reminded_today")
         reference = reference_for("reminder", self.today, record.id)
         facts = messages.Reminding(plan.candidate.segment, plan.candidate.amount, plan.candidate.due_date, self.today)
-        attempts, error = record.attempts, ""
-        while attempts < self.policy.reminders.max_attempts:
-            if attempts > record.attempts:
+        tried = await self._attempts(record.id, record.attempts, self.policy.reminders.max_attempts,
+                                     lambda: self._deliver(plan, facts, reference))
+        if tried.refusal in REFUSED_BY_BORROWER:
+            plan, tried = await self._by_sms_instead(plan, record.id, tried, facts, reference)
+        return self._conclude(plan, record.id, tried, reference)
+
+    def _barred(self, borrower_id: str) -> str | None:
+        """An opt-out or a safety flag recorded since the run read the circumstances: no contact now."""
+        if has_opted_out(self.db, borrower_id):  # 退订 while this run was under way
+            return "opted_out"
+        with self.db.session() as session:  # a crisis in a conversation while this run was under way
+            return "safety" if borrower_id in safety_paused(session) else None
+
+    async def _attempts(self, reminder_id: int, attempts: int, limit: int, deliver: Callable[[], Awaitable[None]],
+                        note: str = "") -> _Tried:
+        """Tries `deliver` until it goes or `limit` attempts are on the record; a refusal is not retried.
+        Each failure is written down at once (with `note` before it), so a crash loses no attempt."""
+        first, error = attempts, ""
+        while attempts < limit:
+            if attempts > first:
                 await asyncio.sleep(self.pause * attempts)
             attempts += 1
             try:
-                await self._deliver(plan, facts, reference)
+                await deliver()
             except (SmsError, WeChatApiError, ValueError) as exc:
                 error, permanent = _failure(exc)
-                self._record(record.id, ReminderStatus.SENDING, attempts, error)
+                error = note + error
+                self._record(reminder_id, ReminderStatus.SENDING, attempts, error)
                 if permanent:
-                    attempts = self.policy.reminders.max_attempts
+                    return _Tried(False, attempts, error, exc.errcode if isinstance(exc, WeChatApiError) else None)
                 continue
-            self._record(record.id, ReminderStatus.SENT, attempts, None, sent=True)
-            return Outcome(plan, "sent", reference)
-        self._record(record.id, ReminderStatus.FAILED, attempts, error)
-        logger.warning("reminder %s to %s failed: %s", reference, _masked(plan), error)
-        return Outcome(plan, "failed", reference, error)
+            return _Tried(True, attempts)
+        return _Tried(False, attempts, error)
+
+    async def _by_sms_instead(self, plan: Plan, reminder_id: int, refused: _Tried, facts: messages.Reminding,
+                              reference: str) -> tuple[Plan, _Tried]:
+        """WeChat refused the borrower for good: the same reminder by SMS, on the same record, when allowed now."""
+        bar = self._sms_bar(plan, reminder_id)
+        if bar in NO_FALLBACK:
+            return plan, refused
+        if bar is not None:
+            return plan, dataclasses.replace(refused, error=f"{refused.error}; no SMS: {bar}")
+        by_sms = dataclasses.replace(plan, channel=ReminderChannel.SMS, address=plan.candidate.phone)
+        logger.info("reminder %s: %s refused by WeChat (%s), sending by SMS to %s", reference, _masked(plan),
+                    refused.error, _masked(by_sms))
+        self._switch_to_sms(reminder_id, _masked(by_sms), f"{refused.error}; sending by SMS")
+        tried = await self._attempts(reminder_id, refused.attempts,
+                                     refused.attempts + self.policy.reminders.max_attempts,
+                                     lambda: self._deliver(by_sms, facts, reference), note=f"{refused.error}; SMS: ")
+        return by_sms, dataclasses.replace(tried, error=f"{refused.error}; sent by SMS") if tried.sent else tried
+
+    def _sms_bar(self, plan: Plan, reminder_id: int) -> str | None:
+        if self.channels.sms is None:
+            return "no_sms"
+        moment = self.now + dt.timedelta(seconds=time.monotonic() - self.started)  # the run's clock, moved on
+        return (sms_instead_bar(self.db, plan.candidate, self.policy.reminders, moment, reminder_id)
+                or self._barred(plan.candidate.borrower_id))
+
+    def _conclude(self, plan: Plan, reminder_id: int, tried: _Tried, reference: str) -> Outcome:
+        if tried.sent:
+            self._record(reminder_id, ReminderStatus.SENT, tried.attempts, tried.error or None, sent=True)
+            return Outcome(plan, "sent", reference, tried.error)
+        # at least max_attempts: spent, so a re-run today does not try a refused reminder again
+        attempts = max(tried.attempts, self.policy.reminders.max_attempts)
+        self._record(reminder_id, ReminderStatus.FAILED, attempts, tried.error)
+        logger.warning("reminder %s to %s failed: %s", reference, _masked(plan), tried.error)
+        return Outcome(plan, "failed", reference, tried.error)
 
     async def _deliver(self, plan: Plan, facts: messages.Reminding, reference: str) -> None:
         # decide() gives a plan to send an address on a channel this run has; a failure otherwise, never a guess
@@ -180,9 +254,14 @@ class _Sender:
         except IntegrityError:
             return None
 
+    def _switch_to_sms(self, reminder_id: int, recipient: str, note: str) -> None:
+        with self.db.session() as session:
+            session.execute(update(Reminder).where(Reminder.id == reminder_id).values(
+                channel=ReminderChannel.SMS, recipient=recipient, error=note))
+
     def _record(self, reminder_id: int, status: ReminderStatus, attempts: int, error: str | None,
                 sent: bool = False) -> None:
-        values = {"status": status, "attempts": attempts, "error": error}
+        values = {"status": status, "attempts": attempts, "error": error and error[:200]}  # the column's size
         if sent:
             values["sent_at"] = utc_naive(clock.now())
         with self.db.session() as session:

@@ -6,7 +6,9 @@
   or an open promise not yet due, nor one who spoke of suicide or self-harm until staff clear the
   safety flag (the safety protocol: no collection contact of any kind meanwhile);
 - at most one reminder a day (the database's unique borrower+day) and `weekly_cap` in any 7 days;
-- through WeChat when the borrower bound an OpenID there, otherwise by SMS.
+- through WeChat when the borrower bound an OpenID there, otherwise by SMS; and by SMS the same day,
+  on the same record, when WeChat refuses the borrower for good (unfollowed, refused the template),
+  provided the rules above still allow it at that moment and a phone is on file.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kuanxin.core import clock
 from kuanxin.core.money import ZERO
@@ -169,6 +171,26 @@ def decide(candidate: Candidate, known: Circumstances, rules: ReminderPolicy, we
     if sms:
         return Plan(candidate, ReminderChannel.SMS, candidate.phone, retry_of=retry_of)
     return Plan(candidate, skip="no_channel")
+
+
+def sms_instead_bar(db: Database, candidate: Candidate, rules: ReminderPolicy, moment: dt.datetime,
+                    reminder_id: int) -> str | None:
+    """Why the reminder `reminder_id`, refused by WeChat, may not go by SMS at `moment`; None when it may.
+
+    The run checked the hours and the cap when it started; they are checked again because the fallback
+    comes later, and the cap counts the other reminders of the week (this one is the same reminder).
+    """
+    if not candidate.phone.strip():
+        return "no_phone"
+    if not within_contact_hours(moment, rules):
+        return "outside_hours"
+    today = moment.astimezone(clock.BEIJING).date()
+    with db.session() as session:
+        others = session.execute(select(func.count()).select_from(Reminder).where(
+            Reminder.borrower_id == candidate.borrower_id, Reminder.id != reminder_id,
+            Reminder.day >= today - dt.timedelta(days=6), Reminder.day <= today,
+            Reminder.status.in_(IN_WEEK))).scalar_one()
+    return "weekly_cap" if others >= rules.weekly_cap else None
 
 
 def _exclusion(candidate: Candidate, known: Circumstances) -> str | None:

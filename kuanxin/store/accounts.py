@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from dateutil import tz
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +25,7 @@ from kuanxin.store.models import (
     IdentityAttempt,
     Loan,
     PaymentPromise,
+    PendingPhone,
     SafetyFlag,
     SenderBinding,
     ServiceRequest,
@@ -95,6 +96,27 @@ class Accounts:
         with self.db.session() as session:
             by_phone, by_conversation = self._recent_attempts(session, phone or "", conversation_id, since)
         return self._lock(by_phone, by_conversation, now, policy)
+
+    def keep_phone(self, conversation_id: str, phone: str, now: dt.datetime, minutes: int) -> None:
+        """Keeps the phone number typed in this conversation's identity check for the ID tail of a later
+        message: here, for `minutes`; the conversation store keeps only its masked form. Expired ones go."""
+        now = utc_naive(now)
+        with self.db.session() as session:
+            session.execute(delete(PendingPhone).where(or_(PendingPhone.conversation_id == conversation_id,
+                                                           PendingPhone.expires_at <= now)))
+            session.add(PendingPhone(conversation_id=conversation_id, phone=phone,
+                                     expires_at=now + dt.timedelta(minutes=minutes)))
+
+    def kept_phone(self, conversation_id: str, now: dt.datetime) -> str | None:
+        """The phone number this conversation's identity check is waiting with, unless its time is up."""
+        with self.db.session() as session:
+            return session.execute(select(PendingPhone.phone).where(
+                PendingPhone.conversation_id == conversation_id,
+                PendingPhone.expires_at > utc_naive(now))).scalar_one_or_none()
+
+    def forget_phone(self, conversation_id: str) -> None:
+        with self.db.session() as session:
+            session.execute(delete(PendingPhone).where(PendingPhone.conversation_id == conversation_id))
 
     @staticmethod
     def _recent_attempts(session, phone: str, conversation_id: str, since: dt.datetime):

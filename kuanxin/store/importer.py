@@ -1,4 +1,6 @@
-"""The account import format: validate a whole file, then replace the account data in one transaction.
+"""The demo and test import (`kuanxin db load`): validate a whole file, then replace the account data in one
+transaction, with every promise, request and escalation. A lender's data goes in with `kuanxin sync`
+(kuanxin/store/sync.py), which upserts and never deletes.
 
 A bad file names the record and field of every problem found and loads nothing.
 """
@@ -24,6 +26,7 @@ from kuanxin.store.models import (
     Escalation,
     IdentityAttempt,
     Loan,
+    Payment,
     PaymentPromise,
     ScheduleRow,
     SenderBinding,
@@ -45,7 +48,7 @@ class ImportValidationError(ValueError):
 
 
 @dataclass
-class _Checker:
+class FieldChecker:
     """Reads typed fields from the file, collecting an error (record and field) for each bad one."""
 
     errors: list[str]
@@ -153,7 +156,7 @@ class Rows:
 
 def validate(document: Any) -> Rows:
     """Checks the whole document and returns the rows to insert, or raises ImportValidationError."""
-    check = _Checker([])
+    check = FieldChecker([])
     rows = Rows([], [], [], [])
     if not isinstance(document, dict) or not isinstance(document.get("borrowers"), list):
         raise ImportValidationError(["file: must be a JSON object with a \"borrowers\" list"])
@@ -165,7 +168,7 @@ def validate(document: Any) -> Rows:
     return rows
 
 
-def _unique(check: _Checker, seen: set[str | int], value: str | int | None, where: str) -> None:
+def _unique(check: FieldChecker, seen: set[str | int], value: str | int | None, where: str) -> None:
     if value is None:
         return
     if value in seen:
@@ -173,7 +176,7 @@ def _unique(check: _Checker, seen: set[str | int], value: str | int | None, wher
     seen.add(value)
 
 
-def _validate_borrower(check: _Checker, rows: Rows, seen: dict, where: str, raw: Any) -> None:
+def _validate_borrower(check: FieldChecker, rows: Rows, seen: dict, where: str, raw: Any) -> None:
     if not isinstance(raw, dict):
         check.fail(where, "must be an object")
         return
@@ -195,7 +198,7 @@ def _validate_borrower(check: _Checker, rows: Rows, seen: dict, where: str, raw:
         _validate_request(check, rows, seen, f"{where}.requests[{k}]", request, borrower_id, loan_ids)
 
 
-def _validate_loan(check: _Checker, rows: Rows, seen: dict, where: str, raw: Any, borrower_id) -> str | None:
+def _validate_loan(check: FieldChecker, rows: Rows, seen: dict, where: str, raw: Any, borrower_id) -> str | None:
     if not isinstance(raw, dict):
         check.fail(where, "must be an object")
         return None
@@ -223,12 +226,13 @@ def _validate_loan(check: _Checker, rows: Rows, seen: dict, where: str, raw: Any
             "principal": check.money(row, row_where, "principal"),
             "interest": check.money(row, row_where, "interest"),
             "paid": check.money(row, row_where, "paid") if "paid" in row else Decimal("0.00"),
+            "opening_paid": check.money(row, row_where, "paid") if "paid" in row else Decimal("0.00"),
             "paid_on": check.date(row, row_where, "paid_on", optional=True),
         })
     return loan_id
 
 
-def _validate_request(check: _Checker, rows: Rows, seen: dict, where: str, raw: Any, borrower_id,
+def _validate_request(check: FieldChecker, rows: Rows, seen: dict, where: str, raw: Any, borrower_id,
                       loan_ids: set) -> None:
     if not isinstance(raw, dict):
         check.fail(where, "must be an object")
@@ -255,8 +259,8 @@ def load_document(db: Database, document: Any) -> dict[str, int]:
     """Replaces all account data (and what conversations recorded about it) with the document's."""
     rows = validate(document)
     with db.session() as session:
-        for model in (SenderBinding, IdentityAttempt, Escalation, PaymentPromise, ServiceRequest, ScheduleRow, Loan,
-                      Borrower):
+        for model in (SenderBinding, IdentityAttempt, Escalation, PaymentPromise, ServiceRequest, Payment, ScheduleRow,
+                      Loan, Borrower):
             session.execute(delete(model))
         for model, batch in ((Borrower, rows.borrowers), (Loan, rows.loans), (ScheduleRow, rows.schedule)):
             if batch:

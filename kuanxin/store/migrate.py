@@ -26,6 +26,17 @@ from kuanxin.store.models import Base
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # the last revision without the CHECK constraints of the closed vocabularies (0005 adds them)
 BEFORE_CHECKS = "0004"
+# What each revision after it adds, as the keys of `difference_key`: a database made by create_all before
+# migrations existed (at most 0004's schema) is adopted when it lacks exactly these and the CHECK constraints.
+LEDGER_COLUMNS = {"loans": ("credit",), "schedule_rows": ("opening_paid", "paid_penalty", "paid_late_fee",
+                                                            "penalty_accrued", "accrued_to", "late_fee_charged")}
+ADDED_BY_0006 = frozenset({("add_table", "payments"), ("add_index", "ix_payments_loan_paid_on"),
+                           ("add_table", "inbound_batches")}
+                          | {("add_column", table, column) for table, columns in LEDGER_COLUMNS.items()
+                             for column in columns})
+# 0007 (privacy): where a phone number typed in an identity check waits for the ID tail
+ADDED_BY_0007 = frozenset({("add_table", "identity_pending_phones"),
+                           ("add_index", "ix_identity_pending_phones_expires_at")})
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -71,6 +82,20 @@ def differences(connection) -> list:
         if have[key] != want[key]:
             found.append(("modify_check_constraint", *key, sorted(have[key]), sorted(want[key])))
     return found
+
+
+def difference_key(difference) -> tuple:
+    """A difference by name alone: ("add_table", table), ("add_column", table, column), ("add_index", name), …"""
+    kind = difference[0] if isinstance(difference, tuple) else "modify"
+    if kind == "add_table":
+        return kind, difference[1].name
+    if kind == "add_column":
+        return kind, difference[2], difference[3].name
+    if kind == "add_index":
+        return kind, difference[1].name
+    if kind == "add_check_constraint":
+        return tuple(difference)
+    return kind, repr(difference)
 
 
 def model_checks() -> dict[tuple[str, str], frozenset[str]]:
@@ -123,11 +148,11 @@ def _adopt(connection: Connection) -> None:
     tables = set(inspect(connection).get_table_names())
     if not tables & set(Base.metadata.tables) or "alembic_version" in tables:
         return
-    found = differences(connection)
-    if not found:
-        command.stamp(_config(connection), "head")
-    elif found == [("add_check_constraint", table, name) for table, name in sorted(model_checks())]:
-        command.stamp(_config(connection), BEFORE_CHECKS)
+    found = frozenset(difference_key(difference) for difference in differences(connection))
+    checks = frozenset(("add_check_constraint", table, name) for table, name in model_checks())
+    adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007: BEFORE_CHECKS}
+    if found in adoptable:
+        command.stamp(_config(connection), adoptable[found])
     else:
         raise MigrationError("this database was created without migrations and differs from the "
                              "models; export its data, start from an empty database and load it again")

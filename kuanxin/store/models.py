@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.types import TypeDecorator
 
 from kuanxin.core.vocab import (
@@ -123,6 +124,8 @@ class Loan(Base):
     late_fee: Mapped[Decimal] = Column(Money(), nullable=False)
     start_date: Mapped[dt.date] = Column(Date, nullable=False)
     status: Mapped[str] = Column(String(20), nullable=False)  # LoanStatus
+    # paid beyond everything the schedule holds (kuanxin/lending/ledger.py)
+    credit: Mapped[Decimal] = Column(Money(), nullable=False, server_default="0")
     borrower: Mapped[Borrower] = relationship("Borrower", back_populates="loans")
     schedule: Mapped[list[ScheduleRow]] = relationship("ScheduleRow", back_populates="loan",
                                                        order_by="ScheduleRow.period", cascade="all, delete-orphan")
@@ -137,9 +140,46 @@ class ScheduleRow(Base):
     due_date: Mapped[dt.date] = Column(Date, nullable=False)
     principal: Mapped[Decimal] = Column(Money(), nullable=False)
     interest: Mapped[Decimal] = Column(Money(), nullable=False)
+    # to interest and principal (interest first): the opening figure plus what the ledger applied
     paid: Mapped[Decimal] = Column(Money(), nullable=False, default=Decimal("0.00"))
     paid_on = Column(Date)
+    # The lender's own figure of what was paid before kuanxin's payment ledger began (the import's `paid`);
+    # the rest is the ledger replayed (kuanxin/lending/ledger.py), never edited by hand. Defaults are the
+    # database's own, so an insert that does not name these columns (an older writer) still works.
+    opening_paid: Mapped[Decimal] = Column(Money(), nullable=False, server_default="0")
+    paid_penalty: Mapped[Decimal] = Column(Money(), nullable=False, server_default="0")
+    paid_late_fee: Mapped[Decimal] = Column(Money(), nullable=False, server_default="0")
+    penalty_accrued: Mapped[Decimal] = Column(Money(), nullable=False, server_default="0")
+    accrued_to = Column(Date)  # penalty_accrued runs to here; after it, overdue.py adds the days since
+    late_fee_charged: Mapped[bool] = Column(Boolean, nullable=False, server_default=sa_false())
     loan: Mapped[Loan] = relationship("Loan", back_populates="schedule")
+
+
+class Payment(Base):
+    """One entry of the lender's payment ledger, once per lender payment id: a payment, or a charge-back
+    (a negative amount naming the payment it reverses). Append-only; kept across syncs."""
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_loan_paid_on", "loan_id", "paid_on"),)
+    id: Mapped[str] = Column(String(64), primary_key=True)  # the lender's payment id
+    loan_id: Mapped[str] = Column(String(64), ForeignKey("loans.id"), nullable=False)
+    amount: Mapped[Decimal] = Column(Money(), nullable=False)
+    paid_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+    paid_on: Mapped[dt.date] = Column(Date, nullable=False)  # Beijing date: what the allocation counts by
+    channel: Mapped[str] = Column(String(40), nullable=False)  # the lender's own word: bank_card, wechat_pay, …
+    reverses = Column(String(64))  # the payment a charge-back reverses
+    source: Mapped[str] = Column(String(20), nullable=False)  # file or api
+    received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class InboundBatch(Base):
+    """A batch the lender pushed (web/lender_api.py), kept by its idempotency key (the webhook id): a batch sent
+    again gets the first answer back and changes nothing; the same key with another body is refused."""
+    __tablename__ = "inbound_batches"
+    id: Mapped[str] = Column(String(128), primary_key=True)
+    body_sha256: Mapped[str] = Column(String(64), nullable=False)
+    received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    status: Mapped[int] = Column(Integer, nullable=False)  # the HTTP status answered
+    answer: Mapped[str] = Column(Text, nullable=False)  # the JSON answered
 
 
 class ServiceRequest(Base):
@@ -270,7 +310,8 @@ class StaffSession(Base):
 
 
 class AuditEntry(Base):
-    """One staff action. Written in the same transaction as the action; never updated or deleted."""
+    """One staff action. Written in the same transaction as the action; never deleted, and updated only by a
+    deletion request (kuanxin privacy delete), which replaces the free-text detail about that borrower."""
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_conversation_at", "conversation_id", "at"),
                       one_of("ck_audit_action", "action", AuditAction))
@@ -366,3 +407,15 @@ class SafetyFlag(Base):
     cleared_at = Column(DateTime)
     cleared_by = Column(String(64))  # staff username
     clear_note = Column(Text)
+
+
+class PendingPhone(Base):
+    """The phone number typed in an identity check, waiting for the ID tail of a later message.
+
+    The conversation store keeps only its masked form (runtime/privacy.py); the number itself is here
+    until the check ends or policy.yml's `privacy.identity_phone_minutes` pass (actions/identity.py).
+    """
+    __tablename__ = "identity_pending_phones"
+    conversation_id: Mapped[str] = Column(String(128), primary_key=True)
+    phone: Mapped[str] = Column(String(20), nullable=False)
+    expires_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, index=True)  # UTC

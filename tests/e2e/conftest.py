@@ -6,9 +6,9 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
 from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
+from testkit import wechat
 from testkit.servers import MODEL, ActionProxy, Borrower, start_servers
 from testkit.sms_gateway import SmsGatewayDouble
-from tests.e2e.wechat import double as wechat
 
 
 @pytest.fixture(scope="session")

@@ -336,11 +336,43 @@ def test_numbers_as_people_type_them_verify(form, accounts, text):
     assert _attempts(accounts) == 1
 
 
-def test_a_tail_after_the_phone_number_was_asked_verifies(form):
+def test_a_tail_after_the_phone_number_was_asked_verifies(form, accounts):
+    # the slot (and so the conversation store) gets the masked number; the number waits server-side
     slots, _ = form("138-1234-5678", PHONE_SLOT)
-    assert (slots[PHONE_SLOT], slots.get(ID_SLOT), slots["requested_slot"]) == ("13812345678", None, ID_SLOT)
-    slots, _ = form("123x", ID_SLOT, phone_number="13812345678")
+    assert (slots[PHONE_SLOT], slots.get(ID_SLOT), slots["requested_slot"]) == ("138****5678", None, ID_SLOT)
+    assert accounts.kept_phone("conversation-1", T0) == "13812345678"
+    slots, said = form("123x", ID_SLOT, phone_number="138****5678")
+    assert slots["verified"] is True and said == ["身份核实成功(138****5678),谢谢您的配合。"]
+    assert accounts.kept_phone("conversation-1", T0) is None  # the check is over: nothing waits any more
+    slots, _ = form("123x", ID_SLOT, phone_number="13812345678")  # a conversation saved before masking
     assert slots["verified"] is True
+
+
+def test_a_masked_number_whose_time_is_up_is_asked_for_again(form, accounts, policy):
+    form("138 1234 5678", PHONE_SLOT)
+    later = T0 + dt.timedelta(minutes=policy.privacy.identity_phone_minutes, seconds=1)
+    assert accounts.kept_phone("conversation-1", later) is None
+    accounts.keep_phone("conversation-1", "13900001111", T0, 30)  # another number than the slot's: never used
+    slots, _ = form("123x", ID_SLOT, phone_number="138****5678")
+    assert slots[PHONE_SLOT] is None and slots[ID_SLOT] == "123X" and slots["requested_slot"] == PHONE_SLOT
+    assert _attempts(accounts) == 0
+
+
+def test_a_locked_check_keeps_the_number_only_until_the_lock_is_said(form, accounts, monkeypatch):
+    import actions.identity as identity_actions
+
+    monkeypatch.setattr(identity_actions.ActionIdentityLocked, "now", staticmethod(lambda: T0))
+    for tail in ("0000", "0001", "0002", "0003"):
+        form(f"13812345678 {tail}", PHONE_SLOT)
+    slots, _ = form("138 1234 5678 0004", PHONE_SLOT)
+    assert slots["identity_locked"] is True and slots[PHONE_SLOT] == "138****5678"
+    assert accounts.kept_phone("conversation-1", T0) == "13812345678"
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker("", None, {PHONE_SLOT: "138****5678", "identity_locked": True})
+    events = asyncio.run(identity_actions.ActionIdentityLocked().run(dispatcher, tracker, {}))
+    assert "请在18:30之后再试" in dispatcher.messages[0]["text"]  # the lock found through the kept number
+    assert {e["name"]: e["value"] for e in events}[PHONE_SLOT] is None
+    assert accounts.kept_phone("conversation-1", T0) is None
 
 
 def test_a_mismatch_counts_and_says_how_many_tries_remain(form, accounts):

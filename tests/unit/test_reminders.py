@@ -1,32 +1,42 @@
 """Reminders: who is reminded, when, through which channel, with which words, and exactly once.
 
-Real databases (SQLite and PostgreSQL), the real run, and the SMS gateway and WeChat API doubles over HTTP.
+Real databases (SQLite and PostgreSQL), the real run, and the SMS gateway and WeChat API doubles over HTTP;
+the SMS replies through the web app's /sms/inbound served on a free port.
 """
 import asyncio
 import dataclasses
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+import requests
+import uvicorn
 import yaml
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from kuanxin.core import clock
 from kuanxin.core.policy import parse_policy
 from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.reminders import messages
-from kuanxin.reminders.optout import is_opt_out_reply, opt_out, opt_out_by_phone
+from kuanxin.reminders.optout import PhoneOptOut, is_opt_out_reply, opt_out, opt_out_by_phone
 from kuanxin.reminders.run import Channels, run
+from kuanxin.reminders.selection import Candidate, sms_instead_bar
 from kuanxin.reminders.sms import SmsConfigError, SmsGateway, sms_settings
+from kuanxin.store.db import database
 from kuanxin.store.models import Borrower, Escalation, PaymentPromise, Reminder, ReminderOptOut, SenderBinding
 from kuanxin.wechat.api import WeChatApi
 from kuanxin.wechat.config import settings_from_env
 from testkit.sms_gateway import SmsGatewayDouble
 from testkit.wechat import Account, Api, new_openid
 from tests.conftest import make_loan, make_request
+from web import sms as web_sms
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -66,14 +76,14 @@ def wechat(wechat_double):
     return double
 
 
-def channels(gateway=None, wechat_double=None) -> Channels:
-    wechat_api = WeChatApi(settings_from_env(wechat_double[0].env(wechat_double[1].url))) if wechat_double else None
+def channels(gateway=None, wechat_double=None, wechat_client=WeChatApi) -> Channels:
+    wechat_api = wechat_client(settings_from_env(wechat_double[0].env(wechat_double[1].url))) if wechat_double else None
     return Channels(wechat_api, SmsGateway(sms_settings(gateway.env())) if gateway else None)
 
 
-def remind(db, policy, now=MORNING, gateway=None, wechat_double=None, dry_run=False):
+def remind(db, policy, now=MORNING, gateway=None, wechat_double=None, dry_run=False, wechat_client=WeChatApi):
     async def go():
-        chosen = channels(gateway, wechat_double)
+        chosen = channels(gateway, wechat_double, wechat_client)
         try:
             return await run(db, policy, now, chosen, dry_run, pause=0.01)
         finally:
@@ -176,8 +186,9 @@ def test_opt_out_words_and_phone():
 
 def test_opt_out_is_recorded_once_by_phone_or_id(db):
     add_borrower(db, "B1", "13800000001", overdue_days=5)
-    assert opt_out_by_phone(db, "13800000001", "sms", MORNING)
-    assert not opt_out_by_phone(db, "13900000000", "sms", MORNING)  # nobody's phone: nothing recorded
+    assert opt_out_by_phone(db, "13800000001", "sms", MORNING) == PhoneOptOut("B1", new=True)
+    assert opt_out_by_phone(db, "13800000001", "sms", MORNING) == PhoneOptOut("B1", new=False)
+    assert opt_out_by_phone(db, "13900000000", "sms", MORNING) is None  # nobody's phone: nothing recorded
     assert not opt_out(db, "B1", "wechat", MORNING)  # already opted out
     with db.session() as session:
         assert [(o.borrower_id, o.channel) for o in session.execute(select(ReminderOptOut)).scalars()] == [
@@ -327,6 +338,209 @@ def test_sms_settings():
             sms_settings(env)
     settings = sms_settings({"KUANXIN_SMS_URL": "http://sms.local/send", "KUANXIN_SMS_KEY": "k" * 20})
     assert "k" * 20 not in repr(settings)
+
+
+# WeChat refusals: the same reminder by SMS that day, on the same record --------------------------
+
+TEMPLATE = "/cgi-bin/message/template/send"
+
+
+def bind_wechat(db, borrower_id: str) -> str:
+    openid = new_openid()
+    with db.session() as session:
+        session.add(SenderBinding(sender_id=openid, channel="wechat", borrower_id=borrower_id,
+                                  created_at=dt.datetime(2026, 11, 1)))
+    return openid
+
+
+def the_record(db, borrower_id: str) -> tuple:
+    record = next(r for r in reminders(db) if r.borrower_id == borrower_id)
+    return record.channel, record.recipient, record.status, record.attempts, record.error
+
+
+@pytest.mark.parametrize("errcode", [43004, 43101, 40003])  # unfollowed, refused the template, an OpenID gone
+def test_a_borrower_wechat_refuses_gets_the_reminder_by_sms_that_day(db, policy, sms, wechat, wechat_double,
+                                                                      errcode):
+    add_borrower(db, "WX", "13800000001", overdue_days=3)
+    add_borrower(db, "PLAIN", "13800000002", overdue_days=3)  # owes the same: gets the same SMS
+    wechat.refuse(bind_wechat(db, "WX"), errcode)
+    report = remind(db, policy, gateway=sms, wechat_double=wechat_double)
+    assert wechat.refused == [(TEMPLATE, errcode)] and wechat.sent == []
+    by_phone = {m["to"]: m for m in sms.sent}
+    assert sorted(by_phone) == ["13800000001", "13800000002"]
+    assert by_phone["13800000001"]["text"] == by_phone["13800000002"]["text"]
+    note = f"WeChat errcode {errcode}; sent by SMS"
+    assert the_record(db, "WX") == ("sms", "138****0001", "sent", 2, note)  # one WeChat try, one SMS
+    outcome = next(o for o in report.outcomes if o.plan.candidate.borrower_id == "WX")
+    assert (outcome.status, outcome.plan.channel, outcome.error) == ("sent", "sms", note)
+    assert by_phone["13800000001"]["reference"] == outcome.reference and not report.failures
+    # once a day still: a re-run that afternoon sends nothing on either channel, and adds no record
+    again = remind(db, policy, at(15), sms, wechat_double)
+    assert {o.plan.skip for o in again.outcomes} == {"reminded_today"}
+    assert len(sms.sent) == 2 and len(wechat.refused) == 1 and len(reminders(db)) == 2
+
+
+def test_a_busy_wechat_is_retried_and_never_falls_back(db, policy, sms, wechat, wechat_double):
+    add_borrower(db, "WX", "13800000001", overdue_days=3)
+    bind_wechat(db, "WX")
+    wechat.fail_next(TEMPLATE, *[-1] * 9)  # system busy through the client's 3 tries of each of the run's 3
+    report = remind(db, policy, gateway=sms, wechat_double=wechat_double)
+    assert [o.error for o in report.failures] == ["WeChat errcode -1"]
+    assert len(wechat.refused) == 9 and sms.requests == 0
+    assert the_record(db, "WX")[2:] == ("failed", 3, "WeChat errcode -1") and the_record(db, "WX")[0] == "wechat"
+
+
+def test_a_refusal_of_our_own_making_is_not_covered_up_by_an_sms(db, policy, sms, wechat, wechat_double):
+    add_borrower(db, "WX", "13800000001", overdue_days=3)
+    bind_wechat(db, "WX")
+    wechat.templates.clear()  # the template was withdrawn: 40037 for everyone, for staff to fix
+    report = remind(db, policy, gateway=sms, wechat_double=wechat_double)
+    assert [o.error for o in report.failures] == ["WeChat errcode 40037"] and sms.requests == 0
+
+
+@pytest.mark.parametrize(("phone", "sms_configured"), [("", True), ("13800000001", False)])
+def test_without_a_phone_or_an_sms_gateway_the_wechat_failure_stands(db, policy, sms, wechat, wechat_double,
+                                                                     phone, sms_configured):
+    add_borrower(db, "WX", phone, overdue_days=3)
+    openid = bind_wechat(db, "WX")
+    wechat.refuse(openid, 43004)
+    report = remind(db, policy, gateway=sms if sms_configured else None, wechat_double=wechat_double)
+    assert [o.error for o in report.failures] == ["WeChat errcode 43004"] and sms.requests == 0
+    assert the_record(db, "WX") == ("wechat", f"{openid[:4]}…{openid[-2:]}", "failed", 3, "WeChat errcode 43004")
+
+
+def test_a_borrower_at_the_weekly_cap_gets_neither(db, policy, sms, wechat, wechat_double):
+    add_borrower(db, "WX", "13800000001", overdue_days=20)
+    wechat.refuse(bind_wechat(db, "WX"), 43004)
+    with db.session() as session:
+        for days_ago in (2, 5):
+            session.add(Reminder(borrower_id="WX", day=TODAY - dt.timedelta(days=days_ago), kind="segment",
+                                 segment="early", channel="wechat", recipient="oAbc…yz", amount=Decimal("1"),
+                                 status="sent", attempts=1, created_at=dt.datetime(2026, 11, 1)))
+    report = remind(db, policy, gateway=sms, wechat_double=wechat_double)
+    assert [o.plan.skip for o in report.outcomes] == ["weekly_cap"]
+    assert wechat.refused == [] and sms.requests == 0
+
+
+def test_the_rules_are_checked_again_when_the_sms_would_go(db, policy):
+    """sms_instead_bar: a phone on file, the contact hours at that moment, the cap counting the other reminders."""
+    add_borrower(db, "B1", "13800000001", overdue_days=20)
+    with db.session() as session:
+        rows = [Reminder(borrower_id="B1", day=TODAY - dt.timedelta(days=days_ago), kind="segment", segment="early",
+                         channel="wechat", recipient="oAbc…yz", amount=Decimal("1"), status=status, attempts=1,
+                         created_at=dt.datetime(2026, 11, 1))
+                for days_ago, status in ((0, "sending"), (3, "sent"), (4, "failed"), (7, "sent"))]
+        session.add_all(rows)
+    today = rows[0].id
+    candidate = Candidate("B1", "13800000001", "early", "segment", Decimal("1000.00"), TODAY - dt.timedelta(days=20))
+    assert sms_instead_bar(db, candidate, policy.reminders, MORNING, today) is None  # one other sent this week
+    assert sms_instead_bar(db, dataclasses.replace(candidate, phone=""), policy.reminders, MORNING, today) == "no_phone"
+    assert sms_instead_bar(db, candidate, policy.reminders, at(21), today) == "outside_hours"
+    capped = dataclasses.replace(policy.reminders, weekly_cap=1)
+    assert sms_instead_bar(db, candidate, capped, MORNING, today) == "weekly_cap"
+
+
+def test_an_opt_out_while_wechat_refuses_stops_the_sms(db, policy, sms, wechat, wechat_double):
+    add_borrower(db, "WX", "13800000001", overdue_days=3)
+    wechat.refuse(bind_wechat(db, "WX"), 43004)
+
+    class RepliedTdMeanwhile(WeChatApi):
+        async def send_template(self, *args, **kwargs):
+            opt_out_by_phone(db, "13800000001", "sms", MORNING)  # 退订 by SMS while the template is on its way
+            await super().send_template(*args, **kwargs)
+
+    report = remind(db, policy, gateway=sms, wechat_double=wechat_double, wechat_client=RepliedTdMeanwhile)
+    assert [o.error for o in report.failures] == ["WeChat errcode 43004; no SMS: opted_out"]
+    assert sms.requests == 0 and the_record(db, "WX")[0] == "wechat"
+
+
+def test_no_sms_after_the_contact_hours_end_while_wechat_answers(db, policy, sms, wechat, wechat_double):
+    add_borrower(db, "WX", "13800000001", overdue_days=3)
+    wechat.refuse(bind_wechat(db, "WX"), 43004)
+
+    class Slow(WeChatApi):
+        async def send_template(self, *args, **kwargs):
+            await asyncio.sleep(1.2)  # the run began at 20:59:59; WeChat refuses after 21:00
+            await super().send_template(*args, **kwargs)
+
+    just_in = dt.datetime.combine(TODAY, dt.time(20, 59, 59), clock.BEIJING)
+    report = remind(db, policy, just_in, sms, wechat_double, wechat_client=Slow)
+    assert [o.error for o in report.failures] == ["WeChat errcode 43004; no SMS: outside_hours"]
+    assert sms.requests == 0
+
+
+def test_an_sms_fallback_the_gateway_fails_is_reported_and_not_retried(db, policy, sms, wechat, wechat_double):
+    add_borrower(db, "WX", "13800000001", overdue_days=3)
+    wechat.refuse(bind_wechat(db, "WX"), 43004)
+    sms.fail_next("http500", "http500", "http500")
+    report = remind(db, policy, gateway=sms, wechat_double=wechat_double)
+    error = "WeChat errcode 43004; SMS: gateway error HTTP 500"
+    assert [(o.plan.channel, o.error) for o in report.failures] == [("sms", error)] and sms.requests == 3
+    assert the_record(db, "WX") == ("sms", "138****0001", "failed", 4, error)  # 1 WeChat + 3 SMS tries
+    again = remind(db, policy, at(15), sms, wechat_double)
+    assert {o.plan.skip for o in again.outcomes} == {"reminded_today"} and sms.requests == 3
+
+
+# the SMS confirming an opt-out (web/sms.py), over HTTP ------------------------------------------
+
+@pytest.fixture
+def sms_inbound(db, sms, monkeypatch):
+    """The web app's /sms/inbound on a free port, on this database, with the SMS gateway double."""
+    for name, value in {**sms.env(), "KUANXIN_DATABASE_URL": db.url}.items():
+        monkeypatch.setenv(name, value)
+    database.cache_clear()  # the app's database() is made once per process: this test's, not an earlier one's
+    app = FastAPI()
+    app.include_router(web_sms.router)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))  # as kuanxin serve
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    until(lambda: server.started)
+    yield f"http://127.0.0.1:{listening.getsockname()[1]}/sms/inbound"
+    server.should_exit = True
+    thread.join(10)
+    database.cache_clear()
+
+
+def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def reply(url: str, gateway, phone: str, text: str) -> dict:
+    answer = requests.post(url, json={"from": phone, "text": text},
+                           headers={"Authorization": f"Bearer {gateway.key}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_an_sms_opt_out_is_confirmed_once(db, sms, sms_inbound):
+    add_borrower(db, "B1", "13800000001", overdue_days=5)
+    assert reply(sms_inbound, sms, "+8613800000001", "退订") == {"opted_out": True}
+    until(lambda: sms.requests == 1)
+    assert [(m["to"], m["text"]) for m in sms.sent] == [("13800000001", "【宽心消费金融(演示)】退订成功,"
+                                                         "今后不会再通过短信或微信给您发送还款提醒。如有疑问请致电400-800-0000。")]
+    assert reply(sms_inbound, sms, "13800000001", "TD") == {"opted_out": True}  # again: no second SMS
+    assert reply(sms_inbound, sms, "13900000000", "退订") == {"opted_out": True}  # nobody's phone: none
+    time.sleep(0.3)  # what a wrongly scheduled confirmation would need to arrive
+    assert sms.requests == 1
+    with db.session() as session:
+        assert [(o.borrower_id, o.channel) for o in session.execute(select(ReminderOptOut)).scalars()] == [
+            ("B1", "sms")]
+
+
+def test_a_gateway_failing_on_the_confirmation_loses_no_opt_out(db, policy, sms, sms_inbound):
+    add_borrower(db, "B1", "13800000001", overdue_days=5)
+    sms.fail_next("http500")
+    assert reply(sms_inbound, sms, "13800000001", "取消提醒") == {"opted_out": True}
+    until(lambda: sms.requests == 1)
+    assert sms.sent == []
+    sms.reset()
+    report = remind(db, policy, gateway=sms)  # the opt-out holds for the next run
+    assert [o.plan.skip for o in report.outcomes] == ["opted_out"] and sms.requests == 0
 
 
 # promises ----------------------------------------------------------------------------------

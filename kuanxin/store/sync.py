@@ -1,0 +1,331 @@
+"""Incremental sync from the lender's systems: accounts, loans, schedules and payments, upserted by the lender's ids.
+
+The same records arrive as a file (`kuanxin sync FILE`, JSON Lines or CSV, streamed) or through the push API
+(web/lender_api.py). A sync inserts what is new, updates what changed and leaves the rest; it never deletes
+anything, and never touches what the conversation side owns (promises, requests, escalations, notes,
+opt-outs, audit). A payment is recorded once per lender payment id and never changed: a charge-back is a
+new, negative entry naming the payment it reverses. Each loan whose schedule or ledger changed has its
+balances recomputed from its whole ledger (kuanxin/store/payments.py).
+
+Records (one JSON object per line, or one CSV row with a header; `type` names the kind):
+  borrower  id, name, phone, id_number (only its last 4 characters and a masked form are kept)
+  loan      id, borrower_id, product, principal, annual_rate, penalty_daily_rate, late_fee, start_date, status
+  schedule  loan_id, period, due_date, principal, interest[, paid: the lender's figure from before the ledger]
+  payment   id, loan_id, amount, paid_at (ISO 8601; without an offset it is Beijing time), channel[, reverses]
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dateutil import parser as date_parser
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kuanxin.core import clock
+from kuanxin.core.money import to_money
+from kuanxin.core.policy import PaymentPolicy
+from kuanxin.lending.identity import mask_id_number
+from kuanxin.store.db import Database
+from kuanxin.store.importer import ID_NUMBER, LOAN_STATUSES, PHONE, FieldChecker
+from kuanxin.store.models import Borrower, Loan, Payment, ScheduleRow
+from kuanxin.store.payments import recompute
+
+KINDS = ("borrower", "loan", "schedule", "payment")
+OUTCOMES = ("inserted", "updated", "unchanged", "rejected")
+BATCH = 1000  # records per transaction
+MAX_REASONS = 100  # rejections kept with their reasons in a summary
+
+
+class Rejected(ValueError):
+    """A record that cannot be applied; the message says why, naming the field."""
+
+
+@dataclass
+class Summary:
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {kind: dict.fromkeys(OUTCOMES, 0) for kind in (*KINDS, "unknown")})
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (where, why), the first MAX_REASONS
+
+    def count(self, kind: str, outcome: str) -> None:
+        self.counts[kind if kind in KINDS else "unknown"][outcome] += 1
+
+    def reject(self, kind: str, where: str, why: str) -> None:
+        self.count(kind, "rejected")
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append((where, why))
+
+    def total(self, outcome: str) -> int:
+        return sum(kinds[outcome] for kinds in self.counts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": {k: v for k, v in self.counts.items() if any(v.values())},
+                "rejected": [{"record": where, "reason": why} for where, why in self.reasons]}
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+def read_records(lines: Iterable[str], fmt: str, kind: str | None = None) -> Iterator[tuple[str, Any]]:
+    """(where, record) for each record of JSON Lines or CSV text; `kind` fills a CSV without a type column."""
+    if fmt == "csv":
+        for number, row in enumerate(csv.DictReader(lines), 2):
+            record = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+            record = {k: v for k, v in record.items() if v not in ("", None)}
+            if kind and "type" not in record:
+                record["type"] = kind
+            yield f"line {number}", _typed_csv(record)
+        return
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                yield f"line {number}", json.loads(line)
+            except ValueError as error:
+                yield f"line {number}", Rejected(f"not a JSON object: {error}")
+
+
+def file_lines(path: Path, read: Callable[[int], None] | None = None) -> Iterator[str]:
+    """The file's lines as text, streamed, telling `read` how many bytes have been read so far."""
+    done = 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            done += len(raw)
+            if read:
+                read(done)
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace")
+            yield line
+
+
+def _typed_csv(record: dict[str, Any]) -> dict[str, Any]:
+    """CSV holds only text: whole numbers where the format has them."""
+    if "period" in record and record["period"].isdigit():
+        record["period"] = int(record["period"])
+    return record
+
+
+# --- applying ---------------------------------------------------------------------------------------------------
+
+class Sync:
+    """Applies records in order, BATCH to a transaction; loans whose ledger or schedule changed are recomputed."""
+
+    def __init__(self, db: Database, policy: PaymentPolicy, source: str = "file"):
+        self.db, self.policy, self.source = db, policy, source
+
+    def run(self, records: Iterable[tuple[str, Any]], progress: Callable[[int], None] | None = None) -> Summary:
+        summary, batch, done = Summary(), [], 0
+        for item in records:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                done += self._apply_batch(batch, summary)
+                batch = []
+                if progress:
+                    progress(done)
+        if batch:
+            done += self._apply_batch(batch, summary)
+            if progress:
+                progress(done)
+        return summary
+
+    def apply(self, records: list[tuple[str, Any]]) -> tuple[Summary, list[tuple[str, str, str | None]]]:
+        """Every record in one transaction, with each record's (kind, outcome, reason): the push API's way."""
+        summary, results = Summary(), []
+        with self.db.session() as session:
+            changed: set[str] = set()
+            for where, record in records:
+                results.append(self._apply_one(session, summary, changed, where, record))
+            session.flush()
+            recompute(session, changed, self.policy)
+        return summary, results
+
+    def _apply_batch(self, batch: list[tuple[str, Any]], summary: Summary) -> int:
+        with self.db.session() as session:
+            changed: set[str] = set()
+            for where, record in batch:
+                self._apply_one(session, summary, changed, where, record)
+            session.flush()
+            recompute(session, changed, self.policy)
+        return len(batch)
+
+    def _apply_one(self, session: Session, summary: Summary, changed: set[str], where: str,
+                   record: Any) -> tuple[str, str, str | None]:
+        kind = record.get("type") if isinstance(record, dict) else None
+        try:
+            if isinstance(record, Rejected):
+                raise record
+            if not isinstance(record, dict):
+                raise Rejected("must be an object")
+            if kind not in KINDS:
+                raise Rejected(f"type: must be one of {', '.join(KINDS)}, got {kind!r}")
+            # every check comes before the record's one write, so a rejected record leaves nothing written
+            outcome = APPLY[kind](session, record, changed, self.source)
+        except Rejected as why:
+            summary.reject(str(kind), where, str(why))
+            return str(kind), "rejected", str(why)
+        summary.count(kind, outcome)
+        return kind, outcome, None
+
+
+def _checked(record: dict[str, Any], read: Callable[[FieldChecker], dict[str, Any]]) -> dict[str, Any]:
+    check = FieldChecker([])
+    values = read(check)
+    if check.errors:
+        raise Rejected("; ".join(error.removeprefix("record.") for error in check.errors))
+    return values
+
+
+def _upsert(session: Session, model: type, key: Any, values: dict[str, Any]) -> tuple[Any, str]:
+    """Inserts or updates one row by its key; only the columns named in `values` are ever written."""
+    row = session.get(model, key)
+    if row is None:
+        row = model(**values)
+        session.add(row)
+        session.flush()
+        return row, "inserted"
+    differing = {name: value for name, value in values.items() if getattr(row, name) != value}
+    for name, value in differing.items():
+        setattr(row, name, value)
+    return row, "updated" if differing else "unchanged"
+
+
+def apply_borrower(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+    def read(check: FieldChecker) -> dict[str, Any]:
+        raw_id = record.get("id_number")
+        id_number = check.pattern({"id_number": raw_id.upper() if isinstance(raw_id, str) else raw_id},
+                                  "record", "id_number", ID_NUMBER, "must be an 18-character ID number")
+        return {"id": check.text(record, "record", "id", 64), "name": check.text(record, "record", "name", 100),
+                "phone": check.pattern(record, "record", "phone", PHONE, "must be an 11-digit mainland mobile number"),
+                "id_last4": (id_number or "")[-4:], "id_masked": mask_id_number(id_number or "")}
+    values = _checked(record, read)
+    holder = session.execute(select(Borrower.id).where(Borrower.phone == values["phone"],
+                                                       Borrower.id != values["id"])).scalar()
+    if holder is not None:
+        raise Rejected(f"phone: already the phone of borrower {holder}")
+    return _upsert(session, Borrower, values["id"], values)[1]
+
+
+def apply_loan(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+    values = _checked(record, lambda check: {
+        "id": check.text(record, "record", "id", 64), "borrower_id": check.text(record, "record", "borrower_id", 64),
+        "product": check.text(record, "record", "product", 100),
+        "principal": check.money(record, "record", "principal", positive=True),
+        "annual_rate": check.rate(record, "record", "annual_rate", "1"),
+        "penalty_daily_rate": check.rate(record, "record", "penalty_daily_rate", "0.01"),
+        "late_fee": check.money(record, "record", "late_fee"),
+        "start_date": check.date(record, "record", "start_date"),
+        "status": check.choice(record, "record", "status", LOAN_STATUSES)})
+    if session.get(Borrower, values["borrower_id"]) is None:
+        raise Rejected(f"borrower_id: no borrower {values['borrower_id']!r} (send the borrower first)")
+    loan, outcome = _upsert(session, Loan, values["id"], values)
+    if outcome != "unchanged":
+        changed.add(loan.id)
+    return outcome
+
+
+def apply_schedule(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+    values = _checked(record, lambda check: {
+        "loan_id": check.text(record, "record", "loan_id", 64),
+        "period": check.integer(record, "record", "period", 1, 1000),
+        "due_date": check.date(record, "record", "due_date"),
+        "principal": check.money(record, "record", "principal"),
+        "interest": check.money(record, "record", "interest"),
+        **({"opening_paid": check.money(record, "record", "paid")} if "paid" in record else {})})
+    if session.get(Loan, values["loan_id"]) is None:
+        raise Rejected(f"loan_id: no loan {values['loan_id']!r} (send the loan first)")
+    row = session.execute(select(ScheduleRow).where(ScheduleRow.loan_id == values["loan_id"],
+                                                    ScheduleRow.period == values["period"])).scalar()
+    if row is None:
+        opening = values.get("opening_paid", Decimal("0.00"))
+        session.add(ScheduleRow(**values, paid=opening, opening_paid=opening))
+        session.flush()
+        outcome = "inserted"
+    else:
+        differing = {name: value for name, value in values.items() if getattr(row, name) != value}
+        for name, value in differing.items():
+            setattr(row, name, value)
+        outcome = "updated" if differing else "unchanged"
+    if outcome != "unchanged":
+        changed.add(values["loan_id"])
+    return outcome
+
+
+def apply_payment(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+    values = _checked(record, lambda check: {
+        "id": check.text(record, "record", "id", 64), "loan_id": check.text(record, "record", "loan_id", 64),
+        "amount": signed_amount(check, record), "paid_at": moment(check, record),
+        "channel": check.text(record, "record", "channel", 40),
+        "reverses": check.text(record, "record", "reverses", 64) if record.get("reverses") is not None else None})
+    if session.get(Loan, values["loan_id"]) is None:
+        raise Rejected(f"loan_id: no loan {values['loan_id']!r} (send the loan first)")
+    existing = session.get(Payment, values["id"])
+    if existing is not None:
+        same = all(getattr(existing, name) == values[name] for name in ("loan_id", "amount", "paid_at", "reverses"))
+        if not same:
+            raise Rejected(f"id: payment {values['id']} is already recorded with other values; a recorded payment "
+                           "is never changed (send a reversal naming it)")
+        return "unchanged"
+    check_reversal(session, values)
+    session.add(Payment(**values, paid_on=clock.beijing_date(values["paid_at"]), source=source,
+                        received_at=dt.datetime.utcnow()))
+    session.flush()
+    changed.add(values["loan_id"])
+    return "inserted"
+
+
+def signed_amount(check: FieldChecker, record: dict[str, Any]) -> Decimal | None:
+    amount = check.decimal(record, "record", "amount")
+    if amount is not None and (amount == 0 or amount != to_money(amount)):
+        check.fail("record.amount", "must be a non-zero amount with at most 2 decimals (negative for a reversal)")
+        return None
+    if amount is not None and amount < 0 and record.get("reverses") is None:
+        check.fail("record.reverses", "a negative amount (a reversal) must name the payment it reverses")
+    if amount is not None and amount > 0 and record.get("reverses") is not None:
+        check.fail("record.amount", "a reversal's amount must be negative")
+    return to_money(amount) if amount is not None else None
+
+
+def moment(check: FieldChecker, record: dict[str, Any]) -> dt.datetime | None:
+    """paid_at as naive UTC (how the database keeps times); a time without an offset is Beijing time."""
+    value = record.get("paid_at")
+    try:
+        parsed = date_parser.isoparse(value) if isinstance(value, str) else None
+    except (ValueError, OverflowError):
+        parsed = None
+    if parsed is None:
+        check.fail("record.paid_at", f"must be an ISO 8601 time such as 2026-12-05T10:30:00+08:00, got {value!r}")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=clock.BEIJING)
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def check_reversal(session: Session, values: dict[str, Any]) -> None:
+    if values["reverses"] is None:
+        return
+    original = session.get(Payment, values["reverses"])
+    if original is None or original.loan_id != values["loan_id"] or original.amount <= 0:
+        raise Rejected(f"reverses: no payment {values['reverses']!r} on loan {values['loan_id']} to reverse")
+    earlier = session.execute(select(Payment.amount).where(Payment.reverses == original.id)).scalars()
+    if -(sum(earlier, Decimal("0")) + values["amount"]) > original.amount:
+        raise Rejected(f"amount: reverses more than payment {original.id} was ({original.amount})")
+
+
+APPLY: dict[str, Callable[[Session, dict[str, Any], set[str], str], str]] = {
+    "borrower": apply_borrower, "loan": apply_loan, "schedule": apply_schedule, "payment": apply_payment}
+
+
+def summary_text(summary: Summary) -> str:
+    """The summary as a table, one line per kind of record, then why each rejected record was rejected."""
+    lines = [f"{'':10}" + "".join(f"{outcome:>11}" for outcome in OUTCOMES)]
+    lines += [f"{kind:10}" + "".join(f"{counts[outcome]:>11,}" for outcome in OUTCOMES)
+              for kind, counts in summary.counts.items() if kind in KINDS or any(counts.values())]
+    rejected = summary.total("rejected")
+    if rejected:
+        lines.append(f"rejected ({rejected:,}):" if rejected <= MAX_REASONS
+                     else f"rejected ({rejected:,}; the first {MAX_REASONS}):")
+        lines += [f"  {where}: {why}" for where, why in summary.reasons]
+    return "\n".join(lines)
