@@ -43,8 +43,12 @@ class ValidateInstallmentForm(FormValidator):
     terms_key = "installment.terms"
 
     def terms_values(self, tracker: Tracker) -> dict:
-        return {**self.expected_values(tracker, "installment_periods"),
-                "decision_time": self.policy().words(language_of(tracker)).decision_time}
+        policy, language = self.policy(), language_of(tracker)
+        fees = (text_for(tracker, "installment.fees.none") if plans.fee_free(policy) else
+                text_for(tracker, "installment.fees.some", per_period=Money(policy.installment.fee_per_period),
+                         once=Money(policy.installment.fee_once)))
+        return {**self.expected_values(tracker, "installment_periods"), "fees": fees,
+                "decision_time": policy.words(language).decision_time}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"periods": Items(plans.installment_period_choices(self.policy()))}
@@ -66,8 +70,11 @@ class ActionAskInstallmentConfirm(KuanxinAction):
                 buttons=confirm_buttons(tracker))
             return []
         language = language_of(tracker)
+        plan = quote.terms
+        assert plan is not None  # an eligible installment quote has its terms
         template = text_for(tracker, "installment.confirm", loan=loan_title(loan, language), total=Money(total),
-                            periods=periods, schedule=BLOCK_SLOT)
+                            periods=periods, schedule=BLOCK_SLOT, paid=Money(plan.total_paid), cost=Money(plan.cost),
+                            rate=f"{plan.annual_rate}%")
         dispatcher.utter_message(**schedule_message(template, quote.plan, language), buttons=confirm_buttons(tracker))
         return []
 

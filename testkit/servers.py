@@ -13,13 +13,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 
 from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.ops.serve import Servers, free_port
+from testkit.http import QuietHandler
 
 TODAY = "2026-11-22"
 # KUANXIN_TEST_MODEL: a model trained elsewhere (e.g. while others change the training data)
@@ -27,6 +28,7 @@ MODEL = Path(os.environ.get("KUANXIN_TEST_MODEL") or PROJECT_ROOT / "models" / "
 TOKEN = "e2e-" + uuid.uuid4().hex
 WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
 LENDER_API_SECRET = "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+LENDER_WEBHOOK_SECRET = "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
 
 
 def run_async(coroutine):
@@ -48,7 +50,7 @@ def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | 
     action_port = action_proxy.target_port if action_proxy else free_port()
     servers = Servers(free_port(), action_port, TOKEN, MODEL, env, web_port=free_port(),
                       action_endpoint=f"{action_proxy.url}/webhook" if action_proxy else None)
-    logs = [open(workdir / f"{name}.log", "w") for name in ("actions", "rasa", "web")]
+    logs = [open(workdir / f"{name}.log", "w") for name in servers.names()]  # events too, with a lender webhook
     try:
         servers.start(logs)
     except RuntimeError as exc:
@@ -64,27 +66,17 @@ class ActionProxy:
         self.delays: dict[str, float] = {}
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 time.sleep(proxy.delays.get(json.loads(body or b"{}").get("next_action"), 0))
                 answer = requests.post(f"http://127.0.0.1:{proxy.target_port}{self.path}", data=body,
                                        headers={"Content-Type": "application/json"}, timeout=120)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
+                self.answer(answer.status_code, answer.content)
 
             def do_GET(self):  # noqa: N802 - Rasa's readiness check asks the action server's /health through here
                 answer = requests.get(f"http://127.0.0.1:{proxy.target_port}{self.path}", timeout=30)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            def log_message(self, *args):
-                pass
+                self.answer(answer.status_code, answer.content, content_type=None)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

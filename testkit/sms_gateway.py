@@ -10,7 +10,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from testkit.http import QuietHandler
 
 KEY = "sms-test-key-0123456789abcdef"
 PHONE = re.compile(r"1[3-9]\d{9}")
@@ -75,19 +77,10 @@ class SmsGatewayDouble:
     def _handler(self):
         double = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = double._answer(self.headers.get("Authorization", ""), raw)
-                body = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
+                self.answer_json(*double._answer(self.headers.get("Authorization", ""), raw))
 
         return Handler
 

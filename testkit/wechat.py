@@ -19,10 +19,12 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from testkit.http import QuietHandler
 
 ALNUM = string.ascii_letters + string.digits
 PUSH_TIMEOUT = 5.0  # WeChat waits this long for an answer, then pushes again
@@ -261,7 +263,7 @@ class Api:
     def _handler(self):
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 parsed = urllib.parse.urlsplit(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -271,15 +273,7 @@ class Api:
                     status, answer = 200, {"errcode": 47001, "errmsg": "data format error"}
                 else:
                     status, answer = api._answer(parsed.path, dict(urllib.parse.parse_qsl(parsed.query)), payload)
-                body = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
+                self.answer_json(status, answer)
 
         return Handler
 

@@ -4,16 +4,19 @@ resolutions and decisions on requests. Every change writes its audit entry in th
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import Integer, case, func, or_, select, update
 from sqlalchemy.sql.elements import Case
 
 from kuanxin.console.staff import Staff
-from kuanxin.core.vocab import AuditAction, EscalationReason, EscalationStatus, Priority, RequestStatus
+from kuanxin.core import clock
+from kuanxin.core.vocab import AuditAction, EscalationReason, EscalationStatus, EventKind, Priority, RequestStatus
 from kuanxin.lending.identity import mask_text
 from kuanxin.store.accounts import utc_naive
 from kuanxin.store.db import Database, database
-from kuanxin.store.models import AuditEntry, ConversationNote, Escalation, SafetyFlag, ServiceRequest
+from kuanxin.store.models import AuditEntry, ConversationNote, Escalation, OutboxEvent, SafetyFlag, ServiceRequest
+from kuanxin.store.outbox import decision_facts, record_event, requeue
 
 STATUSES = EscalationStatus.values()
 # staff wording of the reasons actions/escalation.py records, and of requests
@@ -21,6 +24,12 @@ REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse
            "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
 REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
+# staff wording of the events sent to the lender (kuanxin/store/outbox.py)
+EVENT_KINDS = {"request.created": "新申请", "request.changed": "申请变更", "request.decided": "申请已审批",
+               "promise.made": "还款承诺", "promise.kept": "承诺已兑现", "promise.broken": "承诺未兑现",
+               "dispute.filed": "债务异议", "complaint.filed": "投诉催收", "safety.escalated": "安全关注",
+               "reminders.opted_out": "退订提醒", "identity.locked": "身份核实锁定",
+               "plan.accepted": "还款计划已接受", "plan.broken": "还款计划中断", "plan.completed": "还款计划已完成"}
 DECISIONS: dict[str, RequestStatus] = {AuditAction.APPROVE: RequestStatus.APPROVED,
                                        AuditAction.REJECT: RequestStatus.REJECTED}
 MAX_TEXT = 2000
@@ -189,7 +198,23 @@ class Casework:
                 raise CaseError(f"申请 {reference} 已经处理过了,不能重复审批。")
             session.add(_audit(staff, now, AuditAction(decision), conversation_id or request.conversation_id,
                                reference, reason))
+            record_event(session, EventKind.REQUEST_DECIDED, request.borrower_id, decision_facts(request), now)
             return request
+
+    # the lender's events
+
+    def replay_event(self, event_id: str, staff: Staff, now: dt.datetime) -> OutboxEvent:
+        """Queues an event for the lender again (重新投递): only a supervisor may; audited in the same transaction."""
+        if not staff.is_supervisor:
+            raise Forbidden("只有主管可以重新投递事件。")
+        with self.db.session() as session:
+            event = requeue(session, event_id, clock.real_utc())
+            if event is None:
+                raise CaseError("找不到这条事件。")
+            reference = json.loads(event.payload).get("reference")
+            session.add(_audit(staff, now, AuditAction.REPLAY_EVENT, None, event.id,
+                               " ".join(filter(None, (EVENT_KINDS.get(event.kind, event.kind), reference)))))
+            return event
 
 
 def _claimed(escalation: Escalation, staff: Staff) -> None:

@@ -44,3 +44,14 @@ def today() -> dt.date:
 def beijing_date(naive_utc: dt.datetime) -> dt.date:
     """The Beijing date of a moment stored as naive UTC (how the database keeps times)."""
     return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(BEIJING).date()
+
+
+def real_utc() -> dt.datetime:
+    """The machine's own time as naive UTC (how the database keeps times), never pinned: for timers that must
+    keep running while a test or demo pins the date or the time of day (delivery leases and back-off)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def beijing_time(naive_utc: dt.datetime) -> dt.datetime:
+    """A moment stored as naive UTC, in Beijing time."""
+    return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(BEIJING)

@@ -100,6 +100,8 @@ class InstallmentPolicy:
     max_days_overdue: int
     min_total_overdue: Decimal
     allowed_periods: tuple[int, ...]
+    fee_per_period: Decimal = Decimal("0.00")  # 分期手续费 added to every payment
+    fee_once: Decimal = Decimal("0.00")  # added to the first payment
 
 
 @dataclass(frozen=True)
@@ -337,7 +339,9 @@ def parse_policy(raw: dict) -> Policy:
             deferral=DeferralPolicy(deferral.whole("max_days_overdue", 0, DAYS), deferral.whole("min_months", 1, 24),
                                     deferral.whole("max_months", 1, 24), deferral.whole("cooldown_months", 0, 120)),
             installment=InstallmentPolicy(inst.whole("max_days_overdue", 0, DAYS), inst.money("min_total_overdue"),
-                                          inst.wholes("allowed_periods", 2, 120)),
+                                          inst.wholes("allowed_periods", 2, 120),
+                                          *(inst.money(fee) if fee in inst.raw else Decimal("0.00")
+                                            for fee in ("fee_per_period", "fee_once"))),
             promise_max_days_ahead=top.section("promise").whole("max_days_ahead", 1, 365),
             escalation=parse_escalation(esc),
             review_decision_time=top.section("review").text("decision_time"),

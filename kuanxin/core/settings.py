@@ -23,7 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Setting:
     name: str
-    kind: str  # text | secret | url | int | number | flag | date | time | path
+    kind: str  # text | secret | url | urls | int | number | flag | date | time | path
     default: str
     meaning: str
 
@@ -47,6 +47,9 @@ SETTINGS = (
     Setting("KUANXIN_DEMO_PAGES", "flag", "1", "serve the demo lender pages"),
     Setting("KUANXIN_CONSOLE_SECURE_COOKIES", "flag", "0", "console cookies over HTTPS only"),
     Setting("KUANXIN_LENDER_API_SECRET", "secret", "", "the lender's push API (whsec_…); empty: the API is off"),
+    Setting("KUANXIN_LENDER_WEBHOOK_URLS", "urls", "",
+            "where events for the lender go (http(s) URLs, comma-separated); empty: none are sent"),
+    Setting("KUANXIN_LENDER_WEBHOOK_SECRET", "secret", "", "signs the events sent to the lender (whsec_…)"),
     Setting("KUANXIN_SMS_URL", "url", "", "the SMS gateway for reminders"),
     Setting("KUANXIN_SMS_KEY", "secret", "", "the SMS gateway's key"),
     Setting("KUANXIN_SMS_TIMEOUT", "number", "10", "seconds to wait for the SMS gateway"),
@@ -90,6 +93,16 @@ def _url(value: str) -> str:
     return value
 
 
+def _web_urls(value: str) -> tuple[str, ...]:
+    """Comma-separated http(s) URLs, each with a host; the same one twice is one."""
+    urls = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError
+    return urls
+
+
 # kind -> (parser, what a valid value looks like); text, secret and path take anything
 PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "int": (_whole, "a whole number, 0 or more"),
@@ -98,6 +111,7 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "time": (dt.time.fromisoformat, "a time of day (HH:MM)"),
     "flag": (_flag, "one of " + "/".join(FLAG_VALUES)),
     "url": (_url, "a URL with its scheme (postgresql://, redis://, http://)"),
+    "urls": (_web_urls, "http(s) URLs separated by commas"),
 }
 
 

@@ -129,3 +129,30 @@ class AuditAction(Vocabulary):
     PRIVACY_EXPORT = "privacy_export"  # kuanxin privacy export: everything held about a borrower, written out
     PRIVACY_DELETE = "privacy_delete"  # kuanxin privacy delete: transcripts and free text anonymised
     PRIVACY_RETENTION = "privacy_retention"  # kuanxin privacy retention: old transcripts anonymised
+    REPLAY_EVENT = "replay_event"  # the console's 重新投递: an event queued again for the lender (revision 0008)
+
+
+class EventKind(Vocabulary):
+    """The facts the lender must act on, sent to its webhook as events (kuanxin/store/outbox.py), by type."""
+
+    REQUEST_CREATED = "request.created"  # a deferral, installment or waiver request filed
+    REQUEST_CHANGED = "request.changed"  # a pending request changed by the borrower
+    REQUEST_DECIDED = "request.decided"  # approved or rejected by a supervisor
+    PROMISE_MADE = "promise.made"
+    PROMISE_KEPT = "promise.kept"  # the day-after follow-up (kuanxin/reminders/promises.py)
+    PROMISE_BROKEN = "promise.broken"
+    DISPUTE_FILED = "dispute.filed"  # an escalation with reason dispute
+    COMPLAINT_FILED = "complaint.filed"  # an escalation with reason collection_abuse
+    SAFETY_ESCALATED = "safety.escalated"  # the safety protocol's escalation
+    REMINDERS_OPTED_OUT = "reminders.opted_out"
+    IDENTITY_LOCKED = "identity.locked"  # failed identity checks locked a phone number or a conversation
+    PLAN_ACCEPTED = "plan.accepted"  # repayment plans: kinds reserved for the plans work, not recorded yet
+    PLAN_BROKEN = "plan.broken"
+    PLAN_COMPLETED = "plan.completed"
+
+
+class DeliveryStatus(Vocabulary):
+    """An event's delivery to one of the lender's endpoints: waiting (first try or a retry), or done."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"

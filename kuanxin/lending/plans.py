@@ -12,6 +12,7 @@ from kuanxin.core.policy import Policy
 from kuanxin.lending import eligibility
 from kuanxin.lending.eligibility import Decision, PlanItem, RuleFailure
 from kuanxin.lending.overdue import LoanStatement, loan_statement
+from kuanxin.lending.plan_terms import PlanFee, PlanTerms, terms
 
 if TYPE_CHECKING:  # records are handed in; this layer never reads or writes the store
     from kuanxin.store.accounts import Accounts
@@ -25,7 +26,8 @@ class Quote:
     statement: LoanStatement
     decision: Decision
     new_due_date: dt.date | None = None
-    plan: list[PlanItem] = field(default_factory=list)
+    plan: list[PlanItem] = field(default_factory=list)  # what the borrower would pay, fees included
+    terms: PlanTerms | None = None  # an installment's total, cost and annualised rate
 
     def due_date_after(self) -> dt.date:
         """A deferral's new due date; only an eligible deferral quote has one to show."""
@@ -96,9 +98,15 @@ def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today
     statement = loan_statement(loan, today)
     decision = eligibility.check_installment(loan, statement, _requests_besides_pending(borrower, loan, "installment"),
                                              periods, policy.installment)
-    plan = (eligibility.installment_plan(statement.total, periods, today)
-            if decision.eligible and periods is not None else [])  # eligible means periods were given
-    return Quote("installment", loan, statement, decision, plan=plan)
+    if not decision.eligible or periods is None:  # eligible means periods were given
+        return Quote("installment", loan, statement, decision)
+    fee = PlanFee(policy.installment.fee_per_period, policy.installment.fee_once)
+    plan_terms = terms(statement.total, eligibility.installment_plan(statement.total, periods, today), fee)
+    return Quote("installment", loan, statement, decision, plan=list(plan_terms.payments), terms=plan_terms)
+
+
+def fee_free(policy: Policy) -> bool:
+    return policy.installment.fee_per_period == 0 and policy.installment.fee_once == 0
 
 
 def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: Policy,

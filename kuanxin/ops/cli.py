@@ -248,6 +248,11 @@ def cmd_privacy_delete(args) -> int:
     return 0
 
 
+def cmd_events_deliver(args) -> int:
+    from kuanxin.outbound.deliverer import run_deliverer
+    return run_deliverer(once=args.once)
+
+
 def cmd_cluster(args) -> int:
     from kuanxin.ops.cluster import run_cluster
     return run_cluster(args.instances, args.port, args.demo_pages)
@@ -318,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="directory for the files (default: var/reports)")
     report.set_defaults(func=cmd_report)
     add_privacy_commands(commands)
+    events = commands.add_parser("events", help="facts for the lender, sent to its webhook").add_subparsers(
+        dest="events_command", required=True)
+    deliver = events.add_parser("deliver", help="send the outbox's events to KUANXIN_LENDER_WEBHOOK_URLS, signed, "
+                                "retried until delivered (`kuanxin serve` runs this; safe to run twice)")
+    deliver.add_argument("--once", action="store_true",
+                         help="send what is due now, then stop (exit 1 when some wait for a retry)")
+    deliver.set_defaults(func=cmd_events_deliver)
     cluster = commands.add_parser("cluster", help="several Rasa instances behind nginx (PostgreSQL and Redis)")
     cluster.add_argument("--instances", type=int, default=2)
     cluster.add_argument("--port", type=int, default=8080)

@@ -39,6 +39,7 @@ from kuanxin.ops.serve import (
     Servers,
     Supervisor,
     answers,
+    deliverer_command,
     free_port,
     http_status,
     latest_model,
@@ -47,6 +48,7 @@ from kuanxin.ops.serve import (
     supervise,
     web_command,
 )
+from kuanxin.outbound.target import sends_events
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it in sbin, outside a user's PATH
 READY_PATH = "/ready"  # runtime.health; a runtime without it is probed with "/" and its action server's /health
@@ -256,7 +258,8 @@ class Cluster:
         try:
             for i, instance in enumerate(self.instances):
                 instance.launch([self._log(f"actions-{i}"), self._log(f"rasa-{i}")])
-            self.supervisor.start(Child("web", web_command(self.web_port), self.web_env, self._log("web")))
+            for name, command in self.shared_commands():
+                self.supervisor.start(Child(name, command, self.web_env, self._log(name)))
             for instance in self.instances:
                 instance.wait_ready(timeout)
             self._wait_until(lambda: all(probe(i) == READY for i in self.instances), timeout, "Rasa ready")
@@ -268,6 +271,12 @@ class Cluster:
         except Exception:
             self.stop()
             raise
+
+    def shared_commands(self) -> list[tuple[str, list[str]]]:
+        """The processes the instances share: the web app and, with a lender webhook, one deliverer of its
+        events (a second would be safe, not faster)."""
+        return [("web", web_command(self.web_port))] + (
+            [("events", deliverer_command())] if sends_events(self.web_env) else [])
 
     def supervise_once(self) -> None:
         """One round: start dead processes again, then route conversations to the ready instances only."""

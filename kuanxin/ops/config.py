@@ -22,11 +22,18 @@ def shown(setting: Setting, value: str) -> str:
     if setting.kind == "secret":
         return MASK
     if setting.kind == "url":
-        parts = urlsplit(value)
-        if parts.password:
-            host = parts.netloc.rsplit("@", 1)[1]
-            return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
+        return _without_password(value)
+    if setting.kind == "urls":
+        return ",".join(_without_password(url.strip()) for url in value.split(","))
     return value
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
 
 
 def effective(env: Mapping[str, str]) -> list[tuple[Setting, str, str]]:
@@ -41,11 +48,12 @@ def effective(env: Mapping[str, str]) -> list[tuple[Setting, str, str]]:
 def check(env: Mapping[str, str]) -> list[str]:
     """Every problem with the configuration, each naming what to fix; empty when all is well."""
     from kuanxin.core import policy, settings, texts
+    from kuanxin.outbound.target import webhook_target
     from kuanxin.wechat.config import settings_from_env
 
     problems = [p for s in SETTINGS if (v := (env.get(s.name) or "").strip()) and (p := problem(s, v))]
     for what in (lambda: settings.rasa_store_env(env), lambda: settings.redis_prefix(env),
-                 lambda: settings_from_env(env)):
+                 lambda: settings_from_env(env), lambda: webhook_target(env)):
         try:
             what()
         except ValueError as exc:
@@ -60,7 +68,7 @@ def check(env: Mapping[str, str]) -> list[str]:
         texts.catalogue(texts.DEFAULT_LANGUAGE)
     except (OSError, ValueError) as exc:
         problems.append(f"KUANXIN_TEXTS: {exc}")
-    return problems
+    return list(dict.fromkeys(problems))  # a bad value found by two checks is named once
 
 
 def report(env: Mapping[str, str]) -> tuple[str, bool]:

@@ -1,4 +1,5 @@
-"""Runs the action server, Rasa and the web app side by side, and keeps them running.
+"""Runs the action server, Rasa and the web app side by side (and, with a lender webhook configured, the
+deliverer of the lender's events: kuanxin/outbound), and keeps them running.
 
 Every process is a `Child` of a `Supervisor`, the one mechanism `kuanxin serve` and `kuanxin cluster`
 share: a child that dies is logged (its name, exit code or signal, when it will be started again) and
@@ -26,6 +27,7 @@ import redis
 
 from kuanxin.core.settings import PROJECT_ROOT, rasa_store_env, rasa_token, redis_url, var_dir, webchat_secret
 from kuanxin.ops.preflight import prepare_stores
+from kuanxin.outbound.target import sends_events
 from kuanxin.store.lock_keys import release_instance
 from kuanxin.wechat.config import check_settings_or_exit
 
@@ -33,7 +35,7 @@ RESTART_FIRST_DELAY = 0.5  # seconds before a dead child is started again; doubl
 RESTART_MAX_DELAY = 10.0
 STEADY_AFTER = 30.0  # a child up this long that dies starts the back-off again from RESTART_FIRST_DELAY
 SUPERVISE_INTERVAL = 0.5
-ROLES = ("actions", "rasa", "web")  # the order of Servers.commands()
+ROLES = ("actions", "rasa", "web", "events")  # the order of Servers.commands()
 
 
 def free_port() -> int:
@@ -258,7 +260,9 @@ class Servers:
                 *self._api_options(), "--cors", "*",
                 "--endpoints", self.env.get("KUANXIN_ENDPOINTS", "endpoints.yml"),
                 "--credentials", self.env.get("KUANXIN_CREDENTIALS", "credentials.yml")]
-        return [actions, rasa] + ([web_command(self.web_port)] if self.web_port else [])
+        web = [web_command(self.web_port)] if self.web_port else []
+        # `kuanxin serve` (with the web app) sends the lender's events too; a cluster runs one deliverer itself
+        return [actions, rasa] + web + ([deliverer_command()] if web and sends_events(self.env) else [])
 
     def _api_options(self) -> list[str]:
         # runtime.main gives the HTTP API its token from KUANXIN_RASA_TOKEN (never --auth-token: `ps` shows
@@ -339,6 +343,11 @@ def web_command(port: int) -> list[str]:
     python = str(Path(sys.executable).parent / "python")
     return [python, "-m", "uvicorn", "--factory", "web.app:create_app", "--host", "127.0.0.1",
             "--port", str(port), "--no-access-log", "--ws", "none"]
+
+
+def deliverer_command() -> list[str]:
+    """`kuanxin events deliver`: the lender's events, sent while the servers run (kuanxin/outbound)."""
+    return [str(Path(sys.executable).parent / "python"), "-m", "kuanxin.ops.cli", "events", "deliver"]
 
 
 def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8000) -> int:

@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kuanxin.core import clock, texts
+from kuanxin.core.vocab import EventKind
 from kuanxin.lending.identity import mask_phone
 from kuanxin.reminders.sms import SmsError, SmsGateway
 from kuanxin.store.accounts import utc_naive
 from kuanxin.store.db import Database
 from kuanxin.store.models import Borrower, ReminderOptOut
+from kuanxin.store.outbox import opt_out_facts, record_event
 
 logger = logging.getLogger(__name__)
 # A whole SMS reply meaning "stop": the words the reminder names, and the TD/T/N carriers accept.
@@ -37,6 +39,7 @@ def opt_out(db: Database, borrower_id: str, channel: str, now: dt.datetime) -> b
             if session.get(ReminderOptOut, borrower_id) is not None:
                 return False
             session.add(ReminderOptOut(borrower_id=borrower_id, channel=channel, at=utc_naive(now)))
+            record_event(session, EventKind.REMINDERS_OPTED_OUT, borrower_id, opt_out_facts(channel, now), now)
     except IntegrityError:  # the same wish, recorded a moment ago by a concurrent request
         return False
     return True

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from kuanxin.core.clock import beijing_date
 from kuanxin.core.money import ZERO, to_money
-from kuanxin.core.vocab import PromiseStatus
+from kuanxin.core.vocab import EventKind, PromiseStatus
 from kuanxin.lending.overdue import is_fully_paid
 from kuanxin.store.db import Database
 from kuanxin.store.models import Borrower, Loan, PaymentPromise
+from kuanxin.store.outbox import follow_up_facts, record_event
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def due_for_follow_up(db: Database, today: dt.date) -> list[PromiseOutcome]:
 
 
 def record_outcomes(db: Database, outcomes: list[PromiseOutcome], today: dt.date) -> list[PromiseOutcome]:
-    """Marks each promise kept or broken; only those still open are changed (a concurrent run is harmless).
+    """Marks each promise kept or broken, with its event for the lender; only those still open are changed
+    (a concurrent run is harmless).
 
     Returns the outcomes this call recorded. The open key is cleared so the borrower can promise again.
     """
@@ -78,10 +80,18 @@ def record_outcomes(db: Database, outcomes: list[PromiseOutcome], today: dt.date
                 update(PaymentPromise)
                 .where(PaymentPromise.id == outcome.promise_id, PaymentPromise.status == PromiseStatus.OPEN)
                 .values(status=PromiseStatus.KEPT if outcome.kept else PromiseStatus.BROKEN, followed_up_on=today,
-                        open_key=None))
+                        open_key=None).execution_options(synchronize_session=False))
             if changed.rowcount:  # type: ignore[attr-defined]  # sqlalchemy2-stubs: an UPDATE gives a CursorResult
+                tell_lender(session, outcome, today)
                 recorded.append(outcome)
     return recorded
+
+
+def tell_lender(session: Session, outcome: PromiseOutcome, today: dt.date) -> None:
+    promise = session.get(PaymentPromise, outcome.promise_id)
+    if promise is not None:
+        record_event(session, EventKind.PROMISE_KEPT if outcome.kept else EventKind.PROMISE_BROKEN,
+                     outcome.borrower_id, follow_up_facts(promise, outcome.paid, today))
 
 
 def broken_promises(db: Database, since: dt.date) -> list[PaymentPromise]:

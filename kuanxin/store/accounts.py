@@ -11,11 +11,20 @@ from typing import TypeVar
 from dateutil import tz
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from kuanxin.core.policy import IdentityPolicy
-from kuanxin.core.vocab import AuditAction, EscalationReason, EscalationStatus, Priority, PromiseStatus, RequestStatus
+from kuanxin.core.vocab import (
+    AuditAction,
+    EscalationReason,
+    EscalationStatus,
+    EventKind,
+    Priority,
+    PromiseStatus,
+    RequestStatus,
+)
 from kuanxin.lending import identity
+from kuanxin.store import outbox
 from kuanxin.store.db import Database, database
 from kuanxin.store.models import (
     AuditEntry,
@@ -78,13 +87,14 @@ class Accounts:
             if verified is not None:
                 self._note_borrower(session, conversation_id, verified)
                 self._attach_safety_flags(session, conversation_id, verified)
-        if verified is not None:
-            return Verification("verified", borrower_id=verified)
-        attempt = identity.Attempt(now, False)
-        by_phone, by_conversation = by_phone + [attempt], by_conversation + [attempt]
-        lock = self._lock(by_phone, by_conversation, now, policy)
-        if lock:
-            return Verification("locked", locked_until=lock)
+                return Verification("verified", borrower_id=verified)
+            attempt = identity.Attempt(now, False)
+            by_phone, by_conversation = by_phone + [attempt], by_conversation + [attempt]
+            lock = self._lock(by_phone, by_conversation, now, policy)
+            if lock:  # this failure locked the check: the lender hears of it (whose phone, if anyone's)
+                outbox.record_event(session, EventKind.IDENTITY_LOCKED, borrower.id if borrower else None,
+                                    outbox.lockout_facts(phone, lock, policy.lockout_minutes), now)
+                return Verification("locked", locked_until=lock)
         left = min(identity.failures_left(by_phone, now, policy), identity.failures_left(by_conversation, now, policy))
         return Verification("mismatch", tries_left=left)
 
@@ -164,7 +174,8 @@ class Accounts:
             created_at=utc_naive(now), months=months, periods=periods, reason=reason,
             details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
             conversation_id=conversation_id, open_key=key,
-        ), kind, today)
+        ), kind, today, lambda session, request: outbox.record_event(
+            session, EventKind.REQUEST_CREATED, borrower_id, outbox.request_facts(request), now))
 
     def change_pending_request(self, request_id: int, *, conversation_id: str, now: dt.datetime,
                                months: int | None = None, periods: int | None = None, reason: str | None = None,
@@ -187,6 +198,8 @@ class Accounts:
             session.add(AuditEntry(at=utc_naive(now), staff="borrower", action=AuditAction.REQUEST_CHANGED,
                                    conversation_id=conversation_id, target=request.reference,
                                    detail=f"months {before[0]} -> {after[0]}, periods {before[1]} -> {after[1]}"))
+            outbox.record_event(session, EventKind.REQUEST_CHANGED, request.borrower_id,
+                                outbox.change_facts(request, *before), now)
             return request, True
 
     def record_promise(self, *, borrower_id: str, promised_date: dt.date, amount: Decimal,
@@ -195,7 +208,8 @@ class Accounts:
         return self._insert_once(PaymentPromise, key, lambda key: PaymentPromise(
             borrower_id=borrower_id, promised_date=promised_date, amount=amount, status=PromiseStatus.OPEN,
             conversation_id=conversation_id, created_at=utc_naive(now), open_key=key,
-        ), "promise", today)
+        ), "promise", today, lambda session, promise: outbox.record_event(
+            session, EventKind.PROMISE_MADE, borrower_id, outbox.promise_facts(promise), now))
 
     def open_escalation(self, *, conversation_id: str, borrower_id: str | None, reason: str, priority: str,
                         channel: str | None, summary: str, today: dt.date,
@@ -205,7 +219,7 @@ class Accounts:
             conversation_id=conversation_id, borrower_id=borrower_id, reason=reason, priority=priority,
             status=EscalationStatus.OPEN, channel=channel, summary=identity.mask_text(summary)[:500],
             created_at=utc_naive(now), open_key=key,
-        ), "escalation", today)
+        ), "escalation", today, lambda session, escalation: outbox.record_escalation_event(session, escalation, now))
 
     # --- the safety protocol ------------------------------------------------------------------
     def raise_safety_flag(self, *, conversation_id: str, borrower_id: str | None, channel: str | None,
@@ -251,15 +265,16 @@ class Accounts:
             return list(session.execute(select(SafetyFlag).where(
                 SafetyFlag.conversation_id == conversation_id, SafetyFlag.cleared_at.is_(None))).scalars())
 
-    def _insert_once(self, model: type[Record], key: str, build: Callable[[str], Record],
-                     kind: str, today: dt.date) -> tuple[Record, bool]:
-        # The unique open_key makes duplicated or concurrent confirmations create one record.
+    def _insert_once(self, model: type[Record], key: str, build: Callable[[str], Record], kind: str,
+                     today: dt.date, tell_lender: Callable[[Session, Record], object]) -> tuple[Record, bool]:
+        # The unique open_key makes duplicated or concurrent confirmations create one record (and one event).
         try:
             with self.db.session() as session:
                 record = build(key)
                 session.add(record)
                 session.flush()
                 record.reference = reference_for(kind, today, record.id)
+                tell_lender(session, record)
             return record, True
         except IntegrityError:
             with self.db.session() as session:

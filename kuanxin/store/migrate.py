@@ -37,6 +37,12 @@ ADDED_BY_0006 = frozenset({("add_table", "payments"), ("add_index", "ix_payments
 # 0007 (privacy): where a phone number typed in an identity check waits for the ID tail
 ADDED_BY_0007 = frozenset({("add_table", "identity_pending_phones"),
                            ("add_index", "ix_identity_pending_phones_expires_at")})
+# 0008 (events out): the outbox
+OUTBOX_TABLES = ("outbox_events", "outbox_streams", "outbox_queue", "outbox_deliveries")
+OUTBOX_INDEXES = ("ix_outbox_events_borrower_seq", "ix_outbox_events_created", "ix_outbox_deliveries_order",
+                  "ix_outbox_deliveries_status_next")
+ADDED_BY_0008 = frozenset({("add_table", table) for table in OUTBOX_TABLES}
+                          | {("add_index", index) for index in OUTBOX_INDEXES})
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -150,7 +156,7 @@ def _adopt(connection: Connection) -> None:
         return
     found = frozenset(difference_key(difference) for difference in differences(connection))
     checks = frozenset(("add_check_constraint", table, name) for table, name in model_checks())
-    adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007: BEFORE_CHECKS}
+    adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007 | ADDED_BY_0008: BEFORE_CHECKS}
     if found in adoptable:
         command.stamp(_config(connection), adoptable[found])
     else:

@@ -30,8 +30,10 @@ from sqlalchemy.types import TypeDecorator
 from kuanxin.core.vocab import (
     AuditAction,
     BindingChannel,
+    DeliveryStatus,
     EscalationReason,
     EscalationStatus,
+    EventKind,
     LoanStatus,
     Priority,
     PromiseStatus,
@@ -419,3 +421,63 @@ class PendingPhone(Base):
     conversation_id: Mapped[str] = Column(String(128), primary_key=True)
     phone: Mapped[str] = Column(String(20), nullable=False)
     expires_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, index=True)  # UTC
+
+
+class OutboxEvent(Base):
+    """A fact the lender must act on (kuanxin/store/outbox.py), written in the transaction of the fact itself.
+
+    Append-only: never changed or deleted. `seq` orders events as they were recorded; a borrower's events are
+    recorded one transaction after the other (outbox_streams), so theirs are also in the order they committed.
+    Not tied to the borrowers table: account loads replace borrowers, what was sent to the lender stays.
+    """
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_borrower_seq", "borrower_id", "seq"),
+                      Index("ix_outbox_events_created", "created_at"),
+                      one_of("ck_outbox_events_kind", "kind", EventKind))
+    seq: Mapped[int] = Column(Integer, primary_key=True)
+    id: Mapped[str] = Column(String(36), nullable=False, unique=True)  # a UUID: the webhook-id to de-duplicate on
+    kind: Mapped[str] = Column(String(40), nullable=False)  # EventKind
+    borrower_id = Column(String(64))  # None when nobody is known (an unverified borrower's complaint)
+    sequence = Column(Integer)  # the borrower's own count of events: 1, 2, 3…
+    payload: Mapped[str] = Column(Text, nullable=False)  # JSON: ids, references, amounts as strings, ISO dates
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class OutboxStream(Base):
+    """A borrower's count of events. Taking the next number locks the row until the transaction ends, so one
+    borrower's events commit in the order of their numbers (and of their seq)."""
+    __tablename__ = "outbox_streams"
+    stream: Mapped[str] = Column(String(64), primary_key=True)  # the borrower id
+    last_sequence: Mapped[int] = Column(Integer, nullable=False)
+
+
+class OutboxQueued(Base):
+    """An event not yet turned into deliveries for the configured endpoints; the deliverer does that."""
+    __tablename__ = "outbox_queue"
+    event_seq: Mapped[int] = Column(Integer, ForeignKey("outbox_events.seq"), primary_key=True)
+
+
+class OutboxDelivery(Base):
+    """One event on its way to one of the lender's endpoints: tried until delivered, never given up.
+
+    A deliverer claims it for `lease_until` (claim: its token) before sending, so two never send it at once.
+    `stream` and `event_seq` copy the event's borrower and order: a borrower's next delivery to an endpoint
+    waits until their earlier ones there are delivered. Times are real UTC, whatever date is pinned.
+    """
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (UniqueConstraint("event_seq", "endpoint", name="uq_outbox_deliveries_event_endpoint"),
+                      Index("ix_outbox_deliveries_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_deliveries_order", "endpoint", "stream", "event_seq"),
+                      one_of("ck_outbox_deliveries_status", "status", DeliveryStatus))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    event_seq: Mapped[int] = Column(Integer, ForeignKey("outbox_events.seq"), nullable=False)
+    endpoint: Mapped[str] = Column(String(500), nullable=False)  # the URL, as configured
+    stream = Column(String(64))  # the event's borrower; None: no order to keep
+    status: Mapped[str] = Column(String(20), nullable=False)  # DeliveryStatus
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)  # since it was (re)queued
+    next_attempt_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    last_error = Column(String(200))  # a failure kind (kuanxin/outbound/deliverer.py) and its detail
+    last_status = Column(Integer)  # the receiver's HTTP status, when it answered
+    delivered_at = Column(DateTime)
+    claim = Column(String(64))  # the token of the deliverer holding it
+    lease_until = Column(DateTime)

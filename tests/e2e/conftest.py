@@ -7,7 +7,8 @@ from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
 from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
 from testkit import wechat
-from testkit.servers import MODEL, ActionProxy, Borrower, start_servers
+from testkit.lender_receiver import LenderReceiver
+from testkit.servers import LENDER_WEBHOOK_SECRET, MODEL, ActionProxy, Borrower, start_servers
 from testkit.sms_gateway import SmsGatewayDouble
 
 
@@ -33,6 +34,18 @@ def sms_gateway():
 
 
 @pytest.fixture(scope="session")
+def lender_receiver():
+    """The lender's webhook receiver double the servers' deliverer sends events to."""
+    receiver = LenderReceiver(LENDER_WEBHOOK_SECRET)
+    yield receiver
+    receiver.close()
+
+
+def lender_webhook_env(receiver: LenderReceiver) -> dict[str, str]:
+    return {"KUANXIN_LENDER_WEBHOOK_URLS": receiver.url, "KUANXIN_LENDER_WEBHOOK_SECRET": LENDER_WEBHOOK_SECRET}
+
+
+@pytest.fixture(scope="session")
 def action_proxy():
     proxy = ActionProxy()
     yield proxy
@@ -40,8 +53,9 @@ def action_proxy():
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy, sms_gateway):
-    """One set of servers for every end-to-end test: REST, web chat and WeChat (against the double)."""
+def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy, sms_gateway, lender_receiver):
+    """One set of servers for every end-to-end test: REST, web chat and WeChat (against the double), and the
+    deliverer of the lender's events (to the receiver double)."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train`")
     workdir = tmp_path_factory.mktemp("servers")
@@ -49,7 +63,8 @@ def servers(tmp_path_factory, wechat_account, wechat_api, action_proxy, sms_gate
     db = Database(url)
     db.create_schema()
     load_document(db, demo_document())
-    running = start_servers(workdir, url, {**wechat_account.env(wechat_api.url), **sms_gateway.env()}, action_proxy)
+    running = start_servers(workdir, url, {**wechat_account.env(wechat_api.url), **sms_gateway.env(),
+                                           **lender_webhook_env(lender_receiver)}, action_proxy)
     running.logs = workdir
     try:
         yield running

@@ -1,7 +1,7 @@
 """A lender's own policy.yml changes what borrowers are told everywhere it shows, with no other edit.
 
 Servers of their own run on a changed copy of the policy (other periods, a shorter deferral, a
-shorter promise window, another name, hotline and review time); real conversations then show the
+shorter promise window, another name, hotline and review time, a plan fee); real conversations then show the
 changed values in questions, buttons, terms, refusals and the lender's texts.
 """
 from __future__ import annotations
@@ -18,6 +18,8 @@ CHANGES = [
     ("name: 宽心消费金融(演示)", "name: 示范消费金融"),
     ("hotline: 400-800-0000", "hotline: 400-123-4567"),
     ("allowed_periods: [3, 6, 12, 24, 36]", "allowed_periods: [6, 12]"),
+    ('fee_per_period: "0.00"', 'fee_per_period: "10.00"'),
+    ('fee_once: "0.00"', 'fee_once: "20.00"'),
     ("max_months: 3", "max_months: 2"),
     ("max_days_ahead: 30", "max_days_ahead: 14"),
     ("decision_time: 3个工作日内", "decision_time: 5个工作日内"),
@@ -59,9 +61,14 @@ def test_installment_periods_everywhere_they_show(lender):
     assert borrower.buttons() == ["6期", "12期"]
     terms = borrower.say("分期要另外收手续费吗")
     assert "6、12期可选" in terms and "5个工作日内" in terms
+    assert "每期另收分期手续费10.00元,首期另收20.00元" in terms
     refused = borrower.say("分3期")
     assert "可选6、12期" in refused and "24" not in refused, refused
-    assert "257.05元" in borrower.say("12期")  # 3,084.60 / 12
+    plan = borrower.say("12期")
+    # 3,084.60 / 12 = 257.05, with 10.00 a period, and 20.00 more on the first
+    assert "第1期 2026年12月22日 287.05元" in plan and "第2期 2027年1月22日 267.05元" in plan, plan
+    assert "共需还款3,224.60元,比今天的逾期总额多140.00元" in plan
+    assert "年化费率8.32%" in plan  # the monthly IRR of those payments (0.6934 %) × 12
 
 
 def test_deferral_months_and_promise_window(lender):

@@ -3,6 +3,7 @@
 Every opt-out is then honoured by the next reminders run; sessions are recorded for the analytics.
 """
 import datetime as dt
+import time
 
 import requests
 from sqlalchemy import select
@@ -41,9 +42,23 @@ def test_an_sms_reply_stops_reminders_and_tells_nobody_who_borrows(servers, sms_
     assert stop.status_code == 200 and opt_outs(db) == {"B1001": "sms"}
     assert reply_sms(servers, sms_gateway, {"from": B1001_PHONE, "text": "TD"}).status_code == 200  # again: fine
     assert opt_outs(db) == {"B1001": "sms"}
+    # the first opt-out is confirmed by one SMS (sent after the answer), the second is not
+    confirmations = wait_for_sms(sms_gateway, B1001_PHONE)
+    assert len(confirmations) == 1 and "退订成功" in confirmations[0]["text"]
     report = remind_now(db, sms_gateway)
     assert "B1001" in {o.plan.candidate.borrower_id for o in report.outcomes if o.plan.skip == "opted_out"}
     assert B1001_PHONE not in [m["to"] for m in sms_gateway.sent]
+
+
+def wait_for_sms(sms_gateway, phone: str, seconds: float = 10) -> list[dict]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        to_phone = [m for m in sms_gateway.sent if m["to"] == phone]
+        if to_phone:
+            time.sleep(0.5)  # a second one, which must not come, would be here by now
+            return [m for m in sms_gateway.sent if m["to"] == phone]
+        time.sleep(0.05)
+    return []
 
 
 def remind_now(db, sms_gateway):

@@ -24,6 +24,8 @@ from kuanxin.store.models import (
     Base,
     Borrower,
     Escalation,
+    OutboxDelivery,
+    OutboxEvent,
     PaymentPromise,
     Reminder,
     ScheduleRow,
@@ -110,7 +112,7 @@ def models_without_checks() -> MetaData:
     """The schema create_all made before the vocabularies had CHECK constraints (and so before the ledger)."""
     metadata = MetaData()
     for table in Base.metadata.sorted_tables:
-        if table.name in ("payments", "inbound_batches", "identity_pending_phones"):
+        if table.name in ("payments", "inbound_batches", "identity_pending_phones", *migrate.OUTBOX_TABLES):
             continue
         copy = table.to_metadata(metadata)
         copy.constraints = {c for c in copy.constraints if not isinstance(c, CheckConstraint)}
@@ -127,6 +129,7 @@ def test_a_database_made_by_create_all_before_the_checks_is_upgraded_to_them(tmp
     assert migrate.upgrade(url) == migrate.head()
     with database.engine.connect() as connection:
         assert migrate.differences(connection) == []
+    one_outbox_row_each(database)
     assert_vocabularies_enforced(database)
     database.engine.dispose()
 
@@ -209,6 +212,8 @@ VOCABULARY_COLUMNS = [
     ("reminders", "segment", "ck_reminders_segment", vocab.Segment),
     ("reminders", "channel", "ck_reminders_channel", vocab.ReminderChannel),
     ("reminders", "status", "ck_reminders_status", vocab.ReminderStatus),
+    ("outbox_events", "kind", "ck_outbox_events_kind", vocab.EventKind),
+    ("outbox_deliveries", "status", "ck_outbox_deliveries_status", vocab.DeliveryStatus),
 ]
 AT = dt.datetime(2026, 12, 1, 2)
 
@@ -232,6 +237,17 @@ def one_row_each(database: Database) -> None:
                      segment=vocab.Segment.EARLY, channel=vocab.ReminderChannel.SMS, recipient="138****5678",
                      amount=Decimal("100.00"), status=vocab.ReminderStatus.SENT, created_at=AT),
         ])
+    if "outbox_events" in inspect(database.engine).get_table_names():  # 0008 on
+        one_outbox_row_each(database)
+
+
+def one_outbox_row_each(database: Database) -> None:
+    with database.session() as session:
+        session.add(OutboxEvent(seq=1, id="00000000-0000-4000-8000-000000000001", kind=vocab.EventKind.PROMISE_MADE,
+                                borrower_id="B1001", sequence=1, payload="{}", created_at=AT))
+    with database.session() as session:
+        session.add(OutboxDelivery(event_seq=1, endpoint="https://lender.example/events", stream="B1001",
+                                   status=vocab.DeliveryStatus.PENDING, attempts=0, next_attempt_at=AT))
 
 
 def assert_vocabularies_enforced(database: Database) -> None:
@@ -294,13 +310,16 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
     assert migrate.upgrade(empty_url) == migrate.head()
     database = Database(empty_url)
     one_row_each(database)
+    with database.engine.begin() as connection:  # 0008 keeps the lender's events: an outbox must be empty to go
+        for table in ("outbox_deliveries", "outbox_events"):
+            connection.execute(text(f"DELETE FROM {table}"))
     migrate.downgrade(empty_url, "0004")
     assert migrate.current(empty_url) == "0004"
     with database.engine.connect() as connection:
         assert migrate.database_checks(connection) == {}
         checks = {("add_check_constraint", table, name) for table, name in migrate.model_checks()}
         assert {migrate.difference_key(d) for d in migrate.differences(connection)} == (
-            checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007)
+            checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007 | migrate.ADDED_BY_0008)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE escalations SET reason = 'anything'"))
         connection.execute(text("UPDATE escalations SET reason = 'human'"))
@@ -334,7 +353,32 @@ def test_a_create_all_database_holding_values_outside_the_sets_is_refused_and_le
 
 def test_the_console_wording_covers_each_vocabulary():
     from kuanxin.console import casework
+    from web.console.routes import ACTION_NAMES
     assert set(casework.REASONS) == set(vocab.EscalationReason.values())
+    assert set(casework.EVENT_KINDS) == set(vocab.EventKind.values())
+    assert vocab.AuditAction.REPLAY_EVENT in ACTION_NAMES
     assert set(casework.REQUEST_KINDS) == set(vocab.RequestType.values())
     assert set(casework.REQUEST_STATUS) == set(vocab.RequestStatus.values())
     assert set(casework.STATUSES) == set(vocab.EscalationStatus.values())
+
+
+def test_0008_adds_the_outbox_keeps_the_data_and_never_drops_recorded_events(empty_url):
+    assert migrate.upgrade(empty_url, "0007") == "0007"
+    database = Database(empty_url)
+    load_as_then(database, demo_document())
+    assert migrate.upgrade(empty_url) == migrate.head()
+    assert set(migrate.OUTBOX_TABLES) <= set(inspect(database.engine).get_table_names())
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+    with database.session() as session:
+        session.add(AuditEntry(at=AT, staff="wang", action=vocab.AuditAction.REPLAY_EVENT, target="x"))
+    with pytest.raises(migrate.MigrationError, match="revision 0008 not downgraded"):
+        migrate.downgrade(empty_url, "0007")
+    assert migrate.current(empty_url) == migrate.head()
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entries"))
+    migrate.downgrade(empty_url, "0007")
+    assert not set(migrate.OUTBOX_TABLES) & set(inspect(database.engine).get_table_names())
+    with database.session() as session:
+        assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    database.engine.dispose()

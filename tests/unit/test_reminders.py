@@ -380,6 +380,7 @@ def test_a_borrower_wechat_refuses_gets_the_reminder_by_sms_that_day(db, policy,
     assert len(sms.sent) == 2 and len(wechat.refused) == 1 and len(reminders(db)) == 2
 
 
+@pytest.mark.slow  # waits out real retries
 def test_a_busy_wechat_is_retried_and_never_falls_back(db, policy, sms, wechat, wechat_double):
     add_borrower(db, "WX", "13800000001", overdue_days=3)
     bind_wechat(db, "WX")
@@ -454,6 +455,7 @@ def test_an_opt_out_while_wechat_refuses_stops_the_sms(db, policy, sms, wechat, 
     assert sms.requests == 0 and the_record(db, "WX")[0] == "wechat"
 
 
+@pytest.mark.slow  # waits out real retries
 def test_no_sms_after_the_contact_hours_end_while_wechat_answers(db, policy, sms, wechat, wechat_double):
     add_borrower(db, "WX", "13800000001", overdue_days=3)
     wechat.refuse(bind_wechat(db, "WX"), 43004)

@@ -40,7 +40,7 @@ templates.env.filters["mask_phone"] = mask_phone
 router = APIRouter(prefix="/console")
 ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
                 "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请",
-                "clear_safety": "解除安全关注"}
+                "clear_safety": "解除安全关注", "replay_event": "重新投递事件"}
 CHANNEL = re.compile(r"[a-z_]{1,40}")
 ROW_ID = 2**31 - 1  # ids beyond an INTEGER column cannot exist (and SQLite refuses to compare them)
 EscalationId = Annotated[int, PathParam(ge=1, le=ROW_ID)]
