@@ -23,6 +23,7 @@ STATUSES = EscalationStatus.values()
 REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解",
            "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
 REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
+ESCALATION_STATUS = {"open": "待处理", "claimed": "处理中", "resolved": "已办结"}
 REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
 # staff wording of the events sent to the lender (kuanxin/store/outbox.py)
 EVENT_KINDS = {"request.created": "新申请", "request.changed": "申请变更", "request.decided": "申请已审批",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,9 @@ OUTBOX_INDEXES = ("ix_outbox_events_borrower_seq", "ix_outbox_events_created", "
                   "ix_outbox_deliveries_status_next")
 ADDED_BY_0008 = frozenset({("add_table", table) for table in OUTBOX_TABLES}
                           | {("add_index", index) for index in OUTBOX_INDEXES})
+# 0009 (staff search): expression indexes, which SQLAlchemy 1.4 does not reflect, so `differences` never names them
+# and no adoption set holds them; a database adopted at BEFORE_CHECKS gets them from 0009 itself
+ADDED_BY_0009_EXPRESSIONS = ("ix_borrowers_phone_tail",)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -78,7 +82,9 @@ def differences(connection) -> list:
     included: Alembic's comparison does not look at them, so named ones are compared here by the
     values they allow."""
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    found = list(compare_metadata(context, Base.metadata))
+    with warnings.catch_warnings():  # the expression indexes (ADDED_BY_0009_EXPRESSIONS), known not to compare
+        warnings.filterwarnings("ignore", message=".*expression-based index")
+        found = list(compare_metadata(context, Base.metadata))
     have, want = database_checks(connection), model_checks()
     for table, name in sorted(want.keys() - have.keys()):
         found.append(("add_check_constraint", table, name))

@@ -22,8 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.types import TypeDecorator
 
@@ -112,6 +115,17 @@ class Borrower(Base):
                                              cascade="all, delete-orphan")
     requests: Mapped[list[ServiceRequest]] = relationship("ServiceRequest", back_populates="borrower",
                                                           order_by="ServiceRequest.id", cascade="all, delete-orphan")
+
+
+def phone_tail(phone) -> ColumnElement:
+    """The last four digits of a phone number, written as the search index ix_borrowers_phone_tail is (a literal 3,
+    not a bound parameter, so SQLite sees the indexed expression)."""
+    return func.substr(phone, func.length(phone) - literal_column("3"))
+
+
+# staff search by phone tail (kuanxin/console/search.py); SQLAlchemy 1.4 does not reflect expression indexes, so
+# the schema comparison of kuanxin.store.migrate does not see it: tests/unit/test_migrations.py checks it is there
+Index("ix_borrowers_phone_tail", phone_tail(Borrower.phone))
 
 
 class Loan(Base):

@@ -109,3 +109,34 @@ def test_malformed_and_hostile_addresses_get_a_polite_page(servers, db):
                             decision="approve", reason="x" * 10_000)
     assert response.status_code == 409 and "找不到这笔申请" in response.text
     assert console.get("/console?status=<script>&day=not-a-date&reason=%00").status_code == 200
+
+
+def test_staff_find_a_case_by_phone_tail_and_by_reference(servers, db, escalation):
+    assert requests.get(servers.web_url + "/console/search?q=5678", allow_redirects=False,
+                        timeout=30).status_code == 303  # signed in only
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "agent"))  # every role may search
+    page = console.get("/console/search", params={"q": "5678"}).text
+    assert escalation.reference in page and f'href="/console/escalations/{escalation.id}"' in page
+    assert "138****5678" in page and "13812345678" not in page and "手机尾号" in page
+    reference = pending_reference(db)
+    page = console.get("/console/search", params={"q": reference.lower()}).text
+    assert reference in page and "延期还款" in page and "待审批" in page
+    assert f'href="/console/escalations/{escalation.id}"' in page
+    assert "13812345678" not in console.get("/console/search", params={"q": "13812345678"}).text
+    # every page's header has the search box
+    assert 'action="/console/search"' in console.get("/console").text
+
+
+def test_hostile_searches_get_a_polite_escaped_answer(servers, db, escalation):
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(db, "supervisor"))
+    # (a query with control characters never reaches the page: web/guard.py drops the parameter)
+    for query in ("<script>alert(1)</script>", "' OR 1=1 --", "%", "张\x00伟\x1b"):
+        response = console.get("/console/search", params={"q": query, "since": "not-a-date", "status": "<b>"})
+        assert response.status_code == 200 and "Traceback" not in response.text, query
+        assert "<script>alert(1)</script>" not in response.text and escalation.reference not in response.text
+    long = console.get("/console/search", params={"q": "张" * 100})
+    assert long.status_code == 422 and "太长" in long.text and "张" * 100 not in long.text
+    too_long = console.get("/console/search", params={"q": "张" * 500})  # refused by web/guard.py first
+    assert too_long.status_code == 414 and "太长" in too_long.text

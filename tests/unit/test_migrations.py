@@ -32,6 +32,7 @@ from kuanxin.store.models import (
     SenderBinding,
     ServiceRequest,
     StaffMember,
+    phone_tail,
 )
 from tests.conftest import POSTGRES_URL
 
@@ -116,6 +117,7 @@ def models_without_checks() -> MetaData:
             continue
         copy = table.to_metadata(metadata)
         copy.constraints = {c for c in copy.constraints if not isinstance(c, CheckConstraint)}
+        copy.indexes = {i for i in copy.indexes if i.name not in migrate.ADDED_BY_0009_EXPRESSIONS}
         for column in migrate.LEDGER_COLUMNS.get(table.name, ()):
             copy._columns.remove(copy.c[column])
     return metadata
@@ -381,4 +383,31 @@ def test_0008_adds_the_outbox_keeps_the_data_and_never_drops_recorded_events(emp
     assert not set(migrate.OUTBOX_TABLES) & set(inspect(database.engine).get_table_names())
     with database.session() as session:
         assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    database.engine.dispose()
+
+
+def phone_tail_indexes(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
+        else:
+            rows = connection.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'borrowers'"))
+        return {name for (name,) in rows} & set(migrate.ADDED_BY_0009_EXPRESSIONS)
+
+
+def test_0009_adds_the_phone_tail_index_the_search_uses(empty_url):
+    assert migrate.upgrade(empty_url) == migrate.head()
+    database = Database(empty_url)
+    assert phone_tail_indexes(database) == {"ix_borrowers_phone_tail"}
+    query = select(Borrower.id).where(phone_tail(Borrower.phone) == "5678")
+    with database.engine.connect() as connection:
+        compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+        if connection.dialect.name == "sqlite":
+            plan = " ".join(str(row) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        else:
+            connection.exec_driver_sql("SET enable_seqscan = off")  # an empty table: make the planner show its way
+            plan = " ".join(str(row) for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert "ix_borrowers_phone_tail" in plan
+    migrate.downgrade(empty_url, "0008")
+    assert phone_tail_indexes(database) == set()
     database.engine.dispose()

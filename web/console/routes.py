@@ -11,11 +11,20 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from kuanxin.console.casework import REASONS, REQUEST_STATUS, STATUSES, CaseError, Casework, Forbidden
+from kuanxin.console.casework import (
+    ESCALATION_STATUS,
+    REASONS,
+    REQUEST_STATUS,
+    STATUSES,
+    CaseError,
+    Casework,
+    Forbidden,
+)
+from kuanxin.console.search import MAX_QUERY, Search, SearchError
 from kuanxin.console.staff import Staff
 from kuanxin.core import clock, policy
 from kuanxin.core.money import yuan
-from kuanxin.lending.identity import mask_phone
+from kuanxin.lending.identity import mask_phone, mask_text
 from kuanxin.lending.overdue import loan_statement
 from kuanxin.store.accounts import Accounts, utc_naive
 from web.console import rasa_api, transcript
@@ -44,7 +53,8 @@ ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "�
 CHANNEL = re.compile(r"[a-z_]{1,40}")
 ROW_ID = 2**31 - 1  # ids beyond an INTEGER column cannot exist (and SQLite refuses to compare them)
 EscalationId = Annotated[int, PathParam(ge=1, le=ROW_ID)]
-templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS)
+templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS,
+                             ESCALATION_STATUS=ESCALATION_STATUS)
 
 
 def page(request: Request, template: str, staff: Staff | None, csrf: str | None, status_code: int = 200,
@@ -66,6 +76,14 @@ def age(created_at: dt.datetime) -> str:
 
 
 templates.env.filters["age"] = age
+
+
+def beijing(moment: dt.datetime) -> str:
+    """A stored naive-UTC time as Beijing time."""
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(clock.BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["beijing"] = beijing
 
 
 # signing in and out
@@ -140,6 +158,32 @@ def queue(request: Request, status: str = "open", reason: str = "", priority: st
     filters = {"status": status, "reason": reason, "priority": priority, "channel": channel, "day": day}
     return page(request, "queue.html", *session, escalations=escalations, counts=casework.counts_by_status(),
                 filters=filters)
+
+
+# search (every role; reads are not audited)
+
+def beijing_day(text: str, days: int = 0) -> dt.datetime | None:
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), clock.BEIJING) + dt.timedelta(days=days)
+    except ValueError:
+        return None
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, q: str = "", status: str = "", since: str = "", until: str = "",
+           session=Depends(require_staff)) -> HTMLResponse:
+    status = status if status in STATUSES else ""
+    start, end = beijing_day(since[:10]), beijing_day(until[:10], days=1)  # the last day included
+    filters = {"q": mask_text(q[:MAX_QUERY]),  # the console never shows a full phone number
+               "status": status, "since": since[:10] if start else "",
+               "until": until[:10] if end else ""}
+    hits, error = [], None
+    try:
+        hits = Search().find(q, status=status or None, since=start, until=end)
+    except SearchError as exc:
+        error = str(exc)
+    return page(request, "search.html", *session, hits=hits, error=error, filters=filters,
+                searched=bool(q.strip()), status_code=200 if error is None else 422)
 
 
 # one conversation

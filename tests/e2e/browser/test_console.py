@@ -67,3 +67,26 @@ def test_a_supervisor_takes_over_replies_hands_back_approves_and_resolves(server
     audit = console.locator("#audit")
     for action in ("接管对话", "回复借款人", "交还助手", "批准申请", "办结"):
         expect(audit).to_contain_text(action)
+
+
+def test_an_agent_finds_a_conversation_by_phone_tail_from_the_header(servers, db, new_context):
+    chat = ChatPage(new_context().new_page(), f"{servers.web_url}/").open()
+    chat.send("13812345678 123X 我逾期了多少钱")
+    chat.send("转人工")
+    expect(chat.bot_messages().last).to_contain_text("RG20261122-")
+    reference = re.search(r"RG\d{8}-\d{4}", chat.bot_messages().last.inner_text()).group(0)
+
+    console = new_context().new_page()
+    console.goto(f"{servers.web_url}/console/login")
+    console.get_by_label("用户名").fill(new_staff(db, "agent"))
+    console.get_by_label("密码").fill(PASSWORD)
+    console.get_by_role("button", name="登录").click()
+    console.locator("header").get_by_role("searchbox", name="搜索").fill("5678")
+    console.locator("header").get_by_role("button", name="搜索").click()
+    hit = console.locator("#search-results tr.hit", has_text=reference)
+    expect(hit).to_contain_text("138****5678")
+    expect(hit).to_contain_text("手机尾号")
+    assert "13812345678" not in console.content()
+    hit.get_by_role("link", name="查看对话").click()
+    expect(console.locator("#status")).to_have_text("待处理")
+    expect(console.locator("#transcript")).to_contain_text("转人工")
