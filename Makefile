@@ -56,10 +56,10 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-# The fast loop: lint, types, and the unit and action tests on both cores, without the few marked slow
-# (CLI subprocesses, real timeouts); `make test` runs those too. PostgreSQL-backed tests use a database per worker.
+# The fast loop: lint, types, and the unit and action tests on both cores, on SQLite, without those marked slow
+# (CLI subprocesses, real timeouts); `make test` runs those and every test again on PostgreSQL too.
 check: lint types
-	$(BIN)/pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 -m "not slow and not postgresql" tests/unit
 
 validate: $(STAMP)
 	$(RASA) data validate --config config.yml --domain domain.yml --data data

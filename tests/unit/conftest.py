@@ -9,7 +9,7 @@ import pytest
 
 from kuanxin.store import migrate
 from kuanxin.store.db import Database
-from tests.conftest import _postgres_database
+from tests.conftest import BACKENDS, _postgres_database
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def migrated_sqlite(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db(request, tmp_path, migrated_sqlite):
     """The account database on both backends the product supports."""
     if request.param == "sqlite":

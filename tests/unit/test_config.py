@@ -89,6 +89,7 @@ def test_the_clock_reads_the_settings(monkeypatch):
         clock.today()
 
 
+@pytest.mark.slow  # a subprocess
 def test_importing_the_apps_does_no_work(tmp_path):
     """No database, secret, hasher or file is made at import: only when something is asked for."""
     var = tmp_path / "var"

@@ -126,6 +126,7 @@ def run_cli(tmp_path, *args):
     return subprocess.run([sys.executable, "-m", "kuanxin.ops.cli", *args], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_load_reports_problems_with_exit_code_1(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(broken(["borrowers", 0, "phone"], "12345")), encoding="utf-8")
@@ -136,6 +137,7 @@ def test_cli_load_reports_problems_with_exit_code_1(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00", b""])
+@pytest.mark.slow  # a subprocess
 def test_cli_load_refuses_malformed_files(tmp_path, content):
     bad = tmp_path / "bad.json"
     bad.write_bytes(content)

@@ -34,7 +34,7 @@ from kuanxin.store.models import (
     StaffMember,
     phone_tail,
 )
-from tests.conftest import POSTGRES_URL
+from tests.conftest import BACKENDS, POSTGRES_URL
 
 
 def fresh_postgres(name: str) -> str:
@@ -50,7 +50,7 @@ def fresh_postgres(name: str) -> str:
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def empty_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.db'}"

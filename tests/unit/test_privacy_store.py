@@ -26,7 +26,7 @@ from kuanxin.store.db import Database
 from kuanxin.store.models import AuditEntry, ConversationNote, Escalation, PendingPhone, SenderBinding, ServiceRequest
 from kuanxin.store.transcripts import EVENTS, Transcripts
 from runtime import main as rasa_main
-from tests.conftest import POSTGRES_URL
+from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.unit.test_importer import GOOD
 
 PHONE, ID_NUMBER = "13812345678", "11010119900307123X"
@@ -333,7 +333,7 @@ def test_every_process_masks_its_log_records():
         logging.setLogRecordFactory(plain)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def migrated_url(request, tmp_path):
     from tests.unit.test_migrations import fresh_postgres
     if request.param == "sqlite":
