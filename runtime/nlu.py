@@ -4,13 +4,20 @@ Borrowers type full-width digits (１３８), Traditional characters (還款, �
 classifier should see the same words as for the plain form. Each character is normalised on its own
 (NFKC, Traditional → Simplified, lower case) when that keeps it one character, so token offsets still
 point into the original text and entity spans stay right; whitespace is never a token (Rasa issue
-#7910 with the stock JiebaTokenizer).
+#7910 with the stock JiebaTokenizer). Dialect and chat-slang words (runtime/colloquial_zh.yml: 点解, 咋整,
+俺, 886) reach the classifier as their Mandarin word, still at their own place in the text.
 """
 from __future__ import annotations
 
 import functools
+from pathlib import Path
+from typing import Any
 
+import yaml
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
@@ -29,12 +36,46 @@ def same_length_plain(text: str) -> str:
     return "".join(_plain(char) for char in text)
 
 
+COLLOQUIAL_WORDS = Path(__file__).with_name("colloquial_zh.yml")
+
+
+@functools.lru_cache(maxsize=1)
+def colloquial_words() -> dict[str, str]:
+    """Dialect and slang words → the Mandarin word the classifier sees; jieba keeps each one whole."""
+    import jieba
+
+    words = {str(k): str(v) for k, v in yaml.safe_load(COLLOQUIAL_WORDS.read_text(encoding="utf-8")).items()}
+    for word in words:
+        jieba.add_word(word, freq=2000)
+    return words
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class PlainJiebaTokenizer(JiebaTokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         import jieba
 
         text = same_length_plain(message.get(attribute) or "")
-        tokens = [Token(word, start) for word, start, _end in jieba.tokenize(text) if word.strip()]
+        mandarin = colloquial_words()
+        tokens = [Token(mandarin.get(word, word), start, end)
+                  for word, start, end in jieba.tokenize(text) if word.strip()]
         return self._apply_token_pattern(tokens)
 
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
+    """Rasa's logistic regression with its regularisation strength `C` configurable (Rasa fixes it at 1).
+
+    Borrowers' messages are short and their n-gram vectors sparse; a weaker penalty lets the rare
+    but decisive words (月供, 结清, 律师函) count for more, which measured better on the held-out set.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
+
+    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage,
+                 resource: Resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=float(self.config["C"]))

@@ -27,3 +27,17 @@ def test_traditional_and_full_width_give_the_plain_tokens_at_the_original_places
 
 def test_whitespace_is_never_a_token():
     assert all(word.strip() for word, _s, _e in tokens_of("逾期   多少  钱 "))
+
+
+def test_dialect_and_slang_words_reach_the_classifier_in_mandarin_at_their_own_place():
+    text = "点解要还咁多 俺不晓得"
+    tokens = tokens_of(text)
+    words = [word for word, _s, _e in tokens]
+    assert words[:1] == ["为什么"] and "这么" in words and "我" in words and "知道" in words
+    assert [text[start:end] for _w, start, end in tokens if _w == "为什么"] == ["点解"]
+    assert [w for w, _s, _e in tokens_of("好滴 886")] == ["好的", "拜拜"]
+
+
+def test_words_with_a_mandarin_meaning_are_left_alone():
+    assert "系统" in [word for word, _s, _e in tokens_of("系统显示我逾期了")]
+    assert "88" in [word for word, _s, _e in tokens_of("先还88块")]
