@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: all setup widget browser nginx services run run-cluster serve train validate lint types check unit test-stories e2e \
-        test-cluster test evaluate bench bench-cluster demo clean
+        test-cluster test evaluate bench bench-cluster bench-scale demo clean
 
 all: test
 
@@ -95,6 +95,10 @@ bench: $(MODEL)
 	$(PY) -m bench.load
 	$(PY) -m bench.wechat
 	$(PY) -m bench.reminders
+
+# A million synthetic accounts on PostgreSQL (KUANXIN_SCALE_DATABASE_URL; an hour or more on 2 cores).
+bench-scale: $(STAMP)
+	$(PY) -m bench.scale
 
 bench-cluster: $(MODEL) nginx services
 	$(PY) -m bench.cluster

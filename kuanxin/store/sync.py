@@ -136,22 +136,24 @@ class Sync:
         summary, results = Summary(), []
         with self.db.session() as session:
             changed: set[str] = set()
+            known = Known(session, [record for _where, record in records])
             for where, record in records:
-                results.append(self._apply_one(session, summary, changed, where, record))
-            session.flush()
+                results.append(self._apply_one(known, summary, changed, where, record))
+            known.write(session)
             recompute(session, changed, self.policy)
         return summary, results
 
     def _apply_batch(self, batch: list[tuple[str, Any]], summary: Summary) -> int:
         with self.db.session() as session:
             changed: set[str] = set()
+            known = Known(session, [record for _where, record in batch])
             for where, record in batch:
-                self._apply_one(session, summary, changed, where, record)
-            session.flush()
+                self._apply_one(known, summary, changed, where, record)
+            known.write(session)
             recompute(session, changed, self.policy)
         return len(batch)
 
-    def _apply_one(self, session: Session, summary: Summary, changed: set[str], where: str,
+    def _apply_one(self, known: Known, summary: Summary, changed: set[str], where: str,
                    record: Any) -> tuple[str, str, str | None]:
         kind = record.get("type") if isinstance(record, dict) else None
         try:
@@ -162,12 +164,68 @@ class Sync:
             if kind not in KINDS:
                 raise Rejected(f"type: must be one of {', '.join(KINDS)}, got {kind!r}")
             # every check comes before the record's one write, so a rejected record leaves nothing written
-            outcome = APPLY[kind](session, record, changed, self.source)
+            outcome = APPLY[kind](known, record, changed, self.source)
         except Rejected as why:
             summary.reject(str(kind), where, str(why))
             return str(kind), "rejected", str(why)
         summary.count(kind, outcome)
         return kind, outcome, None
+
+
+class Known:
+    """The rows a batch of records can touch, read in one query per table before the batch is applied.
+
+    Looking each record's rows up one at a time cost a database round trip per record (and a flush per
+    insert); reading them together makes a batch of 1,000 records a handful of queries and one flush.
+    Rows the batch inserts are added here too, so a loan can follow its borrower in the same batch.
+    """
+
+    def __init__(self, session: Session, records: list[Any]):
+        def ids(kind: str, *fields: str) -> set[str]:
+            return {str(r[f]) for r in records if isinstance(r, dict) and r.get("type") == kind
+                    for f in fields if isinstance(r.get(f), (str, int))}
+
+        borrower_ids = ids("borrower", "id") | ids("loan", "borrower_id")
+        phones = ids("borrower", "phone")
+        loan_ids = ids("loan", "id") | ids("schedule", "loan_id") | ids("payment", "loan_id")
+        payment_ids = ids("payment", "id", "reverses")
+        self.borrowers = {b.id: b for b in _rows(session, Borrower, Borrower.id.in_(borrower_ids)
+                                                 | Borrower.phone.in_(phones), borrower_ids | phones)}
+        self.phone_holders = {b.phone: b.id for b in self.borrowers.values()}
+        self.loans = {loan.id: loan for loan in _rows(session, Loan, Loan.id.in_(loan_ids), loan_ids)}
+        schedule_loans = ids("schedule", "loan_id")
+        self.schedule = {(row.loan_id, row.period): row for row in _rows(
+            session, ScheduleRow, ScheduleRow.loan_id.in_(schedule_loans), schedule_loans)}
+        self.payments = {p.id: p for p in _rows(session, Payment, Payment.id.in_(payment_ids), payment_ids)}
+        self.reversed: dict[str, list[Decimal]] = {}
+        self.new: dict[type, list[Any]] = {model: [] for model in (Borrower, Loan, ScheduleRow, Payment)}
+        for reversal in _rows(session, Payment, Payment.reverses.in_(payment_ids), payment_ids):
+            self.reversed.setdefault(reversal.reverses, []).append(reversal.amount)
+
+
+    def add(self, row: Any) -> Any:
+        self.new[type(row)].append(row)
+        return row
+
+    def write(self, session: Session) -> None:
+        """New rows go in parents first (a loan after its borrower): the ORM does not order tables it only
+        knows to be related by a foreign key."""
+        for rows in self.new.values():
+            session.add_all(rows)
+            session.flush()
+            rows.clear()
+
+
+def _rows(session: Session, model: type, condition: Any, keys: set[str]) -> list[Any]:
+    return list(session.execute(select(model).where(condition)).scalars()) if keys else []
+
+
+def _changed_fields(row: Any, values: dict[str, Any]) -> bool:
+    """Writes onto `row` the values that differ; whether any did."""
+    differing = {name: value for name, value in values.items() if getattr(row, name) != value}
+    for name, value in differing.items():
+        setattr(row, name, value)
+    return bool(differing)
 
 
 def _checked(record: dict[str, Any], read: Callable[[FieldChecker], dict[str, Any]]) -> dict[str, Any]:
@@ -178,21 +236,16 @@ def _checked(record: dict[str, Any], read: Callable[[FieldChecker], dict[str, An
     return values
 
 
-def _upsert(session: Session, model: type, key: Any, values: dict[str, Any]) -> tuple[Any, str]:
-    """Inserts or updates one row by its key; only the columns named in `values` are ever written."""
-    row = session.get(model, key)
+def _upsert(known: dict[str, Any], model: type, values: dict[str, Any]) -> tuple[Any, str]:
+    """A new row (for Known.write to insert) or the known one updated; only the columns in `values` are written."""
+    row = known.get(values["id"])
     if row is None:
-        row = model(**values)
-        session.add(row)
-        session.flush()
+        row = known[values["id"]] = model(**values)
         return row, "inserted"
-    differing = {name: value for name, value in values.items() if getattr(row, name) != value}
-    for name, value in differing.items():
-        setattr(row, name, value)
-    return row, "updated" if differing else "unchanged"
+    return row, "updated" if _changed_fields(row, values) else "unchanged"
 
 
-def apply_borrower(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+def apply_borrower(known: Known, record: dict[str, Any], changed: set[str], source: str) -> str:
     def read(check: FieldChecker) -> dict[str, Any]:
         raw_id = record.get("id_number")
         id_number = check.pattern({"id_number": raw_id.upper() if isinstance(raw_id, str) else raw_id},
@@ -201,14 +254,20 @@ def apply_borrower(session: Session, record: dict[str, Any], changed: set[str], 
                 "phone": check.pattern(record, "record", "phone", PHONE, "must be an 11-digit mainland mobile number"),
                 "id_last4": (id_number or "")[-4:], "id_masked": mask_id_number(id_number or "")}
     values = _checked(record, read)
-    holder = session.execute(select(Borrower.id).where(Borrower.phone == values["phone"],
-                                                       Borrower.id != values["id"])).scalar()
-    if holder is not None:
+    holder = known.phone_holders.get(values["phone"])
+    if holder not in (None, values["id"]):
         raise Rejected(f"phone: already the phone of borrower {holder}")
-    return _upsert(session, Borrower, values["id"], values)[1]
+    earlier = known.borrowers.get(values["id"])
+    if earlier is not None and earlier.phone != values["phone"]:
+        known.phone_holders.pop(earlier.phone, None)
+    known.phone_holders[values["phone"]] = values["id"]
+    borrower, outcome = _upsert(known.borrowers, Borrower, values)
+    if outcome == "inserted":
+        known.add(borrower)
+    return outcome
 
 
-def apply_loan(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+def apply_loan(known: Known, record: dict[str, Any], changed: set[str], source: str) -> str:
     values = _checked(record, lambda check: {
         "id": check.text(record, "record", "id", 64), "borrower_id": check.text(record, "record", "borrower_id", 64),
         "product": check.text(record, "record", "product", 100),
@@ -218,15 +277,17 @@ def apply_loan(session: Session, record: dict[str, Any], changed: set[str], sour
         "late_fee": check.money(record, "record", "late_fee"),
         "start_date": check.date(record, "record", "start_date"),
         "status": check.choice(record, "record", "status", LOAN_STATUSES)})
-    if session.get(Borrower, values["borrower_id"]) is None:
+    if values["borrower_id"] not in known.borrowers:
         raise Rejected(f"borrower_id: no borrower {values['borrower_id']!r} (send the borrower first)")
-    loan, outcome = _upsert(session, Loan, values["id"], values)
+    loan, outcome = _upsert(known.loans, Loan, values)
+    if outcome == "inserted":
+        known.add(loan)
     if outcome != "unchanged":
         changed.add(loan.id)
     return outcome
 
 
-def apply_schedule(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+def apply_schedule(known: Known, record: dict[str, Any], changed: set[str], source: str) -> str:
     values = _checked(record, lambda check: {
         "loan_id": check.text(record, "record", "loan_id", 64),
         "period": check.integer(record, "record", "period", 1, 1000),
@@ -234,44 +295,42 @@ def apply_schedule(session: Session, record: dict[str, Any], changed: set[str], 
         "principal": check.money(record, "record", "principal"),
         "interest": check.money(record, "record", "interest"),
         **({"opening_paid": check.money(record, "record", "paid")} if "paid" in record else {})})
-    if session.get(Loan, values["loan_id"]) is None:
+    if values["loan_id"] not in known.loans:
         raise Rejected(f"loan_id: no loan {values['loan_id']!r} (send the loan first)")
-    row = session.execute(select(ScheduleRow).where(ScheduleRow.loan_id == values["loan_id"],
-                                                    ScheduleRow.period == values["period"])).scalar()
+    key = (values["loan_id"], values["period"])
+    row = known.schedule.get(key)
     if row is None:
         opening = values.get("opening_paid", Decimal("0.00"))
-        session.add(ScheduleRow(**values, paid=opening, opening_paid=opening))
-        session.flush()
+        known.schedule[key] = known.add(ScheduleRow(**{**values, "paid": opening, "opening_paid": opening}))
         outcome = "inserted"
     else:
-        differing = {name: value for name, value in values.items() if getattr(row, name) != value}
-        for name, value in differing.items():
-            setattr(row, name, value)
-        outcome = "updated" if differing else "unchanged"
+        outcome = "updated" if _changed_fields(row, values) else "unchanged"
     if outcome != "unchanged":
         changed.add(values["loan_id"])
     return outcome
 
 
-def apply_payment(session: Session, record: dict[str, Any], changed: set[str], source: str) -> str:
+def apply_payment(known: Known, record: dict[str, Any], changed: set[str], source: str) -> str:
     values = _checked(record, lambda check: {
         "id": check.text(record, "record", "id", 64), "loan_id": check.text(record, "record", "loan_id", 64),
         "amount": signed_amount(check, record), "paid_at": moment(check, record),
         "channel": check.text(record, "record", "channel", 40),
         "reverses": check.text(record, "record", "reverses", 64) if record.get("reverses") is not None else None})
-    if session.get(Loan, values["loan_id"]) is None:
+    if values["loan_id"] not in known.loans:
         raise Rejected(f"loan_id: no loan {values['loan_id']!r} (send the loan first)")
-    existing = session.get(Payment, values["id"])
+    existing = known.payments.get(values["id"])
     if existing is not None:
         same = all(getattr(existing, name) == values[name] for name in ("loan_id", "amount", "paid_at", "reverses"))
         if not same:
             raise Rejected(f"id: payment {values['id']} is already recorded with other values; a recorded payment "
                            "is never changed (send a reversal naming it)")
         return "unchanged"
-    check_reversal(session, values)
-    session.add(Payment(**values, paid_on=clock.beijing_date(values["paid_at"]), source=source,
-                        received_at=dt.datetime.utcnow()))
-    session.flush()
+    check_reversal(known, values)
+    payment = known.payments[values["id"]] = Payment(**values, paid_on=clock.beijing_date(values["paid_at"]),
+                                                     source=source, received_at=dt.datetime.utcnow())
+    known.add(payment)
+    if payment.reverses is not None:
+        known.reversed.setdefault(payment.reverses, []).append(payment.amount)
     changed.add(values["loan_id"])
     return "inserted"
 
@@ -303,18 +362,18 @@ def moment(check: FieldChecker, record: dict[str, Any]) -> dt.datetime | None:
     return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def check_reversal(session: Session, values: dict[str, Any]) -> None:
+def check_reversal(known: Known, values: dict[str, Any]) -> None:
     if values["reverses"] is None:
         return
-    original = session.get(Payment, values["reverses"])
+    original = known.payments.get(values["reverses"])
     if original is None or original.loan_id != values["loan_id"] or original.amount <= 0:
         raise Rejected(f"reverses: no payment {values['reverses']!r} on loan {values['loan_id']} to reverse")
-    earlier = session.execute(select(Payment.amount).where(Payment.reverses == original.id)).scalars()
+    earlier = known.reversed.get(original.id, [])
     if -(sum(earlier, Decimal("0")) + values["amount"]) > original.amount:
         raise Rejected(f"amount: reverses more than payment {original.id} was ({original.amount})")
 
 
-APPLY: dict[str, Callable[[Session, dict[str, Any], set[str], str], str]] = {
+APPLY: dict[str, Callable[[Known, dict[str, Any], set[str], str], str]] = {
     "borrower": apply_borrower, "loan": apply_loan, "schedule": apply_schedule, "payment": apply_payment}
 
 

@@ -61,6 +61,15 @@ def test_a_book_then_a_payment_leaves_the_hand_worked_balance(db):
         assert (borrower.id_last4, borrower.id_masked) == ("123X", mask_of("11010119900101123X"))
 
 
+def test_an_instalment_the_lender_reports_as_paid_counts_as_paid(db):
+    paid_first = [{**SCHEDULE[0], "paid": "1150.00"}, *SCHEDULE[1:]]
+    first = run(db, [BORROWER, LOAN, *paid_first])
+    assert first.counts["schedule"]["inserted"] == 3 and first.total("rejected") == 0
+    assert total(db) == Decimal("1190.50")  # only the second instalment is overdue
+    again = run(db, [BORROWER, LOAN, *paid_first])
+    assert again.total("unchanged") == 5
+
+
 def mask_of(id_number: str) -> str:
     from kuanxin.lending.identity import mask_id_number
     return mask_id_number(id_number)
