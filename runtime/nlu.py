@@ -46,7 +46,8 @@ def colloquial_words() -> dict[str, str]:
 
     words = {str(k): str(v) for k, v in yaml.safe_load(COLLOQUIAL_WORDS.read_text(encoding="utf-8")).items()}
     for word in words:
-        jieba.add_word(word, freq=2000)
+        if not word.isascii():  # jieba already keeps a run of digits or letters whole; adding "88" would split "1880"
+            jieba.add_word(word, freq=2000)
     return words
 
 

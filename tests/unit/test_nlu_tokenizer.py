@@ -40,4 +40,9 @@ def test_dialect_and_slang_words_reach_the_classifier_in_mandarin_at_their_own_p
 
 def test_words_with_a_mandarin_meaning_are_left_alone():
     assert "系统" in [word for word, _s, _e in tokens_of("系统显示我逾期了")]
-    assert "88" in [word for word, _s, _e in tokens_of("先还88块")]
+    assert "888" in [word for word, _s, _e in tokens_of("先还888块")]
+
+
+def test_an_amount_with_eights_stays_one_number():
+    assert [w for w, _s, _e in tokens_of("还1880块")] == ["还", "1880", "块"]
+    assert [w for w, _s, _e in tokens_of("88")] == ["拜拜"]
