@@ -5,6 +5,9 @@ Definitions (also written on the page):
 - contained: no escalation to staff was opened in it (from its start until the conversation's next session);
 - escalations, requests and promises are counted by the day they were made, in their state today;
 - a reminder counts as sent once the WeChat API or the SMS gateway accepted it;
+- answered within target: of the escalations opened in the period and answered (claimed, assigned, taken over,
+  replied to or resolved), those answered within the target for their priority (policy.yml `service_clock`,
+  service hours only: kuanxin.console.clocks);
 - cured: a borrower who was overdue on the day of a sent reminder or of a conversation they were verified
   in, and paid every instalment that was overdue that day within 7 days of it.
 Days are Beijing days; both ends of the period are included.
@@ -24,7 +27,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from kuanxin.console.casework import REASONS, REQUEST_KINDS, REQUEST_STATUS
-from kuanxin.core import clock
+from kuanxin.console.clocks import TargetShare, share_within_target
+from kuanxin.core import clock, policy
 from kuanxin.lending.overdue import is_fully_paid
 from kuanxin.store.accounts import utc_naive
 from kuanxin.store.db import Database
@@ -61,6 +65,7 @@ class Report:
     opted_out: int = 0
     touched_overdue: int = 0
     cured: int = 0
+    answered: TargetShare = TargetShare(0, 0)  # escalations answered, and within their target
 
     @property
     def containment(self) -> float | None:
@@ -98,9 +103,10 @@ def build_report(db: Database, start: dt.date, end: dt.date) -> Report:
             ConversationSession.started_at >= since, ConversationSession.started_at < until)).scalars())
         report.conversations = len(sessions)
         report.contained = report.conversations - _escalated(session, sessions)
-        report.escalations = Counter({reason: n for reason, n in session.execute(
-            select(Escalation.reason, func.count()).where(Escalation.created_at >= since, Escalation.created_at < until)
-            .group_by(Escalation.reason)).all()})
+        opened = list(session.execute(select(Escalation).where(
+            Escalation.created_at >= since, Escalation.created_at < until)).scalars())
+        report.escalations = Counter(escalation.reason for escalation in opened)
+        report.answered = share_within_target(opened, policy.current().service_clock)
         report.requests = Counter({(kind, status): n for kind, status, n in session.execute(
             select(ServiceRequest.type, ServiceRequest.status, func.count())
             .where(ServiceRequest.created_on >= start, ServiceRequest.created_on <= end)
@@ -202,7 +208,9 @@ def csv_text(report: Report) -> str:
                       ["reminders", "opted_out", report.opted_out],
                       ["cure", "overdue_when_touched", report.touched_overdue],
                       ["cure", f"cured_within_{CURE_DAYS}_days", report.cured],
-                      ["cure", "rate", percent(report.cure_rate)]])
+                      ["cure", "rate", percent(report.cure_rate)],
+                      ["escalations_answered", "", report.answered.answered],
+                      ["escalations_answered", "within_target", report.answered.within_target]])
     return out.getvalue()
 
 
@@ -214,7 +222,7 @@ def bars(items: list[tuple[str, int]]) -> list[dict]:
 
 def chart_data(report: Report) -> dict:
     return {
-        "escalations": bars([(REASONS.get(r, r), report.escalations.get(r, 0))
+        "escalations": bars([(REASONS.of(r), report.escalations.get(r, 0))
                              for r in sorted(set(REASONS) | set(report.escalations))]),
         "requests": bars([(f"{REQUEST_KINDS[k]} · {REQUEST_STATUS[s]}", report.requests.get((k, s), 0))
                           for k in REQUEST_KINDS for s in REQUEST_STATUS if report.requests.get((k, s), 0)]),

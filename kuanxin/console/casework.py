@@ -5,36 +5,54 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Integer, case, func, or_, select, update
 from sqlalchemy.sql.elements import Case
 
+from kuanxin.console.clocks import by_urgency
+from kuanxin.console.labels import Labels, words
 from kuanxin.console.staff import Staff
-from kuanxin.core import clock
-from kuanxin.core.vocab import AuditAction, EscalationReason, EscalationStatus, EventKind, Priority, RequestStatus
+from kuanxin.core import clock, policy
+from kuanxin.core.vocab import (
+    AuditAction,
+    EscalationReason,
+    EscalationStatus,
+    EventKind,
+    Priority,
+    RequestStatus,
+    RequestType,
+)
 from kuanxin.lending.identity import mask_text
 from kuanxin.store.accounts import utc_naive
 from kuanxin.store.db import Database, database
-from kuanxin.store.models import AuditEntry, ConversationNote, Escalation, OutboxEvent, SafetyFlag, ServiceRequest
+from kuanxin.store.models import (
+    AuditEntry,
+    ConversationNote,
+    Escalation,
+    OutboxEvent,
+    SafetyFlag,
+    ServiceRequest,
+    StaffMember,
+)
 from kuanxin.store.outbox import decision_facts, record_event, requeue
 
 STATUSES = EscalationStatus.values()
-# staff wording of the reasons actions/escalation.py records, and of requests
-REASONS = {"human": "要求人工", "dispute": "债务异议", "collection_abuse": "投诉催收", "low_confidence": "未能理解",
-           "safety": "安全关注(轻生/自伤)", "frustration": "情绪激动"}
-REQUEST_KINDS = {"deferral": "延期还款", "installment": "分期还款", "waiver": "减免罚息"}
-ESCALATION_STATUS = {"open": "待处理", "claimed": "处理中", "resolved": "已办结"}
-REQUEST_STATUS = {"pending": "待审批", "approved": "已通过", "rejected": "未通过", "cancelled": "已取消"}
-# staff wording of the events sent to the lender (kuanxin/store/outbox.py)
-EVENT_KINDS = {"request.created": "新申请", "request.changed": "申请变更", "request.decided": "申请已审批",
-               "promise.made": "还款承诺", "promise.kept": "承诺已兑现", "promise.broken": "承诺未兑现",
-               "dispute.filed": "债务异议", "complaint.filed": "投诉催收", "safety.escalated": "安全关注",
-               "reminders.opted_out": "退订提醒", "identity.locked": "身份核实锁定",
-               "plan.accepted": "还款计划已接受", "plan.broken": "还款计划中断", "plan.completed": "还款计划已完成"}
+# staff wording (texts/zh.yml console.*) of the reasons actions/escalation.py records, requests, events, actions
+REASONS = Labels("reason", EscalationReason.values())
+REQUEST_KINDS = Labels("request_kind", RequestType.values())
+ESCALATION_STATUS = Labels("escalation_status", STATUSES)
+REQUEST_STATUS = Labels("request_status", RequestStatus.values())
+EVENT_KINDS = Labels("event_kind", EventKind.values())
+ACTIONS = Labels("action", AuditAction.values())
+PRIORITIES = Labels("priority", Priority.values())
 DECISIONS: dict[str, RequestStatus] = {AuditAction.APPROVE: RequestStatus.APPROVED,
                                        AuditAction.REJECT: RequestStatus.REJECTED}
 MAX_TEXT = 2000
 QUEUE_LIMIT = 200
+# the actions that answer an escalation: the first of them stops its service clock (kuanxin.console.clocks)
+ANSWERS = (AuditAction.CLAIM, AuditAction.TAKE_OVER, AuditAction.REPLY, AuditAction.RESOLVE, AuditAction.ASSIGN)
 
 
 class CaseError(ValueError):
@@ -57,12 +75,14 @@ class Casework:
 
     def queue(self, *, status: str | None = EscalationStatus.OPEN, reason: str | None = None,
               priority: str | None = None, channel: str | None = None, since: dt.datetime | None = None,
-              until: dt.datetime | None = None) -> list[Escalation]:
-        """Escalations matching the filters: a borrower in crisis (reason `safety`) first, then high
-        priority, newest first within each."""
+              until: dt.datetime | None = None, owner: str | None = None) -> list[Escalation]:
+        """Escalations matching the filters (`owner`: held by that staff member): a borrower in crisis (reason
+        `safety`) first, then high priority, oldest first within each, so the limit never drops the longest waits. The
+        console then orders them by urgency (kuanxin.console.clocks.by_urgency)."""
         query = select(Escalation)
         for column, value in ((Escalation.status, status), (Escalation.reason, reason),
-                              (Escalation.priority, priority), (Escalation.channel, channel)):
+                              (Escalation.priority, priority), (Escalation.channel, channel),
+                              (Escalation.claimed_by, owner)):
             if value:
                 query = query.where(column == value)
         if since:
@@ -73,7 +93,7 @@ class Casework:
                                      (Escalation.priority == Priority.HIGH, 1), else_=2)
         with self.db.session() as session:
             return list(session.execute(
-                query.order_by(high_first, Escalation.created_at.desc()).limit(QUEUE_LIMIT)).scalars())
+                query.order_by(high_first, Escalation.created_at, Escalation.id).limit(QUEUE_LIMIT)).scalars())
 
     def counts_by_status(self) -> dict[str, int]:
         with self.db.session() as session:
@@ -106,13 +126,17 @@ class Casework:
     # acting on an escalation
 
     def claim(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
-        return self._change(escalation_id, staff, now, AuditAction.CLAIM, lambda e: _claimed(e, staff))
+        names = self.staff_names()
+        return self._change(escalation_id, staff, now, AuditAction.CLAIM, lambda e: _claimed(e, staff, names))
 
     def take_over(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
-        return self._change(escalation_id, staff, now, AuditAction.TAKE_OVER, lambda e: _taken_over(e, staff, True))
+        names = self.staff_names()
+        return self._change(escalation_id, staff, now, AuditAction.TAKE_OVER,
+                            lambda e: _taken_over(e, staff, True, names))
 
     def hand_back(self, escalation_id: int, staff: Staff, now: dt.datetime) -> Escalation:
-        return self._change(escalation_id, staff, now, AuditAction.HAND_BACK, lambda e: _taken_over(e, staff, False))
+        return self._change(escalation_id, staff, now, AuditAction.HAND_BACK,
+                            lambda e: _taken_over(e, staff, False, {}))
 
     def resolve(self, escalation_id: int, staff: Staff, outcome: str, now: dt.datetime) -> Escalation:
         outcome = _clean(outcome, 500)
@@ -160,7 +184,7 @@ class Casework:
             return cleared
 
     def _change(self, escalation_id: int, staff: Staff, now: dt.datetime, action: AuditAction, apply,
-                detail: str | None = None) -> Escalation:
+                detail: str | Callable[[], str] | None = None) -> Escalation:
         with self.db.session() as session:
             escalation = session.get(Escalation, escalation_id, with_for_update=True)
             if escalation is None:
@@ -168,8 +192,87 @@ class Casework:
             if escalation.status == EscalationStatus.RESOLVED and action != AuditAction.REPLY:
                 raise CaseError("这条记录已经处理完毕。")
             apply(escalation)
-            session.add(_audit(staff, now, action, escalation.conversation_id, escalation.reference, detail))
+            if action in ANSWERS and escalation.first_response_at is None:
+                escalation.first_response_at = utc_naive(now)
+            session.add(_audit(staff, now, action, escalation.conversation_id, escalation.reference,
+                               detail() if callable(detail) else detail))
             return escalation
+
+    # assignment: who holds an escalation is claimed_by alone, changed with its audit entry in one transaction
+
+    def assign(self, escalation_id: int, staff: Staff, to: str, now: dt.datetime, auto: bool = False) -> Escalation:
+        """A supervisor gives an escalation to a named, active member of staff (also to reassign it)."""
+        if not staff.is_supervisor:
+            raise Forbidden("只有主管可以分配或转交。")
+        with self.db.session() as session:
+            member = session.execute(select(StaffMember).where(StaffMember.username == to,
+                                                               StaffMember.active.is_(True))).scalar_one_or_none()
+        if member is None:
+            raise CaseError("找不到这位在岗的客服。")
+        holder: list[str | None] = []
+
+        def give(escalation: Escalation) -> None:
+            if auto and escalation.claimed_by is not None:  # the round-robin never takes one from its holder
+                raise CaseError("这条记录已被认领。")
+            if escalation.claimed_by == member.username:
+                raise CaseError(f"这条记录已经由 {member.display_name} 处理。")
+            holder.append(escalation.claimed_by)
+            escalation.claimed_by, escalation.status = member.username, EscalationStatus.CLAIMED
+
+        names = self.staff_names()  # the audit names colleagues as they call each other
+        return self._change(escalation_id, staff, now, AuditAction.ASSIGN, give, detail=lambda: _assign_detail(
+            names.get(holder[0] or "", holder[0]), member.display_name, auto))
+
+    def assign_round_robin(self, staff: Staff, now: dt.datetime) -> list[tuple[str, str]]:
+        """Gives every waiting escalation no one holds, most urgent first, to the available agents in turn: each to
+        whoever holds the fewest open escalations (ties by login name). Returns (reference, username) pairs."""
+        if not staff.is_supervisor:
+            raise Forbidden("只有主管可以分配或转交。")
+        loads = self.holdings(available_only=True)
+        if not loads:
+            raise CaseError("现在没有标记为在岗接单的客服。")
+        given = []
+        waiting = [e for e in self.queue(status=EscalationStatus.OPEN) if e.claimed_by is None]
+        for escalation, _clock in by_urgency(waiting, now, policy.current().service_clock):
+            holding = min(loads, key=lambda h: (len(h.escalations), h.username))
+            try:
+                self.assign(escalation.id, staff, holding.username, now, auto=True)
+            except CaseError:  # claimed meanwhile, or resolved: leave it
+                continue
+            holding.escalations.append(escalation.reference or "")
+            given.append((escalation.reference or "", holding.username))
+        return given
+
+    def holdings(self, available_only: bool = False) -> list[Holding]:
+        """Who holds what: every active member of staff, whether they take new escalations, and the references of the
+        escalations they hold that are not resolved (the supervisor's view; the round-robin's loads)."""
+        with self.db.session() as session:
+            members = session.execute(select(StaffMember).where(StaffMember.active.is_(True))
+                                      .order_by(StaffMember.username)).scalars().all()
+            held = session.execute(select(Escalation.claimed_by, Escalation.reference).where(
+                Escalation.claimed_by.is_not(None), Escalation.status != EscalationStatus.RESOLVED)
+                .order_by(Escalation.created_at)).all()
+        by_holder: dict[str, list[str]] = {}
+        for username, reference in held:
+            by_holder.setdefault(username, []).append(reference or "")
+        return [Holding(m.username, m.display_name, m.available, by_holder.get(m.username, []))
+                for m in members if m.available or not available_only]
+
+    def check_may_hold(self, escalation: Escalation, staff: Staff) -> None:
+        """Refuses (CaseError) when a colleague holds the escalation: asked before the assistant is paused for a
+        take-over, so a refused one pauses nothing."""
+        _refuse_if_held(escalation.claimed_by, staff, self.staff_names())
+
+    def staff_names(self) -> dict[str, str]:
+        """login name -> display name of every member of staff, disabled ones too (they wrote audit entries)."""
+        with self.db.session() as session:
+            rows = session.execute(select(StaffMember.username, StaffMember.display_name)).all()
+        return {username: display_name for username, display_name in rows}
+
+    def set_available(self, staff: Staff, available: bool) -> None:
+        """A member of staff says whether the round-robin may give them new escalations."""
+        with self.db.session() as session:
+            session.execute(update(StaffMember).where(StaffMember.id == staff.id).values(available=available))
 
     # deciding requests
 
@@ -214,19 +317,38 @@ class Casework:
                 raise CaseError("找不到这条事件。")
             reference = json.loads(event.payload).get("reference")
             session.add(_audit(staff, now, AuditAction.REPLAY_EVENT, None, event.id,
-                               " ".join(filter(None, (EVENT_KINDS.get(event.kind, event.kind), reference)))))
+                               " ".join(filter(None, (EVENT_KINDS.of(event.kind), reference)))))
             return event
 
 
-def _claimed(escalation: Escalation, staff: Staff) -> None:
+@dataclass
+class Holding:
+    username: str
+    display_name: str
+    available: bool
+    escalations: list[str]  # references held, not resolved, oldest first
+
+
+def _assign_detail(before: str | None, name: str, auto: bool) -> str:
+    given = words("assign.from_to", before=before, name=name) if before else words("assign.to", name=name)
+    return f"{words('assign.auto')}:{given}" if auto else given
+
+
+def _refuse_if_held(holder: str | None, staff: Staff, names: dict[str, str]) -> None:
+    if holder not in (None, staff.username):
+        raise CaseError(f"这条记录已由 {names.get(holder or '', holder)} 处理;如需转交,请主管重新分配。")
+
+
+def _claimed(escalation: Escalation, staff: Staff, names: dict[str, str]) -> None:
+    _refuse_if_held(escalation.claimed_by, staff, names)
     escalation.claimed_by = staff.username
     escalation.status = EscalationStatus.CLAIMED
 
 
-def _taken_over(escalation: Escalation, staff: Staff, taken: bool) -> None:
-    escalation.taken_over = taken
+def _taken_over(escalation: Escalation, staff: Staff, taken: bool, names: dict[str, str]) -> None:
     if taken:
-        _claimed(escalation, staff)
+        _claimed(escalation, staff, names)
+    escalation.taken_over = taken
 
 
 def _resolved(escalation: Escalation, outcome: str, now: dt.datetime) -> None:

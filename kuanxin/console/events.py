@@ -73,7 +73,7 @@ class EventLine:
 
 def event_lines(db: Database, failing_only: bool = False, limit: int = SHOWN) -> list[EventLine]:
     now = clock.real_utc()
-    return [EventLine(item.event.id, beijing(item.event.created_at), EVENT_KINDS.get(item.event.kind, "其他事件"),
+    return [EventLine(item.event.id, beijing(item.event.created_at), EVENT_KINDS.of(item.event.kind),
                       item.event.borrower_id or "未核实身份", str(item.data.get("reference") or ""),
                       [delivery_line(delivery, now) for delivery in item.deliveries],
                       item.queued and not item.deliveries)

@@ -120,7 +120,7 @@ class Search:
         if isinstance(record, PaymentPromise):
             what, state = "还款承诺", PROMISE_STATES.get(record.status, record.status)
         else:
-            what, state = REQUEST_KINDS.get(record.type, record.type), REQUEST_STATUS.get(record.status, record.status)
+            what, state = REQUEST_KINDS.of(record.type), REQUEST_STATUS.of(record.status)
         return [Hit(kind="promise" if isinstance(record, PaymentPromise) else "request", reference=reference,
                     what=what, borrower=borrower.name, phone=mask_phone(borrower.phone), matched=MATCHED["reference"],
                     status=state, at=record.created_at, escalation_id=page)]
@@ -139,5 +139,5 @@ def _escalation_hit(escalation: Escalation, borrower: Borrower | None, key: str)
     return Hit(kind="escalation", reference=escalation.reference or "", what="转人工",
                borrower=borrower.name if borrower else "未核实",
                phone=mask_phone(borrower.phone) if borrower else "", matched=MATCHED[key],
-               status=ESCALATION_STATUS.get(escalation.status, escalation.status), at=escalation.created_at,
+               status=ESCALATION_STATUS.of(escalation.status), at=escalation.created_at,
                escalation_id=escalation.id)

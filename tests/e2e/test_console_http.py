@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 import requests
@@ -59,7 +60,7 @@ def test_an_agent_cannot_decide_requests(servers, db, escalation):
     console.log_in(new_staff(db, "agent"))
     page = console.get(f"/console/escalations/{escalation.id}").text
     reference = pending_reference(db)
-    assert reference in page and "批准" not in page  # no decision form for an agent
+    assert reference in page and f"/console/requests/{reference}/decide" not in page  # no decision form for an agent
     response = console.post(f"/console/requests/{reference}/decide", decision="approve", reason="同意",
                             escalation_id=str(escalation.id))
     assert response.status_code == 403
@@ -140,3 +141,30 @@ def test_hostile_searches_get_a_polite_escaped_answer(servers, db, escalation):
     assert long.status_code == 422 and "太长" in long.text and "张" * 100 not in long.text
     too_long = console.get("/console/search", params={"q": "张" * 500})  # refused by web/guard.py first
     assert too_long.status_code == 414 and "太长" in too_long.text
+
+
+def test_only_a_supervisor_assigns_and_the_agent_then_holds_it(servers, db, escalation):
+    agent_name = new_staff(db, "agent", display_name="李客服")
+    agent = ConsoleClient(servers.web_url)
+    agent.log_in(agent_name)
+    assert agent.post(f"/console/escalations/{escalation.id}/assign", to=agent_name).status_code == 403
+    assert agent.post("/console/team/round-robin").status_code == 403
+    assert agent.get("/console/team").status_code == 403
+    assert Casework(db).escalation(escalation.id).claimed_by is None
+
+    supervisor = ConsoleClient(servers.web_url)
+    supervisor.log_in(new_staff(db, "supervisor"))
+    supervisor.get(f"/console/escalations/{escalation.id}")
+    assert supervisor.post(f"/console/escalations/{escalation.id}/assign", csrf=False,
+                           to=agent_name).status_code == 403
+    page = supervisor.post(f"/console/escalations/{escalation.id}/assign", to=agent_name)
+    assert page.status_code == 200 and '<span id="owner">李客服</span>' in page.text
+    held = Casework(db).escalation(escalation.id)
+    assert (held.claimed_by, held.status) == (agent_name, "claimed") and held.first_response_at is not None
+    mine = agent.get("/console?mine=1&status=all").text
+    assert escalation.reference in mine
+    # an agent marks themself available for the round-robin
+    agent.post("/console/availability", available="1")
+    team = supervisor.get("/console/team").text
+    assert re.search(rf'data-staff="{agent_name}"><td>李客服</td><td>在岗接单</td>', team)
+    assert escalation.reference in team

@@ -181,3 +181,65 @@ def test_nul_bytes_never_reach_the_database(db, staff):
     escalated(db)
     note = Casework(db).add_note("c1", agent, "备注\x00内容", NOW)
     assert note.text == "备注内容"
+
+
+def test_claiming_assigning_and_reassigning_change_one_owner_with_the_audit(db, staff):
+    directory, supervisor, agent = staff
+    zhao = directory.add("zhao", PASSWORD, "agent", "赵敏", NOW)
+    escalation = escalated(db)
+    casework = Casework(db)
+    casework.claim(escalation.id, agent, NOW)
+    with pytest.raises(CaseError, match="已由 李娜 处理"):  # a colleague's case is not taken by a claim
+        casework.claim(escalation.id, zhao, NOW)
+    with pytest.raises(CaseError, match="已由 李娜 处理"):  # nor by taking the conversation over
+        casework.take_over(escalation.id, zhao, NOW)
+    with pytest.raises(CaseError, match="已由 李娜 处理"):  # checked before the route pauses the assistant
+        casework.check_may_hold(casework.escalation(escalation.id), zhao)
+    with pytest.raises(Forbidden):
+        casework.assign(escalation.id, agent, "zhao", NOW)
+    with pytest.raises(CaseError):
+        casework.assign(escalation.id, supervisor, "nobody", NOW)
+    moved = casework.assign(escalation.id, supervisor, "zhao", NOW + dt.timedelta(minutes=5))
+    assert (moved.claimed_by, moved.status) == ("zhao", "claimed")
+    assert moved.first_response_at == NOW  # the claim answered it; the reassignment keeps its clock stopped
+    last = casework.audit_of("c1")[-1]
+    assert (last.staff, last.action, last.detail) == ("wang", "assign", "由 李娜 转给 赵敏")
+    assert [e.reference for e in casework.queue(status=None, owner="zhao")] == [escalation.reference]
+    assert casework.queue(status=None, owner="li") == []
+    held = {h.username: h.escalations for h in casework.holdings()}
+    assert held == {"li": [], "wang": [], "zhao": [escalation.reference]}
+
+
+def test_the_first_answer_stops_the_clock_once(db, staff):
+    _, _, agent = staff
+    escalation = escalated(db)
+    casework = Casework(db)
+    casework.add_note("c1", agent, "先看看", NOW)  # a note is no answer to the borrower
+    assert casework.escalation(escalation.id).first_response_at is None
+    casework.claim(escalation.id, agent, NOW + dt.timedelta(minutes=7))
+    casework.record_reply(escalation.id, agent, "您好", NOW + dt.timedelta(minutes=9))
+    assert casework.escalation(escalation.id).first_response_at == NOW + dt.timedelta(minutes=7)
+
+
+def test_round_robin_gives_waiting_escalations_to_available_agents_in_turn(db, staff):
+    directory, supervisor, agent = staff
+    zhao = directory.add("zhao", PASSWORD, "agent", "赵敏", NOW)
+    escalated(db)
+    accounts, casework = Accounts(db), Casework(db)
+    with pytest.raises(CaseError, match="在岗"):
+        casework.assign_round_robin(supervisor, NOW)
+    for n in range(2, 5):
+        accounts.open_escalation(conversation_id=f"c{n}", borrower_id=None, reason="human", priority="normal",
+                                 channel="webchat", summary="人工", today=TODAY, now=NOW + dt.timedelta(minutes=n))
+    crisis, _ = accounts.open_escalation(conversation_id="c9", borrower_id=None, reason="safety", priority="high",
+                                         channel="webchat", summary="安全", today=TODAY,
+                                         now=NOW + dt.timedelta(minutes=9))
+    casework.claim(casework.queue()[-1].id, agent, NOW)  # li already holds one
+    casework.set_available(agent, True)
+    casework.set_available(zhao, True)
+    given = casework.assign_round_robin(supervisor, NOW + dt.timedelta(minutes=10))
+    assert given[0] == (crisis.reference, "zhao")  # the borrower in crisis first, to the one holding least
+    assert [who for _, who in given] == ["zhao", "li", "zhao", "li"]
+    assert {h.username: len(h.escalations) for h in casework.holdings(available_only=True)} == {"li": 3, "zhao": 2}
+    assert casework.assign_round_robin(supervisor, NOW + dt.timedelta(minutes=11)) == []  # none left waiting
+    assert all(a.detail.startswith("轮流分配:分配给") for a in casework.audit_of("c9"))

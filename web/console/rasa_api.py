@@ -29,8 +29,10 @@ def _call(method: str, url: str, **kwargs) -> dict:
     try:
         response = requests.request(method, url, timeout=TIMEOUT_SECONDS,
                                     params={"token": _token(), **kwargs.pop("params", {})}, **kwargs)
-    except requests.RequestException as exc:
-        raise RasaUnavailable(f"助手服务暂时无法连接({type(exc).__name__})") from None
+    except requests.Timeout:
+        raise RasaUnavailable("助手服务暂时无法连接(等待超时)") from None
+    except requests.RequestException:
+        raise RasaUnavailable("助手服务暂时无法连接") from None
     if response.status_code != 200:
         raise RasaUnavailable(f"助手服务返回错误 {response.status_code}")
     try:

@@ -8,18 +8,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from kuanxin.console.casework import (
+    ACTIONS,
     ESCALATION_STATUS,
+    PRIORITIES,
     REASONS,
+    REQUEST_KINDS,
     REQUEST_STATUS,
     STATUSES,
     CaseError,
     Casework,
     Forbidden,
 )
+from kuanxin.console.clocks import ClockState, by_urgency, clock_of, duration
+from kuanxin.console.labels import CHANNELS, INTENTS, Labels, audit_detail, words
+from kuanxin.console.live import live
 from kuanxin.console.search import MAX_QUERY, Search, SearchError
 from kuanxin.console.staff import Staff
 from kuanxin.core import clock, policy
@@ -47,14 +53,16 @@ templates.env.finalize = scrub  # text from elsewhere (a tracker) with a lone su
 templates.env.filters["yuan"] = yuan
 templates.env.filters["mask_phone"] = mask_phone
 router = APIRouter(prefix="/console")
-ACTION_NAMES = {"claim": "认领", "take_over": "接管对话", "hand_back": "交还助手", "reply": "回复借款人",
-                "resolve": "办结", "note": "添加备注", "approve": "批准申请", "reject": "拒绝申请",
-                "clear_safety": "解除安全关注", "replay_event": "重新投递事件"}
 CHANNEL = re.compile(r"[a-z_]{1,40}")
 ROW_ID = 2**31 - 1  # ids beyond an INTEGER column cannot exist (and SQLite refuses to compare them)
 EscalationId = Annotated[int, PathParam(ge=1, le=ROW_ID)]
-templates.env.globals.update(REASONS=REASONS, ACTION_NAMES=ACTION_NAMES, REQUEST_STATUS=REQUEST_STATUS,
-                             ESCALATION_STATUS=ESCALATION_STATUS)
+# every code a page shows goes through one of these tables (texts/zh.yml console.*)
+templates.env.globals.update(REASONS=REASONS, ACTIONS=ACTIONS, REQUEST_STATUS=REQUEST_STATUS,
+                             REQUEST_KINDS=REQUEST_KINDS, ESCALATION_STATUS=ESCALATION_STATUS,
+                             PRIORITIES=PRIORITIES, CHANNELS=CHANNELS, INTENTS=INTENTS,
+                             CLOCK=Labels("clock", [state.value for state in ClockState]))
+templates.env.filters["duration"] = duration
+templates.env.filters["audit_detail"] = audit_detail
 
 
 def page(request: Request, template: str, staff: Staff | None, csrf: str | None, status_code: int = 200,
@@ -68,11 +76,7 @@ def see(path: str) -> RedirectResponse:
 
 
 def age(created_at: dt.datetime) -> str:
-    minutes = max(0, int((utc_naive(clock.now()) - created_at).total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes}分钟"
-    hours = minutes // 60
-    return f"{hours}小时{minutes % 60}分钟" if hours < 48 else f"{hours // 24}天"
+    return duration(int((utc_naive(clock.now()) - created_at).total_seconds() // 60))
 
 
 templates.env.filters["age"] = age
@@ -84,6 +88,20 @@ def beijing(moment: dt.datetime) -> str:
 
 
 templates.env.filters["beijing"] = beijing
+
+
+# the pages' scripts (files, not inline: a page holds no script of its own)
+
+ASSETS = Path(__file__).parent / "assets"
+SCRIPTS = ("live.js", "shortcuts.js")
+
+
+@router.get("/assets/{name}")
+def asset(name: str) -> Response:
+    if name not in SCRIPTS:
+        return Response(status_code=404)
+    return FileResponse(ASSETS / name, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
 
 
 # signing in and out
@@ -139,7 +157,7 @@ def log_out(request: Request, _form=Depends(require_form)) -> Response:
 
 @router.get("", response_class=HTMLResponse)
 def queue(request: Request, status: str = "open", reason: str = "", priority: str = "", channel: str = "",
-          day: str = "", session=Depends(require_staff)) -> HTMLResponse:
+          day: str = "", mine: str = "", session=Depends(require_staff)) -> HTMLResponse:
     since = until = None
     if day:
         try:
@@ -150,14 +168,27 @@ def queue(request: Request, status: str = "open", reason: str = "", priority: st
     # only known values reach the database (a NUL byte, for one, is an error on PostgreSQL)
     status = status if status in STATUSES or status == "all" else "open"
     reason = reason if reason in REASONS else ""
-    priority = priority if priority in ("high", "normal") else ""
+    priority = priority if priority in PRIORITIES else ""
     channel = channel if CHANNEL.fullmatch(channel) else ""
-    casework = Casework()
+    mine = "1" if mine == "1" else ""
+    casework, now = Casework(), clock.now()
     escalations = casework.queue(status=None if status == "all" else status, reason=reason or None,
-                                 priority=priority or None, channel=channel or None, since=since, until=until)
-    filters = {"status": status, "reason": reason, "priority": priority, "channel": channel, "day": day}
-    return page(request, "queue.html", *session, escalations=escalations, counts=casework.counts_by_status(),
-                filters=filters)
+                                 priority=priority or None, channel=channel or None, since=since, until=until,
+                                 owner=session[0].username if mine else None)
+    filters = {"status": status, "reason": reason, "priority": priority, "channel": channel, "day": day,
+               "mine": mine}
+    holdings = casework.holdings()
+    return page(request, "queue.html", *session, rows=by_urgency(escalations, now, policy.current().service_clock),
+                counts=casework.counts_by_status(), filters=filters, names=StaffNames(casework.staff_names()),
+                me=next((h for h in holdings if h.username == session[0].username), None))
+
+
+class StaffNames(dict):
+    """login name -> display name, so pages name colleagues as they call each other; an author who is no member of
+    staff (the assistant's own records) in words, never as a login name."""
+
+    def get(self, username, default=None):  # type: ignore[override]
+        return super().get(username) or words("staff.other")
 
 
 # search (every role; reads are not audited)
@@ -205,9 +236,12 @@ def conversation_page(request: Request, escalation_id: int, staff: Staff, csrf: 
         tracker, rasa_error = {}, str(exc)
     accounts, today = Accounts(), clock.today()
     borrower = accounts.borrower_profile(escalation.borrower_id) if escalation.borrower_id else None
+    holdings = casework.holdings()
     return page(
         request, "conversation.html", staff, csrf, status_code, error=error, rasa_error=rasa_error,
-        escalation=escalation, turns=transcript.turns(tracker), slots=transcript.filled_slots(tracker),
+        escalation=escalation, clock=clock_of(escalation, clock.now(), policy.current().service_clock),
+        holdings=holdings, names=StaffNames(casework.staff_names()),
+        turns=transcript.turns(tracker), slots=transcript.filled_slots(tracker),
         paused=transcript.is_paused(tracker), borrower=borrower, today=today,
         statements=[loan_statement(loan, today) for loan in borrower.loans] if borrower else [],
         requests=accounts.requests_of(borrower.id) if borrower else [],
@@ -225,12 +259,16 @@ def act(request: Request, escalation_id: EscalationId, action: str, signed=Depen
         return page(request, "error.html", staff, csrf, 404, message="找不到这条记录或操作。")
     try:
         ESCALATION_ACTIONS[action](casework, escalation, staff, form, now)
+    except Forbidden as exc:
+        return page(request, "error.html", staff, csrf, 403, message=str(exc))
     except (CaseError, rasa_api.RasaUnavailable) as exc:
         return conversation_page(request, escalation_id, staff, csrf, error=str(exc), status_code=409)
+    live().changed(action)
     return see(f"/console/escalations/{escalation_id}")
 
 
 def _take_over(casework, escalation, staff, _form, now) -> None:
+    casework.check_may_hold(escalation, staff)  # a colleague's conversation is not paused from under them
     rasa_api.pause(escalation.conversation_id)
     casework.take_over(escalation.id, staff, now)
 
@@ -252,6 +290,8 @@ def _reply(casework, escalation, staff, form, now) -> None:
 
 ESCALATION_ACTIONS = {
     "claim": lambda casework, escalation, staff, _form, now: casework.claim(escalation.id, staff, now),
+    "assign": lambda casework, escalation, staff, form, now: casework.assign(
+        escalation.id, staff, str(form.get("to", "")), now),
     "take-over": _take_over,
     "hand-back": _hand_back,
     "reply": _reply,
@@ -278,4 +318,36 @@ def decide(request: Request, reference: str, signed=Depends(require_form)) -> Re
         if escalation:
             return conversation_page(request, escalation.id, staff, csrf, error=str(exc), status_code=409)
         return page(request, "error.html", staff, csrf, 409, message=str(exc))
+    live().changed("decide")
     return see(f"/console/escalations/{escalation.id}" if escalation else "/console")
+
+
+# the team: who holds what (supervisors), taking new escalations or not (everyone)
+
+@router.get("/team", response_class=HTMLResponse)
+def team(request: Request, given: str = "", session=Depends(require_staff)) -> HTMLResponse:
+    staff, csrf = session
+    if not staff.is_supervisor:
+        return page(request, "error.html", staff, csrf, 403, message="只有主管可以查看分工。")
+    return page(request, "team.html", staff, csrf, holdings=Casework().holdings(),
+                given=int(given) if given.isdigit() else None)
+
+
+@router.post("/team/round-robin", response_class=HTMLResponse)
+def round_robin(request: Request, signed=Depends(require_form)) -> Response:
+    staff, csrf, _form = signed
+    try:
+        given = Casework().assign_round_robin(staff, clock.now())
+    except Forbidden as exc:
+        return page(request, "error.html", staff, csrf, 403, message=str(exc))
+    except CaseError as exc:
+        return page(request, "error.html", staff, csrf, 409, message=str(exc))
+    live().changed("assign")
+    return see(f"/console/team?given={len(given)}")
+
+
+@router.post("/availability", response_class=HTMLResponse)
+def availability(request: Request, signed=Depends(require_form)) -> Response:
+    staff, _csrf, form = signed
+    Casework().set_available(staff, form.get("available") == "1")
+    return see("/console")

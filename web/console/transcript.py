@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
+from kuanxin.console.labels import INTENTS, slot_lines, words
 from kuanxin.core import clock
 from kuanxin.core.staff_reply import staff_name
 from kuanxin.lending.identity import mask_text
 
+PAYLOAD = re.compile(r"/(\w+)(?:\{.*\})?\s*$", re.S)  # a button's payload: an intent and its entities
 HIDDEN_SLOTS = {"requested_slot", "session_started_metadata"}
-MARKERS = {"pause": "人工接管:助手已暂停", "resume": "已交还助手", "session_started": "新会话开始"}
+MARKERS = ("pause", "resume", "session_started")  # their words: texts/zh.yml console.marker.*
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,21 @@ def _turn(event: dict) -> Turn | None:
     at, kind = _time(event.get("timestamp")), event.get("event")
     if kind == "user":
         intent = (event.get("parse_data") or {}).get("intent") or {}
-        return Turn(at, "borrower", mask_text(event.get("text") or ""), intent.get("name"), intent.get("confidence"))
+        return Turn(at, "borrower", said(event.get("text") or ""), intent.get("name"), intent.get("confidence"))
     if kind == "bot":
         staff = staff_name(event.get("data") or {})
         return Turn(at, "staff" if staff else "bot", mask_text(event.get("text") or ""), staff=staff)
     if kind in MARKERS:
-        return Turn(at, "marker", MARKERS[kind])
+        return Turn(at, "marker", words(f"marker.{kind}"))
     return None
+
+
+def said(text: str) -> str:
+    """What the borrower said; a button's payload (/affirm, /inform{…}) in words, not as its code."""
+    payload = PAYLOAD.match(text)
+    if payload:
+        return words("button", choice=INTENTS.of(payload.group(1)))
+    return mask_text(text)
 
 
 def turns(tracker: dict) -> list[Turn]:
@@ -46,9 +57,10 @@ def turns(tracker: dict) -> list[Turn]:
 
 
 def filled_slots(tracker: dict) -> list[tuple[str, str]]:
+    """(staff words for the slot, its value shown as staff read it) for each filled slot."""
     slots = tracker.get("slots") or {}
-    return [(name, mask_text(str(value))) for name, value in sorted(slots.items())
-            if value not in (None, "", [], False) and name not in HIDDEN_SLOTS]
+    return slot_lines({name: value for name, value in slots.items()
+                       if value not in (None, "", [], False) and name not in HIDDEN_SLOTS})
 
 
 def is_paused(tracker: dict) -> bool:

@@ -29,7 +29,7 @@ def test_a_supervisor_takes_over_replies_hands_back_approves_and_resolves(server
     console.get_by_role("link", name=reference).click()
     transcript = console.locator("#transcript")
     expect(transcript).to_contain_text("转人工")
-    expect(transcript).to_contain_text("request_human")
+    expect(transcript).to_contain_text("意图 要求人工")  # the intent in staff words, not its code
     expect(transcript).to_contain_text("138****5678")  # the borrower's own digits are masked for staff
     assert "13812345678" not in console.content()
 

@@ -1,0 +1,34 @@
+// The live queue: told by /console/live (server-sent events) that something changed, the page reads itself again and
+// swaps the parts named in its script tag's data-parts; a part the staff member is typing in is left alone.
+(function () {
+  var script = document.currentScript, parts = (script.dataset.parts || "").split(" ").filter(Boolean);
+  if (!window.EventSource || !parts.length) return;
+  var busy = false, again = false;
+  function inUse(element) {
+    return element.contains(document.activeElement) || Array.prototype.some.call(
+      element.querySelectorAll("input:not([type=hidden]), textarea"), function (field) { return field.value; });
+  }
+  function redraw() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(location.href, {credentials: "same-origin"}).then(function (answer) {
+      if (!answer.ok || answer.redirected) throw new Error(answer.status);
+      return answer.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      parts.forEach(function (id) {
+        var shown = document.getElementById(id), next = fresh.getElementById(id);
+        if (shown && next && !inUse(shown)) shown.replaceWith(next);
+      });
+      var state = document.getElementById("live-state");
+      if (state) state.textContent = (state.dataset.updated || "") + new Date().toLocaleTimeString("zh-CN", {hour12: false});
+    }).catch(function () {}).then(function () {
+      busy = false;
+      if (again) { again = false; redraw(); }
+    });
+  }
+  var source = new EventSource("/console/live");
+  source.addEventListener("queue", redraw);
+  source.onopen = function () { document.body.dataset.live = "on"; };
+  setInterval(redraw, 60000);  // the service clocks move on even when nothing changes
+})();
