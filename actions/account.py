@@ -8,9 +8,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.agreements import plan_lines
 from actions.base import KuanxinAction, accounts, the_borrower, verified_borrower
 from actions.loan_facts import question_text, settlement_addendum
-from actions.render import overdue_summary, percent, promise_line, request_line
+from actions.render import Composed, overdue_summary, percent, promise_line, request_line
 from actions.requests_common import availability_lines, other_options, plans_named, repay_button
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Day, Money
@@ -25,11 +26,17 @@ class ActionShowOverdue(KuanxinAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = the_borrower(tracker)
-        statements = plans.statements(borrower, self.today())
+        # a loan with a plan in force is told as its plan: the next payment, its date and what is left
+        told, held = plan_lines(tracker, borrower, self.today(), self.policy())
+        statements = [s for s in plans.statements(borrower, self.today()) if s.loan_id not in held]
         buttons = []
         if any(s.is_overdue for s in statements):
             buttons = [repay_button(tracker), *other_options(tracker, borrower, self.today(), self.policy())]
-        summary = overdue_summary(statements, self.today(), language_of(tracker))
+        summary = Composed()
+        for line in told:
+            summary.add(line)
+        if statements or not told:
+            summary.parts.extend(overdue_summary(statements, self.today(), language_of(tracker)).parts)
         # "我还要还多少" / "还清要多少": the settlement figure too, labelled (actions/loan_facts.py)
         addendum = settlement_addendum(tracker, borrower, "check_overdue", self.today(), self.policy())
         # "看看欠多少 另外能不能延期": the plan asked about in passing is answered too

@@ -8,13 +8,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.agreements import AgreementForm, ask_confirmation, offer
 from actions.asks import deferral_months_open
 from actions.base import KuanxinAction, accounts, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import loan_title
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots, plans_named
-from actions.texts import language_of, say
-from kuanxin.core.formats import Items, LongDay, Money
+from actions.texts import language_of, say, text_for
+from kuanxin.core.formats import Clauses, Items, LongDay, Money
 from kuanxin.core.zh_parse import find_month_count
 from kuanxin.lending import eligibility, plans
 from kuanxin.lending.overdue import loan_statement
@@ -48,8 +49,9 @@ def reason_answer(text: str) -> str | None:
     return text[:MAX_REASON] if len(text) >= 2 and not text.startswith("/") else None
 
 
-class ValidateDeferralForm(FormValidator):
+class ValidateDeferralForm(AgreementForm, FormValidator):
     form = "deferral_form"
+    kind, length_slot = "deferral", "deferral_months"
     slots = ("loan_id", "deferral_months", "deferral_reason", "confirm_request")
 
     async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
@@ -75,7 +77,9 @@ class ValidateDeferralForm(FormValidator):
                 reason_answer(text) if requested == "deferral_reason" and not self.digressing(tracker) else None)
             if reason:
                 found["deferral_reason"] = reason
-        return {**found, **self.confirmation(tracker, requested)}
+        confirmation = self.confirmation(tracker, requested)
+        self.not_acceptance(dispatcher, tracker, requested, found, confirmation)
+        return {**found, **confirmation}
 
     terms_key = "deferral.terms"
 
@@ -96,13 +100,19 @@ class ActionAskDeferralConfirm(KuanxinAction):
         borrower = the_borrower(tracker)
         loan = plans.loan_of(borrower, tracker.get_slot("loan_id"))
         months = int(tracker.get_slot("deferral_months"))
-        quote = plans.quote_deferral(borrower, loan, months, tracker.get_slot("deferral_reason"),
-                                     self.today(), self.policy())
-        key = "deferral.confirm.short" if tracker.get_slot(REASK_SLOT) else "deferral.confirm"
-        say(dispatcher, tracker, key, loan=loan_title(loan, language_of(tracker)), total=Money(quote.statement.total),
-            months=months,
-            new_date=LongDay(quote.due_date_after()), reason=tracker.get_slot("deferral_reason"),
-            buttons=confirm_buttons(tracker))
+        quote, decision, draft = offer(tracker, "deferral", borrower, loan, months, self.today(), self.policy())
+        if draft is not None:  # the assistant may approve it: the whole agreement, accepted only by 「我同意」
+            return ask_confirmation(dispatcher, tracker, draft, bool(tracker.get_slot(REASK_SLOT)))
+        reask = tracker.get_slot(REASK_SLOT)
+        key = "deferral.confirm.short" if reask else "deferral.confirm"
+        language = language_of(tracker)
+        text = text_for(tracker, key, loan=loan_title(loan, language), total=Money(quote.statement.total),
+                        months=months, new_date=LongDay(quote.due_date_after()),
+                        reason=tracker.get_slot("deferral_reason"))
+        if not reask and decision.outside:  # why staff decide, before the summary
+            text = text_for(tracker, "decision.review.deferral", months=months,
+                            reasons=Clauses(tuple(decision.reasons(language)))) + "\n" + text
+        dispatcher.utter_message(text=text, buttons=confirm_buttons(tracker))
         return []
 
 

@@ -1,4 +1,6 @@
-"""Installment plans (分期还款): collect the number of periods, show the full schedule, confirm, record."""
+"""Installment plans (分期还款): collect the number of periods and show the full schedule. Inside the policy's
+envelope the plan is offered as a written agreement the borrower accepts with 「我同意」; outside it, confirmed
+and recorded for staff review."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,18 +9,20 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.agreements import AgreementForm, ask_confirmation, installment_offer
 from actions.base import KuanxinAction, accounts, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import BLOCK_SLOT, loan_title, schedule_message
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots
 from actions.texts import language_of, say, text_for
-from kuanxin.core.formats import Items, Money
+from kuanxin.core.formats import Clauses, Items, Money
 from kuanxin.core.zh_parse import find_period_count
 from kuanxin.lending import eligibility, plans
 
 
-class ValidateInstallmentForm(FormValidator):
+class ValidateInstallmentForm(AgreementForm, FormValidator):
     form = "installment_form"
+    kind, length_slot = "installment", "installment_periods"
     slots = ("loan_id", "installment_periods", "confirm_request")
 
     async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
@@ -38,7 +42,9 @@ class ValidateInstallmentForm(FormValidator):
                 say(dispatcher, tracker, "request.problem", reason=problem.explain(language_of(tracker)))
             else:
                 found["installment_periods"] = float(periods)
-        return {**found, **self.confirmation(tracker, requested)}
+        confirmation = self.confirmation(tracker, requested)
+        self.not_acceptance(dispatcher, tracker, requested, found, confirmation)
+        return {**found, **confirmation}
 
     terms_key = "installment.terms"
 
@@ -63,8 +69,10 @@ class ActionAskInstallmentConfirm(KuanxinAction):
         borrower = the_borrower(tracker)
         loan = plans.loan_of(borrower, tracker.get_slot("loan_id"))
         periods = int(tracker.get_slot("installment_periods"))
-        quote = plans.quote_installment(borrower, loan, periods, self.today(), self.policy())
+        quote, decision, draft = installment_offer(tracker, borrower, loan, periods, self.today(), self.policy())
         total = quote.statement.total
+        if draft is not None:  # the assistant may approve it: the whole agreement, accepted only by 「我同意」
+            return ask_confirmation(dispatcher, tracker, draft, bool(tracker.get_slot(REASK_SLOT)))
         if tracker.get_slot(REASK_SLOT):
             say(dispatcher, tracker, "installment.confirm.short", periods=periods, first=Money(quote.plan[0].amount),
                 buttons=confirm_buttons(tracker))
@@ -72,10 +80,13 @@ class ActionAskInstallmentConfirm(KuanxinAction):
         language = language_of(tracker)
         plan = quote.terms
         assert plan is not None  # an eligible installment quote has its terms
+        review = text_for(tracker, "decision.review.installment", periods=periods,
+                          reasons=Clauses(tuple(decision.reasons(language))))
         template = text_for(tracker, "installment.confirm", loan=loan_title(loan, language), total=Money(total),
                             periods=periods, schedule=BLOCK_SLOT, paid=Money(plan.total_paid), cost=Money(plan.cost),
                             rate=f"{plan.annual_rate}%")
-        dispatcher.utter_message(**schedule_message(template, quote.plan, language), buttons=confirm_buttons(tracker))
+        dispatcher.utter_message(**schedule_message(review + "\n" + template, quote.plan, language),
+                                 buttons=confirm_buttons(tracker))
         return []
 
 

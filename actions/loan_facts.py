@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import loan_render
+from actions.agreements import plan_lines
 from actions.base import KuanxinAction, latest_intent, latest_text, the_borrower, user_messages
 from actions.loan_choice import loan_in_text
 from actions.requests_common import repay_button
@@ -150,10 +151,17 @@ class ActionSettlement(KuanxinAction):
         text = question_text(tracker, "ask_settlement")
         policy, today = self.policy(), self.today()
         facts = facts_of(borrower, text, today, policy)
+        told: list[str] = []
         if question_kind(text) == "settlement":
             reply = loan_render.settlement_text(_text(tracker), facts, today, policy.lender.hotline)
         else:
-            reply = loan_render.both_text(_text(tracker), facts, today)
-        buttons = [repay_button(tracker)] if any(not f.settled for f in facts) else []
+            # "我还要还多少": a loan with a plan in force is told as its plan (the next payment, its date, what is
+            # left); settling it all today is still asked with 结清
+            told, held = plan_lines(tracker, borrower, today, policy)
+            facts = [f for f in facts if f.loan_id not in held]
+            rest = [loan_render.both_text(_text(tracker), facts, today)] if facts and (
+                not told or any(not f.settled for f in facts)) else []
+            reply = "\n\n".join([*told, *rest])
+        buttons = [repay_button(tracker)] if told or any(not f.settled for f in facts) else []
         dispatcher.utter_message(text=reply, buttons=buttons)
         return []

@@ -9,17 +9,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.agreements import accept_agreement, book, offer, review_button, sent_to_review
 from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Items
+from kuanxin.core.vocab import DecisionOutcome
 from kuanxin.lending import plans
 from kuanxin.lending.eligibility import RuleFailure
 from kuanxin.store.models import Borrower, Loan
 
 REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
-                 "promise_amount", "confirm_request", "request_blocked", "form_reask")
+                 "promise_amount", "confirm_request", "request_blocked", "form_reask", "agreement_sha")
 # what the borrower can apply for: the button (texts "option.<kind>.button") and the words in a list
 OPTION_PAYLOADS = {"deferral": "/request_deferral", "installment": "/request_installment",
                    "waiver": "/request_penalty_waiver", "human": "/request_human"}
@@ -113,8 +115,8 @@ def availability_line(tracker: Tracker, borrower: Borrower, loan: Loan, kind: st
 
 
 def say_refusal(dispatcher: CollectingDispatcher, tracker: Tracker, what: str, failures: tuple[RuleFailure, ...],
-                borrower: Borrower, today, policy, kind: str) -> None:
-    buttons = other_options(tracker, borrower, today, policy, exclude=kind)
+                borrower: Borrower, today, policy, kind: str, extra: list[dict] | None = None) -> None:
+    buttons = other_options(tracker, borrower, today, policy, exclude=kind) + list(extra or [])
     alternatives = Items(b["title"] for b in buttons)
     say(dispatcher, tracker, "request.refused", what=what, reasons=failures_text(failures, language_of(tracker)),
         alternatives=alternatives, buttons=buttons)
@@ -136,20 +138,51 @@ class SubmitPlanAction(KuanxinAction):
             say(dispatcher, tracker, "request.no_loan", label=label)
         elif tracker.get_slot("request_blocked"):
             decision = plans.precheck(self.kind, borrower, loan, self.today(), self.policy())
-            say_refusal(dispatcher, tracker, what, decision.failures, borrower, self.today(), self.policy(),
-                        self.kind)
+            self.refuse(dispatcher, tracker, what, decision.failures, borrower, loan)
         elif not tracker.get_slot("confirm_request"):
             dispatcher.utter_message(response="utter_request_cancelled")
         else:
-            result = self.submit(tracker, borrower, loan)
-            if result.request is None:
-                say_refusal(dispatcher, tracker, what, result.quote.decision.failures, borrower, self.today(),
-                            self.policy(), self.kind)
-            else:
-                key = "request.changed" if result.changed else "request.submitted"
-                say(dispatcher, tracker, key, label=label, reference=result.request.reference,
-                    decision_time=self.policy().words(language_of(tracker)).decision_time)
+            self.confirmed(dispatcher, tracker, borrower, loan, label, what)
         return reset_request_slots()
+
+    def confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower: Borrower, loan: Loan,
+                  label: str, what: str) -> None:
+        """The borrower confirmed. Inside the policy's envelope (the confirmation was the written agreement, accepted
+        with 「我同意」): approved, recorded and linked. Outside it: a request for staff, with the decision that sent
+        it there and why. A rule that changed meanwhile refuses it."""
+        length, policy = self.length(tracker), self.policy()
+        if length is None:
+            raise ValueError(f"a confirmed {self.kind} request without its length")
+        quote, decision, draft = offer(tracker, self.kind, borrower, loan, length, self.today(), policy)
+        if draft is not None and draft.sha256 != tracker.get_slot("agreement_sha"):
+            say(dispatcher, tracker, "agreement.changed")  # only the very text shown is ever recorded as accepted
+            return
+        if draft is not None:
+            accept_agreement(dispatcher, tracker, borrower, loan, length, draft, decision, self.today(), self.now(),
+                             policy)
+            return
+        result = self.submit(tracker, borrower, loan)
+        if result.request is None:
+            self.refuse(dispatcher, tracker, what, result.quote.decision.failures, borrower, loan)
+        else:
+            sent_to_review(dispatcher, tracker, borrower, loan, length, decision, str(result.request.reference),
+                           self.now(), policy, changed=result.changed)
+
+    def refuse(self, dispatcher: CollectingDispatcher, tracker: Tracker, what: str, failures: tuple[RuleFailure, ...],
+               borrower: Borrower, loan: Loan) -> None:
+        """An automated refusal: recorded with the rules that refused, said with the way to ask a person to review."""
+        book().record_decision(borrower_id=borrower.id, loan_id=loan.id, kind=self.kind,
+                               outcome=DecisionOutcome.REFUSED, length=self.length(tracker),
+                               rules=[{"rule": f.code, "values": {k: str(v) for k, v in f.values.items()}}
+                                      for f in failures],
+                               conversation_id=tracker.sender_id, now=self.now())
+        say_refusal(dispatcher, tracker, what, failures, borrower, self.today(), self.policy(), self.kind,
+                    extra=[review_button(tracker)])
+
+    def length(self, tracker: Tracker) -> int | None:
+        """The periods or months asked for, if said."""
+        value = tracker.get_slot("installment_periods" if self.kind == "installment" else "deferral_months")
+        return int(value) if value else None
 
     @abstractmethod
     def submit(self, tracker: Tracker, borrower: Borrower, loan: Loan) -> plans.Submission:

@@ -80,6 +80,7 @@ BLOCK_FIELDS = {  # the fields of each block type the widget draws, and of each 
     "text": (("text",), ()),
     "schedule": (("caption", "columns"), ("period", "label", "day", "shown")),
     "amounts": (("title",), ("label", "shown", "note", "total")),
+    "terms": (("title",), ("label", "shown", "note", "total")),  # an agreement's key terms, drawn as a card
 }
 
 

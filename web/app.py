@@ -17,9 +17,10 @@ from sqlalchemy import exc as sql_errors
 from starlette.exceptions import HTTPException
 
 from kuanxin.lending.privacy import install_log_masking
-from web import demo_site, guard, lender_api, ready, sms
+from web import agreements, demo_site, guard, lender_api, ready, sms
 from web.console import events as console_events
 from web.console import insights
+from web.console import live as console_live
 from web.console import routes as console
 from web.console.auth import NotSignedIn
 
@@ -83,10 +84,12 @@ def create_app() -> FastAPI:
     app.include_router(ready.router)
     app.include_router(demo_site.router)
     app.include_router(console.router)
+    app.include_router(console_live.router)
     app.include_router(insights.router)
     app.include_router(console_events.router)
     app.include_router(sms.router)
     app.include_router(lender_api.router)
+    app.include_router(agreements.router)
 
     @app.exception_handler(NotSignedIn)
     async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:

@@ -116,6 +116,7 @@ class ConsolePolicy:
     lockout_minutes: int
     idle_minutes: int
     login_attempts_per_minute: int  # from one address, whatever the username
+    live_poll_seconds: int = 2  # how often each process looks for queue changes made elsewhere (kuanxin.console.live)
 
 
 SEGMENTS = ("upcoming", "early", "middle", "late", "litigation", "settled", "current")
@@ -275,6 +276,110 @@ class PrivacyPolicy:
 
 
 @dataclass(frozen=True)
+class ServiceClockPolicy:
+    """The console's service clocks (policy.yml `service_clock`): how long an escalation may wait for staff,
+    counted in service hours only (kuanxin.core.service_hours)."""
+    opens: dt.time = dt.time(9)  # Beijing time, every service day
+    closes: dt.time = dt.time(21)  # exclusive
+    days: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)  # ISO weekdays staff work (1 Monday … 7 Sunday)
+    target_minutes: dict = field(default_factory=lambda: {"high": 120, "normal": 720})  # priority -> minutes
+    safety_target_minutes: int = 30  # a borrower in crisis, whatever the priority
+    amber_percent: int = 75  # amber once this share of the target has passed; red past the target
+
+
+def parse_service_clock(raw: dict | None) -> ServiceClockPolicy:
+    section = Section({} if raw is None else raw, "policy.service_clock")
+    unknown = set(section.raw) - {"hours", "days", "target_minutes", "safety_target_minutes", "amber_percent"}
+    if unknown:
+        raise PolicyError(f"policy.service_clock: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    default, values = ServiceClockPolicy(), dict[str, object]()
+    if "hours" in section.raw:
+        hours = section.section("hours")
+        opens, closes = (_service_time(hours, key) for key in ("start", "end"))
+        if opens >= closes:
+            raise PolicyError("policy.service_clock.hours: need start < end (Beijing time)")
+        values.update(opens=opens, closes=closes)
+    if "days" in section.raw:
+        values["days"] = section.wholes("days", 1, 7)
+    if "target_minutes" in section.raw:
+        targets = section.section("target_minutes")
+        if set(targets.raw) != set(PRIORITIES):
+            raise PolicyError(f"{targets.where}: give exactly {', '.join(PRIORITIES)}")
+        values["target_minutes"] = {name: targets.whole(name, 1, 14 * 24 * 60) for name in PRIORITIES}
+    if "safety_target_minutes" in section.raw:
+        values["safety_target_minutes"] = section.whole("safety_target_minutes", 1, 24 * 60)
+    if "amber_percent" in section.raw:
+        values["amber_percent"] = section.whole("amber_percent", 1, 99)
+    return dataclasses.replace(default, **values)  # type: ignore[arg-type]  # each value checked above
+
+
+def _service_time(hours: Section, key: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(str(hours.value(key)))
+    except ValueError:
+        raise PolicyError(f"{hours.where}.{key}: give a time as HH:MM, got {hours.value(key)!r}") from None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the assistant may approve by itself for one kind of plan (policy.yml `automatic_decisions`); a request
+    outside it goes to staff review. See kuanxin/lending/decisions.py."""
+    max_days_overdue: int
+    max_amount: Decimal  # the loan's overdue total today
+    max_length: int  # periods (installment) or months (deferral)
+    broken_plan_months: int  # no plan of the borrower's broken within this many months
+    once_per_months: int = 0  # no other plan of this kind approved on the loan within this many months (0: no limit)
+    open_escalations_block: tuple[str, ...] = ("dispute", "collection_abuse")  # an open one of these: staff decide
+
+
+@dataclass(frozen=True)
+class PlanLifePolicy:
+    """A plan in force (policy.yml `plans`): how late a plan payment may be before the plan breaks, and how long the
+    link to the written agreement works."""
+    grace_days: int = 5
+    agreement_link_days: int = 30
+    draft_link_hours: int = 24  # the link to an agreement offered, before acceptance (WeChat)
+
+
+ENVELOPE_KEYS = {"installment": "max_periods", "deferral": "max_months"}
+
+
+def parse_envelopes(raw: dict | None) -> dict[str, Envelope]:
+    """policy.yml `automatic_decisions`: optional; a kind it does not name is always decided by staff."""
+    section = Section({} if raw is None else raw, "policy.automatic_decisions")
+    unknown = set(section.raw) - set(ENVELOPE_KEYS)
+    if unknown:
+        raise PolicyError(f"policy.automatic_decisions: unknown kind {', '.join(sorted(map(str, unknown)))}")
+    envelopes = {}
+    for kind, length in ENVELOPE_KEYS.items():
+        if kind not in section.raw:
+            continue
+        inner = section.section(kind)
+        allowed = {"max_days_overdue", "max_amount", length, "broken_plan_months", "once_per_months",
+                   "open_escalations_block"}
+        extra = set(inner.raw) - allowed
+        if extra:
+            raise PolicyError(f"{inner.where}: unknown setting {', '.join(sorted(map(str, extra)))}")
+        blocking = inner.raw.get("open_escalations_block", ["dispute", "collection_abuse"])
+        if not isinstance(blocking, list) or not all(isinstance(reason, str) for reason in blocking):
+            raise PolicyError(f"{inner.where}.open_escalations_block: give a list of escalation reasons")
+        envelopes[kind] = Envelope(inner.whole("max_days_overdue", 0, DAYS), inner.money("max_amount"),
+                                   inner.whole(length, 1, 120), inner.whole("broken_plan_months", 0, 120),
+                                   inner.whole("once_per_months", 0, 120) if "once_per_months" in inner.raw else 0,
+                                   tuple(blocking))
+    return envelopes
+
+
+def parse_plan_life(raw: dict | None) -> PlanLifePolicy:
+    section = Section({} if raw is None else raw, "policy.plans")
+    limits = {"grace_days": (0, 60), "agreement_link_days": (1, 3650), "draft_link_hours": (1, 720)}
+    unknown = set(section.raw) - set(limits)
+    if unknown:
+        raise PolicyError(f"policy.plans: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    return PlanLifePolicy(**{key: section.whole(key, *limit) for key, limit in limits.items() if key in section.raw})
+
+
+@dataclass(frozen=True)
 class Policy:
     lender: Lender
     identity: IdentityPolicy
@@ -292,6 +397,9 @@ class Policy:
     payments: PaymentPolicy
     wordings: dict = field(default_factory=dict)  # language -> Wording (the lender's own words)
     privacy: PrivacyPolicy = PrivacyPolicy()
+    envelopes: dict = field(default_factory=dict)  # kind -> Envelope: what the assistant approves itself
+    plans: PlanLifePolicy = PlanLifePolicy()
+    service_clock: ServiceClockPolicy = ServiceClockPolicy()
 
     def words(self, language: str = "zh") -> Wording:
         """The lender's own words (hours, complaint channel, response and decision times, texts) in `language`."""
@@ -348,13 +456,18 @@ def parse_policy(raw: dict) -> Policy:
             texts=top.texts("texts"),
             console=ConsolePolicy(console.whole("max_failed_logins", 1, 100), console.whole("lockout_minutes", 1, 1440),
                                   console.whole("idle_minutes", 1, 1440),
-                                  console.whole("login_attempts_per_minute", 1, 1000)),
+                                  console.whole("login_attempts_per_minute", 1, 1000),
+                                  *([console.whole("live_poll_seconds", 1, 60)] if "live_poll_seconds" in console.raw
+                                    else [])),
             segments=parse_segments(top.value("segments")),
             reminders=parse_reminders(top.value("reminders"), lender.text("name")),
             settlement=parse_settlement(raw.get("settlement")),
             safety=parse_safety(raw.get("safety")),
             payments=parse_payments(raw.get("payments")),
             privacy=parse_privacy(raw.get("privacy")),
+            envelopes=parse_envelopes(raw.get("automatic_decisions")),
+            plans=parse_plan_life(raw.get("plans")),
+            service_clock=parse_service_clock(raw.get("service_clock")),
         )
     except KeyError as missing:  # inside the sections parsed by hand below
         raise PolicyError(f"policy: {missing.args[0]} is missing") from None

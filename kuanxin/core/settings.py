@@ -44,6 +44,9 @@ SETTINGS = (
     Setting("KUANXIN_WEBCHAT_SECRET", "secret", "(made once under var/)", "key of the borrower tokens (HS256)"),
     Setting("KUANXIN_RASA_URL", "url", "http://127.0.0.1:5005", "Rasa, as the web app reaches it"),
     Setting("KUANXIN_PUBLIC_CHAT_URL", "url", "", "Rasa, as a borrower's browser reaches it"),
+    Setting("KUANXIN_PUBLIC_WEB_URL", "url", "http://localhost:8000",
+            "the web app, as a borrower's browser reaches it (links to agreements)"),
+    Setting("KUANXIN_AGREEMENT_SECRET", "secret", "(made once under var/)", "signs borrowers' links to agreements"),
     Setting("KUANXIN_DEMO_PAGES", "flag", "1", "serve the demo lender pages"),
     Setting("KUANXIN_CONSOLE_SECURE_COOKIES", "flag", "0", "console cookies over HTTPS only"),
     Setting("KUANXIN_LENDER_API_SECRET", "secret", "", "the lender's push API (whsec_…); empty: the API is off"),
@@ -227,6 +230,16 @@ def rasa_token() -> str:
 def webchat_secret() -> str:
     """The key the lender's back end signs borrower tokens with (HS256), shared with the web chat channel."""
     return secret("KUANXIN_WEBCHAT_SECRET", "webchat-secret")
+
+
+def agreement_secret() -> str:
+    """The key of the links to borrowers' written agreements (kuanxin.core.links)."""
+    return secret("KUANXIN_AGREEMENT_SECRET", "agreement-secret")
+
+
+def public_web_url() -> str:
+    """The web app as a borrower's browser reaches it, without a trailing slash."""
+    return str(current().value("KUANXIN_PUBLIC_WEB_URL")).rstrip("/")
 
 
 def policy_path() -> Path:

@@ -130,6 +130,8 @@ class AuditAction(Vocabulary):
     PRIVACY_DELETE = "privacy_delete"  # kuanxin privacy delete: transcripts and free text anonymised
     PRIVACY_RETENTION = "privacy_retention"  # kuanxin privacy retention: old transcripts anonymised
     REPLAY_EVENT = "replay_event"  # the console's 重新投递: an event queued again for the lender (revision 0008)
+    ASSIGN = "assign"  # an escalation given to a named agent: by a supervisor or the round-robin (revision 0010)
+    AUTOMATED_DECISION = "automated_decision"  # the assistant approved a plan or sent it to staff (revision 0011)
 
 
 class EventKind(Vocabulary):
@@ -149,6 +151,23 @@ class EventKind(Vocabulary):
     PLAN_ACCEPTED = "plan.accepted"  # repayment plans: kinds reserved for the plans work, not recorded yet
     PLAN_BROKEN = "plan.broken"
     PLAN_COMPLETED = "plan.completed"
+
+
+class DecisionOutcome(Vocabulary):
+    """What an automated decision on a plan came to (kuanxin/lending/decisions.py; revision 0011)."""
+
+    APPROVED = "approved"  # inside the policy's envelope: approved by the assistant, on the spot
+    REVIEW = "review"  # outside it: a request for staff review
+    REFUSED = "refused"  # the eligibility rules refuse it; the borrower may ask a person to review that
+
+
+class PlanStatus(Vocabulary):
+    """A plan agreed in writing (kuanxin/lending/plan_life.py; revision 0011)."""
+
+    IN_FORCE = "in_force"
+    COMPLETED = "completed"  # every plan payment made
+    BROKEN = "broken"  # a payment still unpaid after the grace days
+    SUPERSEDED = "superseded"  # replaced by a later agreement
 
 
 class DeliveryStatus(Vocabulary):

@@ -1,6 +1,5 @@
-"""Deferral, installment and penalty-waiver requests: quote against the policy, then record for staff.
-
-The assistant never grants anything: a request it records is pending until staff decide.
+"""Deferral, installment and penalty-waiver requests: quote against the policy, then record for staff, or, inside
+the policy's envelope (kuanxin/lending/decisions.py), offer the plan as a written agreement the assistant approves.
 """
 from __future__ import annotations
 
@@ -9,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kuanxin.core.policy import Policy
-from kuanxin.lending import eligibility
+from kuanxin.lending import agreement, decisions, eligibility
+from kuanxin.lending.agreement import AgreementDraft, Parties
+from kuanxin.lending.decisions import History, PlanDecision
 from kuanxin.lending.eligibility import Decision, PlanItem, RuleFailure
 from kuanxin.lending.overdue import LoanStatement, loan_statement
 from kuanxin.lending.plan_terms import PlanFee, PlanTerms, terms
@@ -198,3 +199,34 @@ def submit_waiver(accounts: Accounts, borrower: Borrower, loan: Loan, reason: st
         details={"penalty": str(statement.penalty), "late_fees": str(statement.late_fees)},
     )
     return Submission(quote, request, created)
+
+
+def installment_decision(quote: Quote, periods: int, history: History, today: dt.date,
+                         policy: Policy) -> PlanDecision:
+    """Who approves this installment plan: the assistant, inside the policy's envelope, or staff."""
+    return decisions.decide("installment", quote.statement, periods, history, policy.envelopes.get("installment"),
+                            today)
+
+
+def installment_agreement(borrower: Borrower, quote: Quote, periods: int, today: dt.date, policy: Policy,
+                          language: str) -> AgreementDraft:
+    """The written agreement of an eligible installment quote, as the borrower will be shown it."""
+    if quote.terms is None:
+        raise ValueError(f"no plan to put in writing for {quote.loan.id}")
+    parties = Parties(policy.lender.name, borrower.name, borrower.id_masked, quote.loan.id, quote.loan.product)
+    fees = policy.installment
+    return agreement.installment_draft(parties, quote.statement, quote.terms, periods, fees.fee_per_period,
+                                       fees.fee_once, policy.plans.grace_days, today, language)
+
+
+def deferral_decision(quote: Quote, months: int, history: History, today: dt.date, policy: Policy) -> PlanDecision:
+    """Who approves this deferral: the assistant, inside the policy's envelope, or staff."""
+    return decisions.decide("deferral", quote.statement, months, history, policy.envelopes.get("deferral"), today)
+
+
+def deferral_agreement(borrower: Borrower, quote: Quote, months: int, today: dt.date, policy: Policy,
+                       language: str) -> AgreementDraft:
+    """The written agreement of an eligible deferral quote."""
+    parties = Parties(policy.lender.name, borrower.name, borrower.id_masked, quote.loan.id, quote.loan.product)
+    return agreement.deferral_draft(parties, quote.statement, months, quote.due_date_after(),
+                                    policy.plans.grace_days, today, language)

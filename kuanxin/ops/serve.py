@@ -239,6 +239,8 @@ class Servers:
                         KUANXIN_RASA_URL=self.rasa_url, KUANXIN_RASA_TOKEN=token,
                         RASA_TELEMETRY_ENABLED="false")
         self.env.update(rasa_store_env(self.env))  # PostgreSQL tracker store and Redis locks when configured
+        if web_port and not self.env.get("KUANXIN_PUBLIC_WEB_URL"):  # where the agreement links point
+            self.env["KUANXIN_PUBLIC_WEB_URL"] = f"http://127.0.0.1:{web_port}"
         self.supervisor = Supervisor()
 
     @property
@@ -339,10 +341,16 @@ class Servers:
         self.supervisor.stop()
 
 
+# open console pages hold their live-queue stream (server-sent events) until they leave: a stop waits this long for
+# them, then closes them (the pages reconnect to another instance)
+WEB_SHUTDOWN_SECONDS = 5
+
+
 def web_command(port: int) -> list[str]:
     python = str(Path(sys.executable).parent / "python")
     return [python, "-m", "uvicorn", "--factory", "web.app:create_app", "--host", "127.0.0.1",
-            "--port", str(port), "--no-access-log", "--ws", "none"]
+            "--port", str(port), "--no-access-log", "--ws", "none",
+            "--timeout-graceful-shutdown", str(WEB_SHUTDOWN_SECONDS)]
 
 
 def deliverer_command() -> list[str]:

@@ -45,6 +45,8 @@ def print_report(report: RunReport) -> None:
     print(f"reminders run at {report.at:%Y-%m-%d %H:%M} Beijing time{mode}")
     kept = sum(1 for p in report.promises if p.kept)
     print(f"promises followed up: {len(report.promises)} ({kept} kept, {len(report.promises) - kept} broken)")
+    ended = ", ".join(f"{number} {status}" for number, status in report.plans_ended) or "none"
+    print(f"plans ended today: {ended}")
     if not report.in_hours:
         rules = policy.current().reminders
         print(f"outside contact hours ({rules.contact_start:%H:%M}-{rules.contact_end:%H:%M}): no reminder sent")

@@ -40,6 +40,7 @@ from kuanxin.reminders.selection import (
 )
 from kuanxin.reminders.sms import SmsError, SmsGateway
 from kuanxin.store.accounts import reference_for, utc_naive
+from kuanxin.store.agreements import PlanBook
 from kuanxin.store.db import Database
 from kuanxin.store.models import PaymentPromise, Reminder
 from kuanxin.wechat.api import SYSTEM_BUSY, WeChatApi, WeChatApiError, mask_openid
@@ -82,6 +83,7 @@ class RunReport:
     in_hours: bool = True
     promises: list[PromiseOutcome] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    plans_ended: list[tuple[str, str]] = field(default_factory=list)  # (agreement, completed | broken) found today
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -104,6 +106,8 @@ async def run(db: Database, policy: Policy, now: dt.datetime, channels: Channels
     outcomes = due_for_follow_up(db, today)
     report.promises = outcomes if dry_run else record_outcomes(db, outcomes, today)
     broken = {o.borrower_id for o in outcomes if not o.kept} if dry_run else broken_on(db, today)
+    # plans agreed in writing: a payment missed beyond the grace days breaks the plan, all paid completes it
+    report.plans_ended = PlanBook(db).follow_all(today, now, policy.plans.grace_days, dry_run)
     if not within_contact_hours(now, policy.reminders):
         report.in_hours = False
         return report

@@ -3,8 +3,8 @@
 - only within the contact hours of policy.yml (Beijing time, never wider than 08:00-22:00);
 - only accounts whose class calls for a reminder, or whose payment promise was found broken today;
 - never a borrower who opted out (退订), has an open complaint about collection, a pending request,
-  or an open promise not yet due, nor one who spoke of suicide or self-harm until staff clear the
-  safety flag (the safety protocol: no collection contact of any kind meanwhile);
+  a plan agreed in writing that is being kept, or an open promise not yet due, nor one who spoke of suicide or
+  self-harm until staff clear the safety flag (the safety protocol: no collection contact of any kind meanwhile);
 - at most one reminder a day (the database's unique borrower+day) and `weekly_cap` in any 7 days;
 - through WeChat when the borrower bound an OpenID there, otherwise by SMS; and by SMS the same day,
   on the same record, when WeChat refuses the borrower for good (unfollowed, refused the template),
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from kuanxin.core.vocab import (
     BindingChannel,
     EscalationReason,
     EscalationStatus,
+    PlanStatus,
     PromiseStatus,
     ReminderChannel,
     ReminderKind,
@@ -41,6 +42,7 @@ from kuanxin.store.models import (
     PaymentPromise,
     Reminder,
     ReminderOptOut,
+    RepaymentPlan,
     SafetyFlag,
     SenderBinding,
     ServiceRequest,
@@ -52,6 +54,7 @@ SKIP_REASONS = {
     "opted_out": "已退订",
     "abuse_complaint": "有未办结的催收投诉",
     "pending_request": "有待审批的申请",
+    "plan_in_force": "还款协议履行中",
     "promise_open": "已承诺还款,尚未到期",
     "reminded_today": "今天已提醒",
     "weekly_cap": "7天内提醒已达上限",
@@ -98,6 +101,7 @@ class Circumstances:
     today: dict  # borrower id -> TodaysReminder
     this_week: Counter  # borrower id -> reminders counted against the weekly cap
     openids: dict  # borrower id -> WeChat OpenID
+    plans_in_force: set = field(default_factory=set)  # a plan agreed in writing is being kept: no overdue reminder
 
 
 def within_contact_hours(moment: dt.datetime, rules: ReminderPolicy) -> bool:
@@ -128,6 +132,7 @@ def read_circumstances(db: Database, today: dt.date) -> Circumstances:
                                                                         PaymentPromise.promised_date >= today)),
             today=todays, this_week=week,
             openids={borrower_id: sender_id for borrower_id, sender_id in bindings},  # the latest binding wins
+            plans_in_force=ids(select(RepaymentPlan.borrower_id).where(RepaymentPlan.status == PlanStatus.IN_FORCE)),
         )
 
 
@@ -203,6 +208,8 @@ def _exclusion(candidate: Candidate, known: Circumstances) -> str | None:
         return "abuse_complaint"
     if borrower in known.pending_requests:
         return "pending_request"
+    if borrower in known.plans_in_force:
+        return "plan_in_force"
     if borrower in known.open_promises:
         return "promise_open"
     return None

@@ -22,12 +22,15 @@ from kuanxin.lending.identity import mask_id_number
 from kuanxin.store.accounts import reference_for
 from kuanxin.store.db import Database
 from kuanxin.store.models import (
+    Agreement,
     Borrower,
     Escalation,
     IdentityAttempt,
     Loan,
     Payment,
     PaymentPromise,
+    PlanDecisionRecord,
+    RepaymentPlan,
     ScheduleRow,
     SenderBinding,
     ServiceRequest,
@@ -256,11 +259,12 @@ def _validate_request(check: FieldChecker, rows: Rows, seen: dict, where: str, r
 
 
 def load_document(db: Database, document: Any) -> dict[str, int]:
-    """Replaces all account data (and what conversations recorded about it) with the document's."""
+    """Replaces all account data (and what conversations recorded about it: requests, decisions, agreements and
+    plans too) with the document's."""
     rows = validate(document)
     with db.session() as session:
         for model in (SenderBinding, IdentityAttempt, Escalation, PaymentPromise, ServiceRequest, Payment, ScheduleRow,
-                      Loan, Borrower):
+                      Loan, Borrower, RepaymentPlan, Agreement, PlanDecisionRecord):
             session.execute(delete(model))
         for model, batch in ((Borrower, rows.borrowers), (Loan, rows.loans), (ScheduleRow, rows.schedule)):
             if batch:

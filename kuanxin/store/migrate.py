@@ -47,6 +47,16 @@ ADDED_BY_0008 = frozenset({("add_table", table) for table in OUTBOX_TABLES}
 # 0009 (staff search): expression indexes, which SQLAlchemy 1.4 does not reflect, so `differences` never names them
 # and no adoption set holds them; a database adopted at BEFORE_CHECKS gets them from 0009 itself
 ADDED_BY_0009_EXPRESSIONS = ("ix_borrowers_phone_tail",)
+# 0010 (console shifts): when an escalation was first answered, who takes part in the round-robin
+ADDED_BY_0010 = frozenset({("add_column", "escalations", "first_response_at"),
+                           ("add_column", "staff_members", "available")})
+# 0011 (plans agreed in writing): automated decisions, agreements, plans in force
+PLAN_TABLES = ("plan_decisions", "agreements", "repayment_plans")
+ADDED_BY_0011 = frozenset({("add_table", table) for table in PLAN_TABLES}
+                          | {("add_index", index) for index in (
+                              "ix_plan_decisions_borrower_id", "ix_plan_decisions_conversation_at",
+                              "ix_agreements_borrower_id", "ix_repayment_plans_borrower_id",
+                              "ix_repayment_plans_status")})
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -162,7 +172,9 @@ def _adopt(connection: Connection) -> None:
         return
     found = frozenset(difference_key(difference) for difference in differences(connection))
     checks = frozenset(("add_check_constraint", table, name) for table, name in model_checks())
-    adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007 | ADDED_BY_0008: BEFORE_CHECKS}
+    adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007 | ADDED_BY_0008 | ADDED_BY_0010
+                 | ADDED_BY_0011:
+                 BEFORE_CHECKS}
     if found in adoptable:
         command.stamp(_config(connection), adoptable[found])
     else:

@@ -33,11 +33,13 @@ from sqlalchemy.types import TypeDecorator
 from kuanxin.core.vocab import (
     AuditAction,
     BindingChannel,
+    DecisionOutcome,
     DeliveryStatus,
     EscalationReason,
     EscalationStatus,
     EventKind,
     LoanStatus,
+    PlanStatus,
     Priority,
     PromiseStatus,
     ReminderChannel,
@@ -265,10 +267,12 @@ class Escalation(Base):
     summary = Column(Text)
     created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
     open_key = Column(String(200), unique=True)  # cleared on resolution, so a later one can be opened
+    # who owns it: the one fact the console's assignment changes (claim, assign, round-robin; audited alike)
     claimed_by = Column(String(64))  # staff username
     taken_over: Mapped[bool] = Column(Boolean, nullable=False, default=False)  # the assistant is paused for staff
     outcome = Column(Text)
     resolved_at = Column(DateTime)
+    first_response_at = Column(DateTime)  # first claim, assignment, take-over or reply: its service clock stops (0010)
 
 
 class IdentityAttempt(Base):
@@ -309,6 +313,8 @@ class StaffMember(Base):
     role: Mapped[str] = Column(String(20), nullable=False)  # StaffRole
     password_hash: Mapped[str] = Column(String(200), nullable=False)  # argon2id
     active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    # takes part in the round-robin assignment of new escalations (revision 0010)
+    available: Mapped[bool] = Column(Boolean, nullable=False, server_default=sa_false())
     failed_logins: Mapped[int] = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime)
     created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
@@ -495,3 +501,67 @@ class OutboxDelivery(Base):
     delivered_at = Column(DateTime)
     claim = Column(String(64))  # the token of the deliverer holding it
     lease_until = Column(DateTime)
+
+
+class PlanDecisionRecord(Base):
+    """An automated decision on a plan (kuanxin/lending/decisions.py): approved by the assistant, sent to staff
+    review, or refused by the eligibility rules; with every rule applied, its limit and the borrower's value.
+    Append-only. Not tied to the borrowers table: account loads replace borrowers, decisions stay (revision 0011)."""
+    __tablename__ = "plan_decisions"
+    __table_args__ = (Index("ix_plan_decisions_conversation_at", "conversation_id", "decided_at"),
+                      one_of("ck_plan_decisions_kind", "kind", RequestType),
+                      one_of("ck_plan_decisions_outcome", "outcome", DecisionOutcome))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False, index=True)
+    loan_id: Mapped[str] = Column(String(64), nullable=False)
+    kind: Mapped[str] = Column(String(20), nullable=False)  # RequestType: installment | deferral
+    outcome: Mapped[str] = Column(String(20), nullable=False)  # DecisionOutcome
+    length = Column(Integer)  # periods or months asked for; None when refused before they were asked
+    rules: Mapped[str] = Column(Text, nullable=False)  # JSON: [{rule, limit, value, passed}] or refusals
+    request_reference = Column(String(32))  # the request it approved or sent to staff
+    conversation_id = Column(String(128))
+    decided_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class Agreement(Base):
+    """A written agreement the borrower accepted: the exact text they saw (from a versioned template of the
+    catalogue), its SHA-256, the terms as data, when, where and after which identity check. Never changed: a change
+    is a new agreement that names the one it supersedes (revision 0011)."""
+    __tablename__ = "agreements"
+    __table_args__ = (one_of("ck_agreements_kind", "kind", RequestType),)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    number = Column(String(32), unique=True)  # XY20261122-0001, set in the transaction that records it
+    borrower_id: Mapped[str] = Column(String(64), nullable=False, index=True)
+    loan_id: Mapped[str] = Column(String(64), nullable=False)
+    kind: Mapped[str] = Column(String(20), nullable=False)  # RequestType
+    request_reference = Column(String(32))  # the approved request (FQ…)
+    decision_id = Column(Integer)  # the automated decision that approved it (plan_decisions.id)
+    template: Mapped[str] = Column(String(60), nullable=False)  # the catalogue key: agreement.installment.v1
+    language: Mapped[str] = Column(String(8), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)  # exactly as shown to the borrower
+    sha256: Mapped[str] = Column(String(64), nullable=False)
+    terms: Mapped[str] = Column(Text, nullable=False)  # JSON: the values and payments the text states
+    accepted_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+    channel = Column(String(40))  # the Rasa input channel the acceptance came through
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    identity_check: Mapped[str] = Column(Text, nullable=False)  # JSON: how the borrower had proved who they are
+    supersedes = Column(String(32))  # the number of the agreement this one replaces
+
+
+class RepaymentPlan(Base):
+    """A plan in force under an agreement, and how its life ended: completed or broken (kuanxin/lending/plan_life.py).
+    One in force per loan (open_key). Not tied to the borrowers table, like the agreement (revision 0011)."""
+    __tablename__ = "repayment_plans"
+    __table_args__ = (Index("ix_repayment_plans_status", "status"),
+                      one_of("ck_repayment_plans_kind", "kind", RequestType),
+                      one_of("ck_repayment_plans_status", "status", PlanStatus))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    agreement_number: Mapped[str] = Column(String(32), nullable=False, unique=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False, index=True)
+    loan_id: Mapped[str] = Column(String(64), nullable=False)
+    kind: Mapped[str] = Column(String(20), nullable=False)  # RequestType
+    starts_on: Mapped[dt.date] = Column(Date, nullable=False)  # Beijing date of the agreement
+    payments: Mapped[str] = Column(Text, nullable=False)  # JSON: [{n, due, amount}]
+    status: Mapped[str] = Column(String(20), nullable=False)  # PlanStatus
+    open_key = Column(String(160), unique=True)  # the loan id while in force: one plan in force per loan
+    ended_on = Column(Date)  # completed, broken or superseded on

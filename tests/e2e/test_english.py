@@ -16,7 +16,8 @@ from kuanxin.core import policy as policies
 from kuanxin.store.models import Escalation, PaymentPromise, ServiceRequest
 
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-NAMES = (policies.current().lender.name, "消费贷", "手机分期", "装修贷")  # the lender and the demo loans' products
+NAMES = (policies.current().lender.name, "消费贷", "手机分期", "装修贷",  # the lender and the demo loans' products
+         "张伟")  # and a borrower's own name, which their written agreement names
 AMOUNT_EN = re.compile(r"\d[\d,]*\.\d{2} yuan")
 REFERENCE = re.compile(r"(?:YQ|FQ|JM|CN|RG)\d{8}-\d{4}")
 
@@ -107,17 +108,19 @@ def test_installment_in_english_periods_schedule_confirm(english, db):
     ask = english.say("can i pay in installments")
     assert "How many installments" in ask and "3, 6, 12, 24, 36" in ask
     assert "6 installments" in english.buttons()
-    plan = english.say("6 installments pls")
-    assert "overdue total 3,084.60 yuan. In 6 installments" in plan
+    plan = english.say("6 installments pls")  # inside the envelope: the written agreement, in English
+    assert "an overdue total of 3,084.60 yuan" in plan and "in 6 monthly installments" in plan
     assert "Installment 1: 22 December 2026, 514.10 yuan" in plan
     assert "Installment 6: 22 May 2027, 514.10 yuan" in plan
-    assert "3,084.60 yuan, 0.00 yuan more than today's overdue total: an annualised rate of 0.00%" in plan
-    done = english.say("confirm")
+    assert "the annualised rate computed from the actual payments is 0.00%" in plan
+    assert english.buttons() == ["I agree", "Cancel"]
+    assert "please reply \"I agree\" exactly" in english.say("confirm")  # a yes is not acceptance
+    done = english.say("I agree")
     reference = REFERENCE.search(done).group(0)
-    assert reference.startswith("FQ20261122-")
+    assert reference.startswith("FQ20261122-") and "Your agreement is in force" in done
     with db.session() as s:
         request = s.execute(select(ServiceRequest).where(ServiceRequest.reference == reference)).scalar_one()
-    assert (request.type, request.periods, request.status) == ("installment", 6, "pending")
+    assert (request.type, request.periods, request.status) == ("installment", 6, "approved")
 
 
 def test_promise_in_english_date_and_amount_confirmed(english, db):

@@ -35,29 +35,30 @@ def test_a_question_inside_the_identity_form_is_answered_and_the_check_goes_on(b
 
 
 def test_a_correction_before_confirming_changes_the_plan(borrower, db):
-    borrower.verify("13812345678", "123X")
-    assert "分6期的还款计划" in borrower.say("分6期")
+    borrower.verify("13812345678", "123X")  # inside the envelope: the confirmation is the written agreement
+    assert "分6期偿还" in borrower.say("分6期")
     corrected = borrower.say("不对,我要分12期")
-    assert "分12期的还款计划" in corrected and "第12期" in corrected
-    confirmed = borrower.say("确认")
+    assert "分12期偿还" in corrected and "第12期" in corrected
+    confirmed = borrower.say("我同意")
     assert REFERENCE.search(confirmed)
     [request] = requests_of(db, borrower.sender)
-    assert (request.type, request.periods) == ("installment", 12)
+    assert (request.type, request.periods, request.status) == ("installment", 12, "approved")
 
 
 def test_a_change_to_a_pending_request_updates_it_with_an_audit_entry(borrower, db):
     borrower.verify("13812345678", "123X")
-    borrower.say("分6期")
+    borrower.say("分24期")  # beyond the 12 periods the assistant approves: a request for staff
     first = REFERENCE.search(borrower.say("确认")).group(0)
-    borrower.say("我想改成分12期")
+    borrower.say("我想改成分36期")
     changed = borrower.say("确认")
     assert "已按您的新要求修改" in changed and first in changed
     [request] = requests_of(db, borrower.sender)
-    assert request.periods == 12 and request.reference == first
+    assert request.periods == 36 and request.reference == first
     with db.session() as session:
         audit = session.execute(select(AuditEntry).where(AuditEntry.target == first,  # references restart
+                                                         AuditEntry.action == "request_changed",
                                                          AuditEntry.conversation_id == borrower.sender)).scalar_one()
-    assert audit.action == "request_changed" and "6 -> 12" in audit.detail
+    assert "24 -> 36" in audit.detail
 
 
 def test_leaving_a_form_at_any_step_keeps_the_borrower_verified(borrower, db):

@@ -67,7 +67,9 @@ def test_installment_periods_everywhere_they_show(lender):
     plan = borrower.say("12期")
     # 3,084.60 / 12 = 257.05, with 10.00 a period, and 20.00 more on the first
     assert "第1期 2026年12月22日 287.05元" in plan and "第2期 2027年1月22日 267.05元" in plan, plan
-    assert "共需还款3,224.60元,比今天的逾期总额多140.00元" in plan
+    # inside the envelope the plan is offered as the written agreement, its fees and rate stated
+    assert "共需还款3,224.60元,比逾期总额多140.00元" in plan
+    assert "分期手续费每期10.00元、一次性20.00元" in plan
     assert "年化费率8.32%" in plan  # the monthly IRR of those payments (0.6934 %) × 12
 
 

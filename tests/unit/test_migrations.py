@@ -20,6 +20,7 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import validate
 from kuanxin.store.models import (
+    Agreement,
     AuditEntry,
     Base,
     Borrower,
@@ -27,11 +28,12 @@ from kuanxin.store.models import (
     OutboxDelivery,
     OutboxEvent,
     PaymentPromise,
+    PlanDecisionRecord,
     Reminder,
+    RepaymentPlan,
     ScheduleRow,
     SenderBinding,
     ServiceRequest,
-    StaffMember,
     phone_tail,
 )
 from tests.conftest import BACKENDS, POSTGRES_URL
@@ -113,13 +115,17 @@ def models_without_checks() -> MetaData:
     """The schema create_all made before the vocabularies had CHECK constraints (and so before the ledger)."""
     metadata = MetaData()
     for table in Base.metadata.sorted_tables:
-        if table.name in ("payments", "inbound_batches", "identity_pending_phones", *migrate.OUTBOX_TABLES):
+        if table.name in ("payments", "inbound_batches", "identity_pending_phones", *migrate.OUTBOX_TABLES,
+                          *migrate.PLAN_TABLES):
             continue
         copy = table.to_metadata(metadata)
         copy.constraints = {c for c in copy.constraints if not isinstance(c, CheckConstraint)}
         copy.indexes = {i for i in copy.indexes if i.name not in migrate.ADDED_BY_0009_EXPRESSIONS}
         for column in migrate.LEDGER_COLUMNS.get(table.name, ()):
             copy._columns.remove(copy.c[column])
+        for _, table_name, column in sorted(migrate.ADDED_BY_0010):
+            if table_name == table.name:
+                copy._columns.remove(copy.c[column])
     return metadata
 
 
@@ -132,6 +138,7 @@ def test_a_database_made_by_create_all_before_the_checks_is_upgraded_to_them(tmp
     with database.engine.connect() as connection:
         assert migrate.differences(connection) == []
     one_outbox_row_each(database)
+    one_plan_row_each(database)
     assert_vocabularies_enforced(database)
     database.engine.dispose()
 
@@ -216,6 +223,11 @@ VOCABULARY_COLUMNS = [
     ("reminders", "status", "ck_reminders_status", vocab.ReminderStatus),
     ("outbox_events", "kind", "ck_outbox_events_kind", vocab.EventKind),
     ("outbox_deliveries", "status", "ck_outbox_deliveries_status", vocab.DeliveryStatus),
+    ("plan_decisions", "kind", "ck_plan_decisions_kind", vocab.RequestType),
+    ("plan_decisions", "outcome", "ck_plan_decisions_outcome", vocab.DecisionOutcome),
+    ("agreements", "kind", "ck_agreements_kind", vocab.RequestType),
+    ("repayment_plans", "kind", "ck_repayment_plans_kind", vocab.RequestType),
+    ("repayment_plans", "status", "ck_repayment_plans_status", vocab.PlanStatus),
 ]
 AT = dt.datetime(2026, 12, 1, 2)
 
@@ -229,18 +241,42 @@ def one_row_each(database: Database) -> None:
                            status=vocab.RequestStatus.REJECTED, created_on=AT.date(), created_at=AT),
             PaymentPromise(borrower_id="B1001", promised_date=AT.date(), amount=Decimal("100.00"),
                            status=vocab.PromiseStatus.OPEN, created_at=AT),
-            Escalation(conversation_id="c1", reason=vocab.EscalationReason.HUMAN, priority=vocab.Priority.NORMAL,
-                       status=vocab.EscalationStatus.OPEN, created_at=AT),
             SenderBinding(sender_id="s1", channel=vocab.BindingChannel.WECHAT, borrower_id="B1001", created_at=AT),
-            StaffMember(username="li", display_name="李", role=vocab.StaffRole.AGENT, password_hash="x",
-                        created_at=AT),
             AuditEntry(at=AT, staff="li", action=vocab.AuditAction.NOTE),
             Reminder(borrower_id="B1001", day=AT.date(), kind=vocab.ReminderKind.SEGMENT,
                      segment=vocab.Segment.EARLY, channel=vocab.ReminderChannel.SMS, recipient="138****5678",
                      amount=Decimal("100.00"), status=vocab.ReminderStatus.SENT, created_at=AT),
         ])
+    insert_as_then(database, "escalations", dict(conversation_id="c1", reason="human", priority="normal",
+                                                  status="open", created_at=AT, taken_over=False))
+    insert_as_then(database, "staff_members", dict(username="li", display_name="李", role="agent", password_hash="x",
+                                                    created_at=AT, active=True, failed_logins=0))
     if "outbox_events" in inspect(database.engine).get_table_names():  # 0008 on
         one_outbox_row_each(database)
+    if "agreements" in inspect(database.engine).get_table_names():  # 0011 on
+        one_plan_row_each(database)
+
+
+def one_plan_row_each(database: Database) -> None:
+    with database.session() as session:
+        session.add_all([
+            PlanDecisionRecord(borrower_id="B1001", loan_id="L1001", kind=vocab.RequestType.INSTALLMENT,
+                               outcome=vocab.DecisionOutcome.APPROVED, length=6, rules="[]", decided_at=AT),
+            Agreement(number="XY20261201-0001", borrower_id="B1001", loan_id="L1001", kind="installment",
+                      template="agreement.installment.v1", language="zh", text="协议", sha256="0" * 64, terms="{}",
+                      accepted_at=AT, conversation_id="c1", identity_check="{}"),
+            RepaymentPlan(agreement_number="XY20261201-0001", borrower_id="B1001", loan_id="L1001",
+                          kind="installment", starts_on=AT.date(), payments="[]", status=vocab.PlanStatus.IN_FORCE,
+                          open_key="L1001"),
+        ])
+
+
+def insert_as_then(database: Database, table: str, record: dict) -> None:
+    """One row with the columns an older schema's table had (later revisions add columns to these tables)."""
+    load = Base.metadata.tables[table]
+    with database.engine.begin() as connection:
+        had = {column["name"] for column in inspect(connection).get_columns(table)}
+        connection.execute(load.insert().values({k: v for k, v in record.items() if k in had}))
 
 
 def one_outbox_row_each(database: Database) -> None:
@@ -312,8 +348,8 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
     assert migrate.upgrade(empty_url) == migrate.head()
     database = Database(empty_url)
     one_row_each(database)
-    with database.engine.begin() as connection:  # 0008 keeps the lender's events: an outbox must be empty to go
-        for table in ("outbox_deliveries", "outbox_events"):
+    with database.engine.begin() as connection:  # 0008 keeps the lender's events, 0011 agreements: empty to go
+        for table in ("outbox_deliveries", "outbox_events", *migrate.PLAN_TABLES):
             connection.execute(text(f"DELETE FROM {table}"))
     migrate.downgrade(empty_url, "0004")
     assert migrate.current(empty_url) == "0004"
@@ -321,7 +357,8 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
         assert migrate.database_checks(connection) == {}
         checks = {("add_check_constraint", table, name) for table, name in migrate.model_checks()}
         assert {migrate.difference_key(d) for d in migrate.differences(connection)} == (
-            checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007 | migrate.ADDED_BY_0008)
+            checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007 | migrate.ADDED_BY_0008 | migrate.ADDED_BY_0010
+            | migrate.ADDED_BY_0011)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE escalations SET reason = 'anything'"))
         connection.execute(text("UPDATE escalations SET reason = 'human'"))
@@ -355,13 +392,13 @@ def test_a_create_all_database_holding_values_outside_the_sets_is_refused_and_le
 
 def test_the_console_wording_covers_each_vocabulary():
     from kuanxin.console import casework
-    from web.console.routes import ACTION_NAMES
-    assert set(casework.REASONS) == set(vocab.EscalationReason.values())
-    assert set(casework.EVENT_KINDS) == set(vocab.EventKind.values())
-    assert vocab.AuditAction.REPLAY_EVENT in ACTION_NAMES
-    assert set(casework.REQUEST_KINDS) == set(vocab.RequestType.values())
-    assert set(casework.REQUEST_STATUS) == set(vocab.RequestStatus.values())
-    assert set(casework.STATUSES) == set(vocab.EscalationStatus.values())
+    tables = [(casework.REASONS, vocab.EscalationReason), (casework.EVENT_KINDS, vocab.EventKind),
+              (casework.ACTIONS, vocab.AuditAction), (casework.REQUEST_KINDS, vocab.RequestType),
+              (casework.REQUEST_STATUS, vocab.RequestStatus), (casework.ESCALATION_STATUS, vocab.EscalationStatus),
+              (casework.PRIORITIES, vocab.Priority)]
+    for labels, vocabulary in tables:
+        assert set(labels) == set(vocabulary.values())
+        assert all(labels[code] and labels[code] != code for code in labels)  # each from the catalogue
 
 
 def test_0008_adds_the_outbox_keeps_the_data_and_never_drops_recorded_events(empty_url):
@@ -410,4 +447,52 @@ def test_0009_adds_the_phone_tail_index_the_search_uses(empty_url):
     assert "ix_borrowers_phone_tail" in plan
     migrate.downgrade(empty_url, "0008")
     assert phone_tail_indexes(database) == set()
+    database.engine.dispose()
+
+
+def test_0010_gives_answered_escalations_their_first_response_and_keeps_assignments(empty_url):
+    assert migrate.upgrade(empty_url, "0009") == "0009"
+    database = Database(empty_url)
+    for status, reference in (("claimed", "RG-1"), ("open", "RG-2")):
+        insert_as_then(database, "escalations", dict(reference=reference, conversation_id=reference, reason="human",
+                                                      priority="normal", status=status, created_at=AT,
+                                                      taken_over=False))
+    for minutes, action in ((30, "note"), (20, "claim"), (50, "reply")):
+        insert_as_then(database, "audit_entries", dict(at=AT + dt.timedelta(minutes=minutes), staff="li",
+                                                        action=action, target="RG-1"))
+    assert migrate.upgrade(empty_url) == migrate.head()
+    with database.session() as session:
+        answered = dict(session.execute(select(Escalation.reference, Escalation.first_response_at)).all())
+        assert answered == {"RG-1": AT + dt.timedelta(minutes=20), "RG-2": None}
+        session.add(AuditEntry(at=AT, staff="wang", action=vocab.AuditAction.ASSIGN, target="RG-2"))
+    with pytest.raises(migrate.MigrationError, match="revision 0010 not downgraded"):
+        migrate.downgrade(empty_url, "0009")
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entries WHERE action = 'assign'"))
+    migrate.downgrade(empty_url, "0009")
+    assert "available" not in {c["name"] for c in inspect(database.engine).get_columns("staff_members")}
+    database.engine.dispose()
+
+
+def test_0011_adds_decisions_agreements_and_plans_and_never_drops_them(empty_url):
+    assert migrate.upgrade(empty_url, "0010") == "0010"
+    database = Database(empty_url)
+    load_as_then(database, demo_document())
+    assert migrate.upgrade(empty_url) == migrate.head()
+    assert set(migrate.PLAN_TABLES) <= set(inspect(database.engine).get_table_names())
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+    one_plan_row_each(database)
+    with database.session() as session:
+        session.add(AuditEntry(at=AT, staff="assistant", action=vocab.AuditAction.AUTOMATED_DECISION, target="FQ-1"))
+    with pytest.raises(migrate.MigrationError, match="revision 0011 not downgraded.*1 agreements"):
+        migrate.downgrade(empty_url, "0010")
+    assert migrate.current(empty_url) == migrate.head()
+    with database.engine.begin() as connection:
+        for table in ("repayment_plans", "agreements", "plan_decisions", "audit_entries"):
+            connection.execute(text(f"DELETE FROM {table}"))
+    migrate.downgrade(empty_url, "0010")
+    assert not set(migrate.PLAN_TABLES) & set(inspect(database.engine).get_table_names())
+    with database.session() as session:
+        assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
     database.engine.dispose()

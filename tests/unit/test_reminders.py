@@ -620,3 +620,28 @@ def test_the_command(tmp_path, sms):
     assert "sent 0, failed 0" in again.stdout and len(sms.sent) == would
     bad = kuanxin(["reminders", "run"], {**env, "KUANXIN_SMS_KEY": "short"})
     assert bad.returncode == 2 and "KUANXIN_SMS_KEY" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# plans agreed in writing -----------------------------------------------------------------------
+
+def test_a_plan_being_kept_stops_overdue_reminders_and_one_missed_beyond_grace_is_found_broken(db, policy, sms):
+    from kuanxin.store.models import RepaymentPlan
+    add_borrower(db, "KEPT", "13800000011", overdue_days=5)
+    add_borrower(db, "MISSED", "13800000012", overdue_days=40)
+    with db.session() as session:
+        session.add_all([
+            RepaymentPlan(agreement_number="XY20261120-0001", borrower_id="KEPT", loan_id="L-KEPT", kind="installment",
+                          starts_on=dt.date(2026, 11, 20), status="in_force", open_key="L-KEPT",
+                          payments='[{"n": 1, "due": "2026-12-20", "amount": "1000.00"}]'),
+            RepaymentPlan(agreement_number="XY20261001-0001", borrower_id="MISSED", loan_id="L-MISSED",
+                          kind="installment", starts_on=dt.date(2026, 10, 1), status="in_force", open_key="L-MISSED",
+                          payments='[{"n": 1, "due": "2026-11-01", "amount": "1000.00"}]'),
+        ])
+    report = remind(db, policy, gateway=sms)
+    assert report.plans_ended == [("XY20261001-0001", "broken")]
+    skipped = {o.plan.candidate.borrower_id: o.plan.skip for o in report.outcomes if o.status == "skipped"}
+    assert skipped == {"KEPT": "plan_in_force"}
+    assert sms_phones(sms) == ["13800000012"]  # broken: the account is back to its class and its reminders
+    with db.session() as session:
+        statuses = dict(session.execute(select(RepaymentPlan.agreement_number, RepaymentPlan.status)).all())
+    assert statuses == {"XY20261120-0001": "in_force", "XY20261001-0001": "broken"}

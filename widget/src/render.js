@@ -51,6 +51,14 @@ function amountsTable(block) {
   return fragment;
 }
 
+// an agreement's key terms before the borrower accepts it: a card of labelled values, its title as a heading
+function termsCard(block) {
+  const card = document.createElement("section");
+  card.className = "terms";
+  card.append(amountsTable(block));
+  return card;
+}
+
 export function renderText(text) {
   const fragment = document.createDocumentFragment();
   let paragraph = null;
@@ -70,6 +78,7 @@ export function renderMessage(message) {
   for (const block of blocks) {
     if (block && block.type === "schedule" && Array.isArray(block.rows)) fragment.append(scheduleTable(block));
     else if (block && block.type === "amounts" && Array.isArray(block.rows)) fragment.append(amountsTable(block));
+    else if (block && block.type === "terms" && Array.isArray(block.rows)) fragment.append(termsCard(block));
     else if (block && block.type === "text") fragment.append(renderText(String(block.text ?? "")));
   }
   return fragment;

@@ -81,8 +81,12 @@ def test_a_signed_in_borrower_gets_the_amount_without_identity_questions(servers
     # drawn from the message's schedule data (no text parsed back): every row's date and amount, to the cent
     expect(table.locator("tbody tr").first).to_contain_text("2026年12月22日")
     expect(table.locator("tbody tr").last).to_contain_text("514.10元")
-    expect(chat.bot_messages().last).to_contain_text("分6期的还款计划如下")
-    expect(chat.bot_messages().last).to_contain_text("确认提交吗")
+    # inside the envelope the confirmation is the written agreement: its key terms drawn as a card from its data
+    card = chat.page.locator("#kuanxin-chat section.terms").last
+    expect(card).to_contain_text("分期还款协议(待您确认)")
+    expect(card.locator("tr.total")).to_have_text(re.compile(r"共需还款\s*3,084\.60元"))
+    expect(card.locator("tr", has_text="年化费率")).to_contain_text("0.00%")
+    expect(chat.bot_messages().last).to_contain_text("其他回复都不算同意")
     screenshot(chat.page, "webchat-installment-table")
 
 
