@@ -91,7 +91,9 @@ class ValidateIdentityForm(FormValidator):
     def phone_kept_aside(self, tracker: Tracker, found: dict) -> dict:
         """The slot gets the masked number; the number itself waits server-side while the check needs it."""
         phone = found.get(PHONE_SLOT)
-        if found.get("verified") or (PHONE_SLOT in found and phone is None):
+        if found.get("verified"):
+            accounts().settle_phone(tracker.sender_id, self.now(), self.policy().privacy.identity_phone_retry_seconds)
+        elif PHONE_SLOT in found and phone is None:
             accounts().forget_phone(tracker.sender_id)
         elif is_phone(phone):
             accounts().keep_phone(tracker.sender_id, str(phone), self.now(),

@@ -273,6 +273,7 @@ class PrivacyPolicy:
     """How long what borrowers typed is kept (kuanxin privacy retention; actions/identity.py)."""
     transcript_days: int = 180  # conversation transcripts older than this are anonymised
     identity_phone_minutes: int = 30  # a phone number typed in an identity check waits this long for the ID tail
+    identity_phone_retry_seconds: int = 120  # after a check succeeds, kept only this long for a re-sent turn
 
 
 @dataclass(frozen=True)
@@ -420,7 +421,8 @@ class Wording:
 
 
 DAYS = 3650  # no day count in the policy is longer than ten years
-PRIVACY_LIMITS = {"transcript_days": (1, DAYS), "identity_phone_minutes": (1, 1440)}
+PRIVACY_LIMITS = {"transcript_days": (1, DAYS), "identity_phone_minutes": (1, 1440),
+                  "identity_phone_retry_seconds": (0, 3600)}
 
 
 def parse_privacy(raw: dict | None) -> PrivacyPolicy:

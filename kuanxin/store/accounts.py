@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from dateutil import tz
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -123,6 +123,14 @@ class Accounts:
             return session.execute(select(PendingPhone.phone).where(
                 PendingPhone.conversation_id == conversation_id,
                 PendingPhone.expires_at > utc_naive(now))).scalar_one_or_none()
+
+    def settle_phone(self, conversation_id: str, now: dt.datetime, seconds: int) -> None:
+        """The check succeeded: the number waits only `seconds` more, for a re-sent turn that runs it again (the
+        first run's events die with an instance killed mid-turn; this deletion would not)."""
+        until = utc_naive(now) + dt.timedelta(seconds=seconds)
+        with self.db.session() as session:
+            session.execute(update(PendingPhone).where(PendingPhone.conversation_id == conversation_id,
+                                                       PendingPhone.expires_at > until).values(expires_at=until))
 
     def forget_phone(self, conversation_id: str) -> None:
         with self.db.session() as session:

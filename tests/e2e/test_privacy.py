@@ -8,6 +8,7 @@ reads), an export, and every log the servers wrote are searched for the digits.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from kuanxin.core import clock
 from kuanxin.core.zh_parse import digits_to_ascii
 from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
@@ -90,9 +92,13 @@ def test_identity_is_verified_and_no_full_number_is_stored_or_logged(stored_serv
     at_once = Borrower(servers)  # everything in one message, in full-width digits
     assert "身份核实成功(139****1111)" in at_once.say("１３９ ００００ １１１１ 4567 我逾期了多少钱")
 
-    # the phone numbers that waited for an ID tail are gone once each check succeeded
+    # the phone numbers that waited for an ID tail are kept only for a re-sent turn once each check succeeded
+    pinned = dt.date.fromisoformat(servers.env["KUANXIN_TODAY"])
+    servers_now = dt.datetime.now(clock.BEIJING).replace(year=pinned.year, month=pinned.month, day=pinned.day)
+    latest = servers_now.astimezone(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=120 + 5)
     with Database(servers.env["KUANXIN_DATABASE_URL"]).session() as session:
-        assert session.execute(select(func.count()).select_from(PendingPhone)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(PendingPhone)
+                               .where(PendingPhone.expires_at > latest)).scalar_one() == 0
 
     # the conversation store: every row, decoded, and the raw file
     engine = create_engine(f"sqlite:///{servers.store}", future=True)
