@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: all setup widget browser nginx services run run-cluster serve train validate lint types check unit test-stories e2e \
+.PHONY: all setup widget a11y browser nginx services run run-cluster serve train validate lint types check unit test-stories e2e \
         test-cluster test evaluate bench bench-cluster bench-scale demo clean
 
 all: test
@@ -39,6 +39,14 @@ $(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.
 	@touch $(WIDGET)
 
 widget: $(WIDGET)
+
+# axe-core for the browser tests' accessibility audit of every console page (tests/e2e/browser/axe.py).
+AXE := testkit/a11y/node_modules/axe-core/axe.min.js
+$(AXE): testkit/a11y/package.json testkit/a11y/package-lock.json
+	cd testkit/a11y && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+a11y: $(AXE)
 
 demo: $(STAMP)
 	$(BIN)/kuanxin db demo --if-empty
@@ -78,7 +86,7 @@ nginx:
 services:
 	@scripts/start-services.sh
 
-e2e: $(MODEL) $(WIDGET) browser
+e2e: $(MODEL) $(WIDGET) browser a11y
 	$(BIN)/pytest -q tests/e2e
 
 # Two Rasa instances and two action servers behind nginx, on PostgreSQL and Redis (issue 6).
@@ -93,6 +101,7 @@ evaluate: $(STAMP)
 
 bench: $(MODEL)
 	$(PY) -m bench.load
+	$(PY) -m bench.turns
 	$(PY) -m bench.wechat
 	$(PY) -m bench.reminders
 

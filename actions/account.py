@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.agreements import plan_lines
 from actions.base import KuanxinAction, accounts, the_borrower, verified_borrower
 from actions.loan_facts import question_text, settlement_addendum
-from actions.render import Composed, overdue_summary, percent, promise_line, request_line
+from actions.paying import add_pay_links
+from actions.render import Composed, loan_title, overdue_summary, percent, promise_line, request_line
 from actions.requests_common import availability_lines, other_options, plans_named, repay_button
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Day, Money
@@ -44,8 +46,17 @@ class ActionShowOverdue(KuanxinAction):
                                        self.today(), self.policy())
         for part in [addendum, *asked_too]:
             summary.add(part or "")
+        add_pay_links(summary, tracker, self.to_pay(borrower, statements, held, language_of(tracker)), self.policy())
         dispatcher.utter_message(**summary.message(), buttons=buttons)
         return []
+
+    @staticmethod
+    def to_pay(borrower, statements: list[LoanStatement], held: dict[str, Decimal],
+               language: str) -> list[tuple[str, str, Decimal]]:
+        """What the pay-now links suggest: each plan's next payment, each other overdue loan's total."""
+        planned = [(loan_title(loan, language), loan.id, held[loan.id]) for loan in borrower.loans if loan.id in held]
+        overdue = [(loan_title(s, language), s.loan_id, s.total) for s in statements if s.is_overdue]
+        return planned + overdue
 
 
 # "会坐牢吗": the fear is answered first, before the general list (an overdue loan is a civil matter)

@@ -26,6 +26,7 @@ from kuanxin.core.vocab import DecisionOutcome, PlanStatus
 from kuanxin.lending import plans
 from kuanxin.lending.agreement import AgreementDraft, payments_of
 from kuanxin.lending.decisions import PlanDecision
+from kuanxin.lending.replan import PlanInForce
 from kuanxin.store.agreements import PlanBook
 from kuanxin.store.models import Agreement, Borrower, Loan
 
@@ -57,19 +58,25 @@ def review_button(tracker: Tracker) -> dict:
 
 
 # --- the decision and its agreement ---------------------------------------------------------------------------
+def plan_to_replace(loan: Loan, today: dt.date, policy: Policy) -> PlanInForce | None:
+    """The plan in force on the loan: a new plan asked for now would replace it (policy.yml `plans.replan`)."""
+    return book().in_force_on(loan.id, today, policy.plans.grace_days)
+
+
 def offer(tracker: Tracker, kind: str, borrower: Borrower, loan: Loan, length: int, today: dt.date,
           policy: Policy) -> tuple[plans.Quote, PlanDecision, AgreementDraft | None]:
     """The quote of an installment (length: periods) or a deferral (months), who may approve it, and (when the
     assistant may) the agreement the borrower would accept."""
     history = book().history(borrower.id, loan.id, kind)
     language = language_of(tracker)
+    in_force = plan_to_replace(loan, today, policy)
     if kind == "installment":
-        quote = plans.quote_installment(borrower, loan, length, today, policy)
+        quote = plans.quote_installment(borrower, loan, length, today, policy, in_force)
         decision = plans.installment_decision(quote, length, history, today, policy)
         make: Callable[..., AgreementDraft] = plans.installment_agreement
     else:
         reason = tracker.get_slot("deferral_reason")
-        quote = plans.quote_deferral(borrower, loan, length, reason, today, policy)
+        quote = plans.quote_deferral(borrower, loan, length, reason, today, policy, in_force)
         decision = plans.deferral_decision(quote, length, history, today, policy)
         make = plans.deferral_agreement
     draft = make(borrower, quote, length, today, policy, language) if decision.approved and quote.decision.eligible \
@@ -87,7 +94,7 @@ def terms_card(tracker: Tracker, draft: AgreementDraft) -> dict[str, Any]:
     values, language = draft.terms["values"], language_of(tracker)
     parties = [("lender", values["lender"]), ("borrower", f"{values['name']}({values['id_masked']})"),
                ("loan", text_for(tracker, "loan.name", loan_id=values["loan_id"], product=values["product"])),
-               ("total", Money(Decimal(values["total"])))]
+               ("remaining" if values.get("supersedes") else "total", Money(Decimal(values["total"])))]
     if draft.kind == "installment":
         plan = [("periods", text_for(tracker, "agreement.card.periods.value", periods=values["periods"])),
                 ("paid", Money(Decimal(values["paid"]))), ("cost", Money(Decimal(values["cost"]))),
@@ -188,7 +195,16 @@ def ask_confirmation(dispatcher: CollectingDispatcher, tracker: Tracker, draft: 
             message["text"] += "\n" + text_for(tracker, "agreement.offer.link", page=draft_link(tracker, draft, hours),
                                                hours=hours)
         dispatcher.utter_message(**message, buttons=accept_buttons(tracker))
+        record_offer(tracker, draft)
     return [SlotSet(SHOWN, draft.sha256)]
+
+
+def record_offer(tracker: Tracker, draft: AgreementDraft) -> None:
+    """What the report counts as a plan offered: this agreement's text, shown in full in this conversation."""
+    values = draft.terms["values"]
+    book().record_offer(borrower_id=str(tracker.get_slot("borrower_id")), loan_id=values["loan_id"], kind=draft.kind,
+                        length=int(values["months"] if draft.kind == "deferral" else values["periods"]),
+                        sha256=draft.sha256, conversation_id=tracker.sender_id, now=clock.now())
 
 
 def draft_link(tracker: Tracker, draft: AgreementDraft, hours: int) -> str:
@@ -209,10 +225,13 @@ def accept_agreement(dispatcher: CollectingDispatcher, tracker: Tracker, borrowe
     accepted = book().accept(
         borrower_id=borrower.id, loan_id=loan.id, length=length, draft=draft, rules=decision.record(),
         channel=tracker.get_latest_input_channel() or None, conversation_id=tracker.sender_id,
-        identity_check=book().identity_check(tracker.sender_id, borrower.id), today=today, now=now)
+        identity_check=book().identity_check(tracker.sender_id, borrower.id), today=today, now=now,
+        supersedes=draft.terms["values"].get("supersedes"))  # a re-plan: the plan in force ends as superseded
     first, urls = draft.terms["payments"][0], agreement_links(accepted.agreement, policy)
-    key = "agreement.accepted.deferral" if draft.kind == "deferral" else "agreement.accepted"
+    key = ("agreement.accepted.deferral" if draft.kind == "deferral" else
+           "agreement.accepted.replan" if accepted.agreement.supersedes else "agreement.accepted")
     say(dispatcher, tracker, key, number=accepted.agreement.number, reference=accepted.request.reference,
+        supersedes=accepted.agreement.supersedes or "",
         periods=length, first_day=Day(dt.date.fromisoformat(first["due"])), first=Money(Decimal(first["amount"])),
         link_days=policy.plans.agreement_link_days, grace_days=policy.plans.grace_days, page=urls["page"],
         pdf=urls["pdf"])
@@ -237,11 +256,15 @@ def sent_to_review(dispatcher: CollectingDispatcher, tracker: Tracker, borrower:
 
 
 # --- a plan in force, told as what is owed -----------------------------------------------------------------------
-def plan_lines(tracker: Tracker, borrower: Borrower, today: dt.date, policy: Policy) -> tuple[list[str], set[str]]:
+def plan_lines(tracker: Tracker, borrower: Borrower, today: dt.date,
+               policy: Policy) -> tuple[list[str], dict[str, Decimal]]:
     """What each plan of the borrower's says today, and the loans whose plan is in force (their old arrears are
-    then not shown). A plan found completed or broken is recorded so, and told once here."""
-    lines, held = [], set()
+    then not shown), each with what is left of its next payment. A plan found completed or broken is recorded so,
+    and told once here."""
+    lines: list[str] = []
+    held: dict[str, Decimal] = {}
     grace = policy.plans.grace_days
+    lines += ended_lines(tracker, borrower, grace)
     for plan in book().plans_in_force(borrower.id):
         loan = plans.find_loan(borrower, plan.loan_id)
         title = loan_title(loan, language_of(tracker)) if loan else plan.loan_id
@@ -256,9 +279,10 @@ def plan_lines(tracker: Tracker, borrower: Borrower, today: dt.date, policy: Pol
                       remaining=Money(progress.remaining), left=progress.payments_left, grace_days=grace,
                       label=text_for(tracker, f"request.label.{plan.kind}"))
         if progress.status == PlanStatus.BROKEN:
-            lines.append(text_for(tracker, "plan.broken", **values))
+            if book().mark_told(plan.id, clock.now()):
+                lines.append(text_for(tracker, "plan.broken", **values))
             continue
-        held.add(plan.loan_id)
+        held[plan.loan_id] = upcoming.left
         key = ("plan.owed.late" if upcoming.due_date < today else
                "plan.owed.deferral" if plan.kind == "deferral" else "plan.owed")
         lines.append(text_for(tracker, key, grace_end=Day(upcoming.due_date + dt.timedelta(days=grace)), **values))
@@ -267,6 +291,25 @@ def plan_lines(tracker: Tracker, borrower: Borrower, today: dt.date, policy: Pol
             lines.append(text_for(tracker, "plan.links", link_days=policy.plans.agreement_link_days,
                                   **agreement_links(agreement, policy)))
     return lines, held
+
+
+def ended_lines(tracker: Tracker, borrower: Borrower, grace: int) -> list[str]:
+    """The borrower's plans that ended without them since they last heard (broken, found by the daily run; or
+    revoked by a supervisor), each told once, at this next contact."""
+    lines = []
+    for plan in book().ended_untold(borrower.id):
+        if not book().mark_told(plan.id, clock.now()):
+            continue  # another conversation told them meanwhile
+        loan = plans.find_loan(borrower, plan.loan_id)
+        values = dict(loan=loan_title(loan, language_of(tracker)) if loan else plan.loan_id,
+                      number=plan.agreement_number, label=text_for(tracker, f"request.label.{plan.kind}"),
+                      grace_days=grace)
+        if plan.status == PlanStatus.REVOKED:
+            lines.append(text_for(tracker, "plan.revoked", day=Day(plan.ended_on or clock.today()), **values))
+        elif plan.ended_on is not None:  # broken the day after the grace of the payment missed
+            missed = plan.ended_on - dt.timedelta(days=grace + 1)
+            lines.append(text_for(tracker, "plan.broken", day=Day(missed), **values))
+    return lines
 
 
 # --- a person's review of an automated refusal ------------------------------------------------------------------

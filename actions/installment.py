@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.agreements import AgreementForm, ask_confirmation, installment_offer
+from actions.agreements import AgreementForm, ask_confirmation, installment_offer, plan_to_replace
 from actions.base import KuanxinAction, accounts, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
 from actions.render import BLOCK_SLOT, loan_title, schedule_message
@@ -70,7 +70,7 @@ class ActionAskInstallmentConfirm(KuanxinAction):
         loan = plans.loan_of(borrower, tracker.get_slot("loan_id"))
         periods = int(tracker.get_slot("installment_periods"))
         quote, decision, draft = installment_offer(tracker, borrower, loan, periods, self.today(), self.policy())
-        total = quote.statement.total
+        total = quote.owed  # a re-plan splits what the plan in force leaves unpaid
         if draft is not None:  # the assistant may approve it: the whole agreement, accepted only by 「我同意」
             return ask_confirmation(dispatcher, tracker, draft, bool(tracker.get_slot(REASK_SLOT)))
         if tracker.get_slot(REASK_SLOT):
@@ -98,4 +98,5 @@ class ActionSubmitInstallment(SubmitPlanAction):
 
     def submit(self, tracker: Tracker, borrower, loan) -> plans.Submission:
         return plans.submit_installment(accounts(), borrower, loan, int(tracker.get_slot("installment_periods")),
-                                        tracker.sender_id, self.today(), self.now(), self.policy())
+                                        tracker.sender_id, self.today(), self.now(), self.policy(),
+                                        plan_to_replace(loan, self.today(), self.policy()))

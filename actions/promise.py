@@ -16,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
-from actions.render import percent
+from actions.paying import add_pay_links, promised_split
+from actions.render import Composed, loan_title, percent
 from actions.requests_common import confirm_buttons, reset_request_slots
-from actions.texts import say, text_for
+from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Items, LongDay, Money
 from kuanxin.core.money import ZERO, to_money
 from kuanxin.core.zh_parse import find_amount, parse_date
@@ -131,6 +132,11 @@ class ActionSubmitPromise(KuanxinAction):
             promise, _created = accounts().record_promise(
                 borrower_id=borrower.id, promised_date=day, amount=promised_amount(tracker, borrower, self.today()),
                 conversation_id=tracker.sender_id, today=self.today(), now=self.now())
-            say(dispatcher, tracker, "promise.recorded", day=LongDay(day), amount=Money(promise.amount),
-                reference=promise.reference)
+            recorded = Composed().add(text_for(tracker, "promise.recorded", day=LongDay(day),
+                                               amount=Money(promise.amount), reference=promise.reference))
+            split = promised_split(plans.statements(borrower, self.today()), promise.amount)
+            language = language_of(tracker)
+            add_pay_links(recorded, tracker, [(loan_title(statement, language), statement.loan_id, amount)
+                                              for statement, amount in split], self.policy())
+            dispatcher.utter_message(**recorded.message())
         return reset_request_slots()

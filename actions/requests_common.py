@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.agreements import accept_agreement, book, offer, review_button, sent_to_review
+from actions.agreements import accept_agreement, book, offer, plan_to_replace, review_button, sent_to_review
 from actions.base import KuanxinAction, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
@@ -71,7 +71,7 @@ def loan_slots(kind: str, borrower: Borrower, loan_id: str | None, text: str, to
     loan = plans.find_loan(borrower, loan_id) or choose_loan(borrower, text, today)
     if loan is None:
         return ({} if plans.overdue_loans(borrower, today) else {"request_blocked": True}), None
-    if not plans.precheck(kind, borrower, loan, today, policy).eligible:
+    if not plans.precheck(kind, borrower, loan, today, policy, in_force=plan_to_replace(loan, today, policy)).eligible:
         return {"loan_id": loan.id, "request_blocked": True}, None
     return {"loan_id": loan.id}, loan
 
@@ -103,7 +103,7 @@ def availability_lines(tracker: Tracker, borrower: Borrower, kinds: list[str], t
 
 
 def availability_line(tracker: Tracker, borrower: Borrower, loan: Loan, kind: str, today, policy) -> str:
-    decision = plans.precheck(kind, borrower, loan, today, policy)
+    decision = plans.precheck(kind, borrower, loan, today, policy, in_force=plan_to_replace(loan, today, policy))
     if not decision.eligible:
         return text_for(tracker, f"plan.available.no.{kind}", loan=loan_title(loan, language_of(tracker)),
                         reason=failures_text(decision.failures, language_of(tracker)))
@@ -137,7 +137,8 @@ class SubmitPlanAction(KuanxinAction):
         if borrower is None or loan is None:
             say(dispatcher, tracker, "request.no_loan", label=label)
         elif tracker.get_slot("request_blocked"):
-            decision = plans.precheck(self.kind, borrower, loan, self.today(), self.policy())
+            decision = plans.precheck(self.kind, borrower, loan, self.today(), self.policy(),
+                                      in_force=plan_to_replace(loan, self.today(), self.policy()))
             self.refuse(dispatcher, tracker, what, decision.failures, borrower, loan)
         elif not tracker.get_slot("confirm_request"):
             dispatcher.utter_message(response="utter_request_cancelled")

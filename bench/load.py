@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -50,9 +51,9 @@ def conversation(n: int) -> list[str]:
     return ["你好", "不还钱会有什么后果", "我逾期了多少钱", phone, last4, "我的申请进度怎么样了", "在哪里还款", "谢谢"]
 
 
-async def talk(session: aiohttp.ClientSession, url: str, n: int, latencies: list[float]) -> None:
+async def talk(session: aiohttp.ClientSession, url: str, messages: list[str], latencies: list[float]) -> None:
     sender = f"bench-{uuid.uuid4().hex[:10]}"
-    for text in conversation(n):
+    for text in messages:
         started = time.perf_counter()
         # the sender in the query too, for a load balancer hashing on it (bench.cluster)
         async with session.post(url, params={"sender": sender}, json={"sender": sender, "message": text}) as response:
@@ -62,14 +63,15 @@ async def talk(session: aiohttp.ClientSession, url: str, n: int, latencies: list
             raise RuntimeError(f"no answer to {text!r}: {response.status} {replies}")
 
 
-async def run_load(url: str, borrowers: list[int], concurrency: int) -> tuple[list[float], float]:
+async def run_load(url: str, borrowers: list[int], concurrency: int,
+                   script: Callable[[int], list[str]] = conversation) -> tuple[list[float], float]:
     latencies: list[float] = []
     queue = list(borrowers)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         async def worker():
             while queue:
-                await talk(session, url, queue.pop(), latencies)
+                await talk(session, url, script(queue.pop()), latencies)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return latencies, time.perf_counter() - started

@@ -81,6 +81,7 @@ BLOCK_FIELDS = {  # the fields of each block type the widget draws, and of each 
     "schedule": (("caption", "columns"), ("period", "label", "day", "shown")),
     "amounts": (("title",), ("label", "shown", "note", "total")),
     "terms": (("title",), ("label", "shown", "note", "total")),  # an agreement's key terms, drawn as a card
+    "pay": (("label", "url", "note"), ()),  # pay now: a button to the lender's own payment page (actions/paying.py)
 }
 
 
@@ -93,6 +94,8 @@ def widget_blocks(custom: Any) -> list[dict[str, Any]]:
         kind = block.get("type") if isinstance(block, dict) else None
         if kind not in BLOCK_FIELDS or (kind == "text" and not isinstance(block.get("text"), str)):
             continue
+        if kind == "pay" and not str(block.get("url") or "").startswith(("https://", "http://")):
+            continue  # a link the widget opens is a web page, never a script
         fields, row_fields = BLOCK_FIELDS[kind]
         clean: dict[str, Any] = {"type": kind, **{name: plain(block.get(name)) for name in fields}}
         if row_fields:

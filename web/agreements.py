@@ -92,8 +92,9 @@ def offered(facts: dict[str, str]) -> AgreementDraft | None:
     if borrower is None or loan is None:
         return None
     length, language = int(facts["n"]), facts.get("g") or texts.DEFAULT_LANGUAGE
-    if facts.get("k") == "installment":
-        quote = plans.quote_installment(borrower, loan, length, today, policy)
+    if facts.get("k") == "installment":  # in place of a plan in force: the re-plan (kuanxin/lending/replan.py)
+        in_force = book().in_force_on(loan.id, today, policy.plans.grace_days)
+        quote = plans.quote_installment(borrower, loan, length, today, policy, in_force)
         return plans.installment_agreement(borrower, quote, length, today, policy, language) \
             if quote.decision.eligible else None
     quote = plans.quote_deferral(borrower, loan, length, "-", today, policy)  # the reason is not in the text

@@ -21,6 +21,7 @@ from web import agreements, demo_site, guard, lender_api, ready, sms
 from web.console import events as console_events
 from web.console import insights
 from web.console import live as console_live
+from web.console import plans as console_plans
 from web.console import routes as console
 from web.console.auth import NotSignedIn
 
@@ -87,6 +88,7 @@ def create_app() -> FastAPI:
     app.include_router(console_live.router)
     app.include_router(insights.router)
     app.include_router(console_events.router)
+    app.include_router(console_plans.router)
     app.include_router(sms.router)
     app.include_router(lender_api.router)
     app.include_router(agreements.router)

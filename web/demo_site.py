@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from kuanxin.core import settings
+from kuanxin.core import clock, links, settings
 from kuanxin.core.signin import sign_borrower_token
 from kuanxin.store.demo import demo_document
 from web.guard import scrub
@@ -73,3 +73,16 @@ def widget_file(name: str) -> FileResponse:
         raise HTTPException(status_code=503, detail="the widget is not built: run `make widget`")
     return FileResponse(path, media_type="text/javascript" if name.endswith(".js") else "application/json",
                         headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/demo/lender/pay", response_class=HTMLResponse)
+def lender_payment_page(request: Request, loan: str = "", amount: str = "", expires: str = "",
+                        signature: str = "") -> HTMLResponse:
+    """The lender's own payment page as the pay-now link opens it (a demo: no money moves). It runs the check the
+    lender's page runs, kuanxin.core.links.pay_link_valid: a link whose loan or amount was altered, or that has
+    expired, is refused with 403 and nothing of it is shown."""
+    if not demo_pages_on():
+        raise HTTPException(status_code=404)
+    if not links.pay_link_valid(settings.pay_link_secret(), loan, amount, expires, signature, clock.now()):
+        return templates.TemplateResponse(request, "demo/pay_refused.html", {}, status_code=403)
+    return templates.TemplateResponse(request, "demo/pay.html", {"loan": loan, "amount": amount})

@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from kuanxin.core import policy, settings, webhooks
+from kuanxin.core import clock, policy, settings, webhooks
+from kuanxin.reminders.promises import keep_covered_promises
 from kuanxin.store.db import database
 from kuanxin.store.models import InboundBatch
 from kuanxin.store.sync import Sync
@@ -101,8 +102,9 @@ def records_of(body: bytes) -> tuple[list[Any], str | None]:
 
 
 def apply(records: list[Any]) -> dict[str, Any]:
-    summary, results = Sync(database(), policy.current().payments, source="api").apply(
-        [(f"records[{index}]", record) for index, record in enumerate(records)])
+    sync = Sync(database(), policy.current().payments, source="api")
+    summary, results = sync.apply([(f"records[{index}]", record) for index, record in enumerate(records)])
+    keep_covered_promises(database(), sync.changed_loans, clock.today())
     return {"counts": summary.as_dict()["counts"],
             "results": [{"index": index, "type": kind, "outcome": outcome, **({"reason": why} if why else {})}
                         for index, (kind, outcome, why) in enumerate(results)]}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,10 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from kuanxin.console import plan_report
 from kuanxin.console.casework import REASONS, REQUEST_KINDS, REQUEST_STATUS
 from kuanxin.console.clocks import TargetShare, share_within_target
+from kuanxin.console.labels import words
 from kuanxin.core import clock, policy
 from kuanxin.lending.overdue import is_fully_paid
 from kuanxin.store.accounts import utc_naive
@@ -66,6 +69,7 @@ class Report:
     touched_overdue: int = 0
     cured: int = 0
     answered: TargetShare = TargetShare(0, 0)  # escalations answered, and within their target
+    plan_figures: plan_report.PlanFigures = field(default_factory=plan_report.PlanFigures)  # offered … time to a plan
 
     @property
     def containment(self) -> float | None:
@@ -129,7 +133,9 @@ def build_report(db: Database, start: dt.date, end: dt.date) -> Report:
             if s.borrower_id:
                 touches[s.borrower_id].add(clock.beijing_date(s.started_at))
         report.touched_overdue, report.cured = _cures(session, touches)
+        report.plan_figures = plan_report.plan_figures(session, start, end, since, until)
     return report
+
 
 
 def _escalated(session, sessions: list[ConversationSession]) -> int:
@@ -211,6 +217,7 @@ def csv_text(report: Report) -> str:
                       ["cure", "rate", percent(report.cure_rate)],
                       ["escalations_answered", "", report.answered.answered],
                       ["escalations_answered", "within_target", report.answered.within_target]])
+    writer.writerows(plan_report.csv_rows(report.plan_figures))
     return out.getvalue()
 
 
@@ -233,11 +240,280 @@ def chart_data(report: Report) -> dict:
     }
 
 
-def html_fragment(report: Report) -> Markup:
-    """The report's body: the console embeds it, the printable page wraps it."""
+def html_fragment(report: Report, view: ReportView | None = None) -> Markup:
+    """The report's body: the console embeds it, the printable page wraps it; with the view, the comparison with
+    the previous period and the trend charts too."""
+    change = None
+    if view is not None:
+        change = {"previous": view.previous, "rows": [c for c in compare(view.report, view.previous)
+                                                      if c.figure.code in COMPARED],
+                  "charts": trend_charts(view.trend), "by": view.trend.by}
     return Markup(TEMPLATES.get_template("report_body.html").render(
-        report=report, charts=chart_data(report), percent=percent, cure_days=CURE_DAYS))
+        report=report, charts=chart_data(report), percent=percent, cure_days=CURE_DAYS, change=change, show=show,
+        show_change=show_change, words=words))
 
 
-def html_page(report: Report) -> str:
-    return TEMPLATES.get_template("report_page.html").render(report=report, body=html_fragment(report))
+def html_page(report: Report, view: ReportView | None = None) -> str:
+    return TEMPLATES.get_template("report_page.html").render(report=report, body=html_fragment(report, view))
+
+
+# change over time: every figure named once, the previous period beside this one, and daily or weekly trends ---------
+
+MAX_DAILY_POINTS = 92  # a longer period is shown by week
+PLAN_ENDS = ("completed", "broken", "revoked")
+# the figures the page compares with the previous period (the CSV compares every figure)
+COMPARED = ("conversations", "containment", "escalations", *(f"escalations.{r}" for r in REASONS), "answered.share",
+            "promises.made", "promises.kept", "plans.offered", "plans.accepted", *(f"plans.{s}" for s in PLAN_ENDS),
+            "reminders.sent", "cure.cured", "cure.rate")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell starting so as a formula
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?%?")  # ... except a plain number, which stays a number
+
+
+@dataclass(frozen=True)
+class Figure:
+    code: str  # stable, for machines and the CSV: escalations.human
+    label: str  # staff words
+    value: float | None  # a count, or a share from 0 to 1 (None when there is nothing to divide by)
+    share: bool = False
+
+
+def figures(report: Report) -> list[Figure]:
+    """Every figure of a report, in the order the page and the CSV show them."""
+    got: list[Figure] = [
+        Figure("conversations", words("figure.conversations"), report.conversations),
+        Figure("contained", words("figure.contained"), report.contained),
+        Figure("containment", words("figure.containment"), report.containment, share=True),
+        Figure("escalations", words("figure.escalations"), sum(report.escalations.values()))]
+    got += [Figure(f"escalations.{reason}", words("figure.escalations_by", reason=REASONS.of(reason)),
+                   report.escalations.get(reason, 0)) for reason in sorted(set(REASONS) | set(report.escalations))]
+    answered = report.answered
+    got += [Figure("answered", words("figure.answered"), answered.answered),
+            Figure("answered.within_target", words("figure.within_target"), answered.within_target),
+            Figure("answered.share", words("figure.within_target_share"),
+                   answered.within_target / answered.answered if answered.answered else None, share=True),
+            Figure("promises.made", words("figure.promises_made"), report.promises_made)]
+    got += [Figure(f"promises.{state}", words("figure.promises_by", state=label), report.promises.get(state, 0))
+            for state, label in PROMISE_STATES.items()]
+    plans = report.plan_figures  # kuanxin/console/plan_report.py: plans agreed in writing
+    got += [Figure("plans.offered", words("figure.plans_offered"), plans.offered),
+            Figure("plans.accepted", words("figure.plans_accepted"), plans.accepted)]
+    got += [Figure(f"plans.{state}", words(f"figure.plans_{state}"), plans.ended.get(state, 0)) for state in PLAN_ENDS]
+    got += [Figure(f"requests.{kind}.{status}", f"{REQUEST_KINDS[kind]}·{REQUEST_STATUS[status]}",
+                   report.requests.get((kind, status), 0)) for kind in REQUEST_KINDS for status in REQUEST_STATUS]
+    got += [Figure("reminders.sent", words("figure.reminders_sent"), report.reminders_sent),
+            Figure("reminders.failed", words("figure.reminders_failed"), report.reminders_failed),
+            Figure("reminders.opted_out", words("figure.opted_out"), report.opted_out),
+            Figure("cure.overdue_when_touched", words("figure.touched_overdue"), report.touched_overdue),
+            Figure("cure.cured", words("figure.cured", days=CURE_DAYS), report.cured),
+            Figure("cure.rate", words("figure.cure_rate", days=CURE_DAYS), report.cure_rate, share=True)]
+    return got
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period of the same length just before: a week before a week, the 30 days before 30 days."""
+    length = end - start
+    return start - length - dt.timedelta(days=1), start - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Change:
+    figure: Figure
+    before: Figure
+    delta: float | None  # this minus before; for a share in percentage points; None when either is unknown
+
+
+def compare(now: Report, before: Report) -> list[Change]:
+    changes = []
+    for this, earlier in zip(figures(now), figures(before), strict=True):
+        if this.value is None or earlier.value is None:
+            delta = None
+        else:
+            delta = round((this.value - earlier.value) * 100, 1) if this.share else this.value - earlier.value
+        changes.append(Change(this, earlier, delta))
+    return changes
+
+
+def show(figure: Figure) -> str:
+    """A figure as the page and the CSV write it."""
+    if figure.share:
+        return percent(figure.value)
+    return "—" if figure.value is None else str(int(figure.value))
+
+
+def show_change(change: Change) -> str:
+    if change.delta is None:
+        return "—"
+    if not change.delta:
+        return words("report.flat")
+    number = f"{change.delta:+.1f}" if change.figure.share else f"{int(change.delta):+d}"
+    return words("report.points", change=number) if change.figure.share else number
+
+
+def periods(start: dt.date, end: dt.date, by: str) -> list[tuple[dt.date, dt.date]]:
+    """The days, or the weeks (Monday to Sunday, cut to the period at either end), from start to end."""
+    if by == "day":
+        return [(day, day) for day in (start + dt.timedelta(days=n) for n in range((end - start).days + 1))]
+    spans, first = [], start
+    while first <= end:
+        last = min(end, first + dt.timedelta(days=6 - first.weekday()))
+        spans.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return spans
+
+
+def granularity(start: dt.date, end: dt.date, asked: str | None = None) -> str:
+    """By day for a month or less, else by week; by day only when the days fit a chart."""
+    days = (end - start).days + 1
+    if asked == "week" or days > MAX_DAILY_POINTS:
+        return "week"
+    return "day" if asked == "day" or days <= 31 else "week"
+
+
+@dataclass
+class Trend:
+    by: str  # day | week
+    points: list[Report]
+
+    def series(self, code: str) -> list[float | None]:
+        return [next(f.value for f in figures(point) if f.code == code) for point in self.points]
+
+
+def build_trend(db: Database, start: dt.date, end: dt.date, by: str) -> Trend:
+    """One report per day or week: each point counts exactly as the period's report does."""
+    check_period(start, end)
+    return Trend(by, [build_report(db, first, last) for first, last in periods(start, end, by)])
+
+
+@dataclass
+class ReportView:
+    """What the report page shows: the period, the one before it, and the period's trend."""
+    report: Report
+    previous: Report
+    trend: Trend
+
+
+def build_view(db: Database, start: dt.date, end: dt.date, by: str | None = None) -> ReportView:
+    report = build_report(db, start, end)
+    return ReportView(report, build_report(db, *previous_period(start, end)),
+                      build_trend(db, start, end, granularity(start, end, by)))
+
+
+def point_label(point: Report) -> str:
+    return point.start.strftime("%m-%d") if point.start == point.end else \
+        f"{point.start.strftime('%m-%d')}~{point.end.strftime('%m-%d')}"
+
+
+def safe_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text) else text
+
+
+def export_csv(view: ReportView) -> bytes:
+    """Every figure of the period, the previous period, their change and the trend, one figure a row, in UTF-8 with
+    a byte order mark (Excel then reads the Chinese right)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([words(f"report.csv.{column}") for column in ("part", "start", "end", "figure", "value", "code")])
+
+    def rows(part: str, report: Report, shown: list[tuple[Figure, str]]) -> None:
+        writer.writerows([safe_cell(cell) for cell in (part, report.start.isoformat(), report.end.isoformat(),
+                                                       figure.label, value, figure.code)]
+                         for figure, value in shown)
+
+    now, before = view.report, view.previous
+    rows(words("report.this_period"), now, [(f, show(f)) for f in figures(now)])
+    rows(words("report.previous_period"), before, [(f, show(f)) for f in figures(before)])
+    rows(words("report.change"), now, [(c.figure, show_change(c)) for c in compare(now, before)])
+    part = words(f"report.by_{view.trend.by}")
+    for point in view.trend.points:
+        rows(part, point, [(f, show(f)) for f in figures(point)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# trend charts: columns drawn on the server as SVG (no script, no CDN), sized to read on paper ----------------------
+
+PALETTE = ("#2f7d5b", "#c77d00", "#3b6fb6", "#b42318", "#6b4ea0", "#5f6b66", "#0f7c8a")
+CHART = {"width": 720, "height": 270, "left": 52, "right": 708, "top": 14, "bottom": 200}
+MAX_X_LABELS = 12
+LEGEND_ROW = 4  # legend entries a line
+
+
+def nice_top(value: float) -> float:
+    """A round top for the axis at or above value: 1, 2, 2.5 or 5 times a power of ten."""
+    if value <= 0:
+        return 1
+    power = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def column_chart(title: str, labels: list[str], series: list[tuple[str, list[float | None]]], stacked: bool = False,
+                 percent_axis: bool = False) -> dict:
+    """The geometry of a column chart: one group (or stack) per point, one colour per series, the axis top, the
+    gridlines and which point labels are written (at most MAX_X_LABELS, evenly spaced)."""
+    values = [[v or 0 for v in values] for _, values in series]
+    heights = [sum(column) for column in zip(*values, strict=True)] if stacked else [v for vs in values for v in vs]
+    top = 100.0 if percent_axis else nice_top(max(heights, default=0))
+    scale = 100 if percent_axis else 1
+    plot_w, plot_h = CHART["right"] - CHART["left"], CHART["bottom"] - CHART["top"]
+    slot = plot_w / max(1, len(labels))
+    groups = 1 if stacked else len(series)
+    width = max(1.0, slot * 0.8 / groups)
+    bars = []
+    for index in range(len(labels)):
+        base = float(CHART["bottom"])
+        for number, (name, _) in enumerate(series):
+            value = values[number][index] * scale
+            height = plot_h * value / top
+            x = CHART["left"] + slot * index + slot * 0.1 + (0 if stacked else number * width)
+            y = (base - height) if stacked else CHART["bottom"] - height
+            bars.append({"x": round(x, 1), "y": round(y, 1), "w": round(width, 1), "h": round(height, 1),
+                         "colour": PALETTE[number % len(PALETTE)],
+                         "tip": f"{labels[index]} {name}: {_axis_number(value, percent_axis)}"})
+            if stacked:
+                base -= height
+    every = max(1, -(-len(labels) // MAX_X_LABELS))
+    ticks = [{"x": round(CHART["left"] + slot * (i + 0.5), 1), "text": label}
+             for i, label in enumerate(labels) if i % every == 0]
+    grid = [{"y": round(CHART["bottom"] - plot_h * share, 1), "text": _axis_number(top * share, percent_axis)}
+            for share in (0, 0.5, 1)]
+    legend = [{"name": name, "colour": PALETTE[n % len(PALETTE)], "x": CHART["left"] + 165 * (n % LEGEND_ROW),
+               "y": CHART["bottom"] + 44 + 22 * (n // LEGEND_ROW)} for n, (name, _) in enumerate(series)]
+    height = CHART["bottom"] + 56 + 22 * ((len(series) - 1) // LEGEND_ROW)
+    return {"title": title, "bars": bars, "ticks": ticks, "grid": grid, "legend": legend, **CHART, "height": height}
+
+
+def _axis_number(value: float, percent_axis: bool) -> str:
+    if percent_axis:
+        return f"{value:.0f}%" if float(value).is_integer() else f"{value:.1f}%"
+    return f"{value:g}"
+
+
+def trend_charts(trend: Trend) -> list[dict]:
+    """The trend charts; the plans chart only when plans agreed in writing are in use."""
+    labels = [point_label(point) for point in trend.points]
+    reasons = sorted(set(REASONS) | {r for point in trend.points for r in point.escalations})
+    charts = [
+        column_chart(words("report.chart.conversations"), labels,
+                     [(words("figure.conversations"), trend.series("conversations")),
+                      (words("figure.contained"), trend.series("contained"))]),
+        column_chart(words("figure.containment"), labels, [(words("figure.containment"),
+                                                             trend.series("containment"))], percent_axis=True),
+        column_chart(words("report.chart.escalations"), labels,
+                     [(REASONS.of(r), trend.series(f"escalations.{r}")) for r in reasons
+                      if any(trend.series(f"escalations.{r}"))] or [(words("figure.escalations"),
+                                                                     trend.series("escalations"))], stacked=True),
+        column_chart(words("report.chart.promises"), labels,
+                     [(words("figure.promises_made"), trend.series("promises.made")),
+                      (words("figure.promises_by", state=PROMISE_STATES["kept"]), trend.series("promises.kept"))]),
+        column_chart(words("report.chart.reminders"), labels,
+                     [(words("figure.reminders_sent"), trend.series("reminders.sent")),
+                      (words("figure.cured", days=CURE_DAYS), trend.series("cure.cured"))]),
+    ]
+    plans = [(words(f"figure.plans_{state}"), trend.series(f"plans.{state}")) for state in ("accepted", *PLAN_ENDS)]
+    if any(any(values) for _, values in plans):
+        charts.append(column_chart(words("report.chart.plans"), labels, plans))
+    return charts

@@ -119,8 +119,12 @@ class StaffDirectory:
                                      created_at=now, last_seen=now))
             return Login("ok", token=token, csrf_token=csrf)
 
-    def session_of(self, token: str | None, now: dt.datetime, policy: ConsolePolicy) -> tuple[Staff, str] | None:
-        """The signed-in staff member and their CSRF token; None when the session is unknown, over or idle too long."""
+    def session_of(self, token: str | None, now: dt.datetime, policy: ConsolePolicy,
+                   touch: bool = True) -> tuple[Staff, str] | None:
+        """The signed-in staff member and their CSRF token; None when the session is unknown, over or idle too long.
+
+        A page's own background reads (the live queue redrawing itself) pass touch=False: they are not the staff
+        member at work, so they must not keep an unattended session alive."""
         if not token or len(token) > 200:
             return None
         now = utc_naive(now)
@@ -136,8 +140,23 @@ class StaffDirectory:
             if login.ended_at or not member.active or now >= idle_limit:
                 login.ended_at = login.ended_at or now
                 return None
-            login.last_seen = now
+            if touch:
+                login.last_seen = now
             return _staff(member), login.csrf_token
+
+    def idle_seconds_left(self, token: str | None, now: dt.datetime, policy: ConsolePolicy) -> int | None:
+        """How long this session has before it ends for being idle (without touching it); None when it is over."""
+        if not token or len(token) > 200:
+            return None
+        with self.db.session() as session:
+            row = session.execute(
+                select(StaffSession.last_seen, StaffSession.ended_at, StaffMember.active)
+                .join(StaffMember, StaffMember.id == StaffSession.staff_id)
+                .where(StaffSession.token_hash == _token_hash(token))).first()
+        if row is None or row.ended_at or not row.active:
+            return None
+        left = (row.last_seen + dt.timedelta(minutes=policy.idle_minutes) - utc_naive(now)).total_seconds()
+        return int(left) if left > 0 else None
 
     def log_out(self, token: str | None) -> None:
         if token:

@@ -1,6 +1,7 @@
 """Signed, expiring links for one borrower's documents (the written agreement): HMAC-SHA256 over what the link
 opens, for whom, and until when, with a secret from the settings (KUANXIN_AGREEMENT_SECRET; never in the
-repository). A link opens only the document it was made for, and nothing once it has expired."""
+repository). A link opens only the document it was made for, and nothing once it has expired. The pay-now links
+to the lender's own payment page are signed the same way, with the key shared with that page."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from urllib.parse import quote
 
 
 def _signature(secret: str, subject: str, owner: str, expires: int) -> str:
@@ -49,3 +51,31 @@ def unseal(secret: str, token: str | None, now: dt.datetime) -> dict[str, str] |
     if not isinstance(facts, dict) or not isinstance(facts.get("exp"), int) or now.timestamp() >= facts["exp"]:
         return None
     return {key: str(value) for key, value in facts.items() if key != "exp"}
+
+
+# --- pay now: a link to the lender's own payment page ------------------------------------------------------------
+# The page (the lender's, never ours) opens with the loan and a suggested amount in its URL; the signature covers
+# both and an expiry, so an altered loan or amount is refused by the page's check (pay_link_valid), which the lender
+# runs with the same secret (KUANXIN_PAY_LINK_SECRET). No account number is ever part of it.
+
+def _pay_subject(amount: str) -> str:
+    return f"pay\n{amount}"
+
+
+def pay_link(secret: str, template: str, loan_id: str, amount: str, expires_at: dt.datetime, web: str = "") -> str:
+    """The policy's URL template filled with the loan, the amount (as written, e.g. "1234.50"), the expiry and
+    their signature; every value URL-encoded."""
+    expires = int(expires_at.timestamp())
+    values = {"loan": loan_id, "amount": amount, "expires": str(expires),
+              "signature": _signature(secret, _pay_subject(amount), loan_id, expires)}
+    return template.format(web=web, **{name: quote(value, safe="") for name, value in values.items()})
+
+
+def pay_link_valid(secret: str, loan_id: str | None, amount: str | None, expires: str | None,
+                   signature: str | None, now: dt.datetime) -> bool:
+    """What the lender's payment page runs on the link's query values: signed with this secret for exactly this
+    loan and amount, and not expired."""
+    if not loan_id or not amount or not signature or not (expires or "").isdigit():
+        return False
+    expected = _signature(secret, _pay_subject(amount), loan_id, int(str(expires)))
+    return hmac.compare_digest(expected, signature) and now.timestamp() < int(str(expires))

@@ -5,6 +5,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -117,6 +118,7 @@ class ConsolePolicy:
     idle_minutes: int
     login_attempts_per_minute: int  # from one address, whatever the username
     live_poll_seconds: int = 2  # how often each process looks for queue changes made elsewhere (kuanxin.console.live)
+    idle_warning_minutes: int = 5  # the page warns this long before an idle session ends, and offers to extend it
 
 
 SEGMENTS = ("upcoming", "early", "middle", "late", "litigation", "settled", "current")
@@ -168,6 +170,7 @@ class ReminderPolicy:
     how_to_pay: str
     help: str
     wechat_template: WeChatTemplate
+    hardship_pause_days: int = 7  # a borrower who states a hardship may pause reminders this long
 
 
 def _clock_time(raw, key: str) -> dt.time:
@@ -190,10 +193,13 @@ def parse_reminders(raw: dict, lender_name: str) -> ReminderPolicy:
     for name, value in (("lender.name", lender_name), ("how_to_pay", wechat.how_to_pay), ("help", wechat.help)):
         if len(value) > TEMPLATE_VALUE_MAX:
             raise ValueError(f"reminders.wechat_template: {name} is longer than {TEMPLATE_VALUE_MAX} characters")
+    pause = raw.get("hardship_pause_days", ReminderPolicy.hardship_pause_days)
     policy = ReminderPolicy(start, end, int(raw["weekly_cap"]), int(raw["max_attempts"]), str(raw["how_to_pay"]),
-                            str(raw["help"]), wechat)
+                            str(raw["help"]), wechat, pause if isinstance(pause, int) else -1)
     if not 1 <= policy.weekly_cap <= 7 or not 1 <= policy.max_attempts <= 10:
         raise ValueError("reminders: weekly_cap must be 1-7 and max_attempts 1-10")
+    if not 1 <= policy.hardship_pause_days <= 30:
+        raise ValueError(f"reminders.hardship_pause_days: give a whole number from 1 to 30, got {pause!r}")
     return policy
 
 
@@ -225,15 +231,37 @@ def parse_settlement(raw: dict | None) -> SettlementPolicy:
 CHARGES = ("late_fee", "penalty", "interest", "principal")  # what a payment can cover (kuanxin/lending/ledger.py)
 
 
+PAY_LINK_FIELDS = ("loan", "amount", "expires", "signature")  # what the pay-now URL template must place
+PAY_LINK_OPTIONAL = ("web",)  # KUANXIN_PUBLIC_WEB_URL, for the demo lender page
+
+
 @dataclass(frozen=True)
 class PaymentPolicy:
-    """How a payment is applied (还款冲销顺序): instalments oldest first, within each the charges in this order."""
+    """How a payment is applied (还款冲销顺序): instalments oldest first, within each the charges in this order;
+    and the lender's own payment page the pay-now link opens (kuanxin.core.links.pay_link)."""
     allocation_order: tuple[str, ...] = CHARGES
+    pay_url: str = "{web}/demo/lender/pay?loan={loan}&amount={amount}&expires={expires}&signature={signature}"
+    pay_link_hours: int = 24
+    acknowledge_days: int = 7  # a payment received this recently is told to the borrower in their next message
+
+
+def parse_pay_url(raw) -> str:
+    url = str(raw)
+    try:
+        placed = {name for _text, name, _spec, _conversion in string.Formatter().parse(url) if name is not None}
+    except ValueError:
+        placed = {"(unbalanced braces)"}
+    if not url.startswith(("https://", "http://", "{web}/")) or placed - set(PAY_LINK_FIELDS + PAY_LINK_OPTIONAL) \
+            or set(PAY_LINK_FIELDS) - placed:
+        raise PolicyError("payments.pay_link.url: give an http(s) URL placing each of "
+                          f"{', '.join('{' + name + '}' for name in PAY_LINK_FIELDS)} (and optionally {{web}}), "
+                          f"got {url!r}")
+    return url
 
 
 def parse_payments(raw: dict | None) -> PaymentPolicy:
     raw = raw or {}
-    unknown = set(raw) - {"allocation_order"}
+    unknown = set(raw) - {"allocation_order", "pay_link", "acknowledge_days"}
     if unknown:
         raise PolicyError(f"payments: unknown setting {', '.join(sorted(map(str, unknown)))}")
     order = raw.get("allocation_order", list(CHARGES))
@@ -241,7 +269,16 @@ def parse_payments(raw: dict | None) -> PaymentPolicy:
         raise PolicyError(f"payments.allocation_order: give each of {', '.join(CHARGES)} once, got {order!r}")
     if order.index("interest") > order.index("principal"):  # a row's paid amount covers its interest first
         raise PolicyError("payments.allocation_order: interest must come before principal")
-    return PaymentPolicy(tuple(order))
+    days = Section(raw, "payments").whole("acknowledge_days", 1, 90) if "acknowledge_days" in raw \
+        else PaymentPolicy.acknowledge_days
+    if "pay_link" not in raw:
+        return PaymentPolicy(tuple(order), acknowledge_days=days)
+    link = Section(raw["pay_link"], "payments.pay_link")
+    unknown = set(link.raw) - {"url", "hours"}
+    if unknown:
+        raise PolicyError(f"payments.pay_link: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    return PaymentPolicy(tuple(order), parse_pay_url(link.raw.get("url", PaymentPolicy.pay_url)),
+                         link.whole("hours", 1, 168) if "hours" in link.raw else PaymentPolicy.pay_link_hours, days)
 
 
 @dataclass(frozen=True)
@@ -334,12 +371,24 @@ class Envelope:
 
 
 @dataclass(frozen=True)
+class ReplanPolicy:
+    """A new plan asked for while one is in force (policy.yml `plans.replan`, kuanxin/lending/replan.py): how many
+    re-plans of a loan the assistant approves itself within how many months. The new plan's whole span, from the
+    first plan's start, must also fit the installment envelope's periods; everything else goes to staff."""
+    max_replans: int = 1  # 0: every re-plan goes to staff
+    within_months: int = 12
+
+
+@dataclass(frozen=True)
 class PlanLifePolicy:
     """A plan in force (policy.yml `plans`): how late a plan payment may be before the plan breaks, and how long the
     link to the written agreement works."""
     grace_days: int = 5
     agreement_link_days: int = 30
     draft_link_hours: int = 24  # the link to an agreement offered, before acceptance (WeChat)
+    cooling_off_hours: int = 48  # a supervisor may revoke the assistant's approval this long after acceptance
+    remind_days_before: int = 3  # the reminder of a plan payment goes out this many days before its date
+    replan: ReplanPolicy = ReplanPolicy()
 
 
 ENVELOPE_KEYS = {"installment": "max_periods", "deferral": "max_months"}
@@ -373,11 +422,22 @@ def parse_envelopes(raw: dict | None) -> dict[str, Envelope]:
 
 def parse_plan_life(raw: dict | None) -> PlanLifePolicy:
     section = Section({} if raw is None else raw, "policy.plans")
-    limits = {"grace_days": (0, 60), "agreement_link_days": (1, 3650), "draft_link_hours": (1, 720)}
-    unknown = set(section.raw) - set(limits)
+    limits = {"grace_days": (0, 60), "agreement_link_days": (1, 3650), "draft_link_hours": (1, 720),
+              "cooling_off_hours": (0, 720), "remind_days_before": (0, 30)}
+    unknown = set(section.raw) - set(limits) - {"replan"}
     if unknown:
         raise PolicyError(f"policy.plans: unknown setting {', '.join(sorted(map(str, unknown)))}")
-    return PlanLifePolicy(**{key: section.whole(key, *limit) for key, limit in limits.items() if key in section.raw})
+    replan = parse_replan(section.section("replan")) if "replan" in section.raw else ReplanPolicy()
+    return PlanLifePolicy(**{key: section.whole(key, *limit) for key, limit in limits.items() if key in section.raw},
+                          replan=replan)
+
+
+def parse_replan(section: Section) -> ReplanPolicy:
+    limits = {"max_replans": (0, 12), "within_months": (1, 120)}
+    unknown = set(section.raw) - set(limits)
+    if unknown:
+        raise PolicyError(f"{section.where}: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    return ReplanPolicy(**{key: section.whole(key, *limit) for key, limit in limits.items() if key in section.raw})
 
 
 @dataclass(frozen=True)
@@ -460,7 +520,9 @@ def parse_policy(raw: dict) -> Policy:
                                   console.whole("idle_minutes", 1, 1440),
                                   console.whole("login_attempts_per_minute", 1, 1000),
                                   *([console.whole("live_poll_seconds", 1, 60)] if "live_poll_seconds" in console.raw
-                                    else [])),
+                                    else []),
+                                  **({"idle_warning_minutes": console.whole("idle_warning_minutes", 1, 60)}
+                                     if "idle_warning_minutes" in console.raw else {})),
             segments=parse_segments(top.value("segments")),
             reminders=parse_reminders(top.value("reminders"), lender.text("name")),
             settlement=parse_settlement(raw.get("settlement")),

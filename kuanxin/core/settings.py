@@ -47,7 +47,10 @@ SETTINGS = (
     Setting("KUANXIN_PUBLIC_WEB_URL", "url", "http://localhost:8000",
             "the web app, as a borrower's browser reaches it (links to agreements)"),
     Setting("KUANXIN_AGREEMENT_SECRET", "secret", "(made once under var/)", "signs borrowers' links to agreements"),
+    Setting("KUANXIN_PAY_LINK_SECRET", "secret", "(made once under var/)",
+            "signs pay-now links to the lender's payment page (the page checks them with it)"),
     Setting("KUANXIN_DEMO_PAGES", "flag", "1", "serve the demo lender pages"),
+    Setting("KUANXIN_STAGE_TIMINGS", "path", "", "a folder for per-stage turn timings (bench.turns); empty: off"),
     Setting("KUANXIN_CONSOLE_SECURE_COOKIES", "flag", "0", "console cookies over HTTPS only"),
     Setting("KUANXIN_LENDER_API_SECRET", "secret", "", "the lender's push API (whsec_…); empty: the API is off"),
     Setting("KUANXIN_LENDER_WEBHOOK_URLS", "urls", "",
@@ -235,6 +238,11 @@ def webchat_secret() -> str:
 def agreement_secret() -> str:
     """The key of the links to borrowers' written agreements (kuanxin.core.links)."""
     return secret("KUANXIN_AGREEMENT_SECRET", "agreement-secret")
+
+
+def pay_link_secret() -> str:
+    """The key shared with the lender's payment page: it signs the pay-now links (kuanxin.core.links.pay_link)."""
+    return secret("KUANXIN_PAY_LINK_SECRET", "pay-link-secret")
 
 
 def public_web_url() -> str:

@@ -92,6 +92,7 @@ class ReminderChannel(Vocabulary):
 class ReminderKind(Vocabulary):
     SEGMENT = "segment"
     BROKEN_PROMISE = "broken_promise"
+    PLAN_PAYMENT = "plan_payment"  # a plan payment due soon (policy.yml plans.remind_days_before; revision 0013)
 
 
 class ReminderStatus(Vocabulary):
@@ -110,6 +111,13 @@ class Segment(Vocabulary):
     LITIGATION = "litigation"
     SETTLED = "settled"
     CURRENT = "current"
+
+
+class AccountSize(Vocabulary):
+    """Small or large by the overdue amount (policy.yml segments.large_from)."""
+
+    SMALL = "small"
+    LARGE = "large"
 
 
 class AuditAction(Vocabulary):
@@ -132,6 +140,8 @@ class AuditAction(Vocabulary):
     REPLAY_EVENT = "replay_event"  # the console's 重新投递: an event queued again for the lender (revision 0008)
     ASSIGN = "assign"  # an escalation given to a named agent: by a supervisor or the round-robin (revision 0010)
     AUTOMATED_DECISION = "automated_decision"  # the assistant approved a plan or sent it to staff (revision 0011)
+    REVOKE_PLAN = "revoke_plan"  # a supervisor revoked an automated approval in its cooling-off window (revision 0013)
+    REMINDER_PREFERENCES = "reminder_preferences"  # a borrower said when and how to be reminded (revision 0014)
 
 
 class EventKind(Vocabulary):
@@ -148,9 +158,10 @@ class EventKind(Vocabulary):
     SAFETY_ESCALATED = "safety.escalated"  # the safety protocol's escalation
     REMINDERS_OPTED_OUT = "reminders.opted_out"
     IDENTITY_LOCKED = "identity.locked"  # failed identity checks locked a phone number or a conversation
-    PLAN_ACCEPTED = "plan.accepted"  # repayment plans: kinds reserved for the plans work, not recorded yet
+    PLAN_ACCEPTED = "plan.accepted"  # a plan agreed in writing (kuanxin/store/agreements.py)
     PLAN_BROKEN = "plan.broken"
     PLAN_COMPLETED = "plan.completed"
+    PLAN_REVOKED = "plan.revoked"  # a supervisor revoked the assistant's approval (revision 0013)
 
 
 class DecisionOutcome(Vocabulary):
@@ -168,6 +179,7 @@ class PlanStatus(Vocabulary):
     COMPLETED = "completed"  # every plan payment made
     BROKEN = "broken"  # a payment still unpaid after the grace days
     SUPERSEDED = "superseded"  # replaced by a later agreement
+    REVOKED = "revoked"  # a supervisor revoked the automated approval within its cooling-off window (revision 0013)
 
 
 class DeliveryStatus(Vocabulary):

@@ -21,6 +21,7 @@ from kuanxin.lending.plan_terms import PlanTerms
 
 # the template version new agreements of each kind are written with
 TEMPLATES = {"installment": "agreement.installment.v1", "deferral": "agreement.deferral.v1"}
+REPLAN_TEMPLATE = "agreement.installment.replan.v1"  # a new installment plan in place of the plan in force
 SCHEDULE_SLOT = "\x00"  # where the schedule sits in a rendered template (actions/render.py draws it as data)
 
 
@@ -66,19 +67,20 @@ def schedule_text(payments: list[dict[str, str]], language: str) -> str:
                      for p in payments)
 
 
-MONEY_TERMS = ("total", "principal", "interest", "penalty", "late_fees", "paid", "cost", "fee_per_period", "fee_once")
+MONEY_TERMS = ("total", "principal", "interest", "penalty", "late_fees", "paid", "cost", "fee_per_period", "fee_once",
+               "old_total", "old_paid")  # the last two: a re-plan's, of the plan it replaces
 
 
 def render(template: str, language: str, terms: dict[str, Any], schedule: str | None = None) -> str:
     """The template filled with the terms (as recorded: strings and ISO dates), in `language`."""
     values = dict(terms["values"])
-    amounts = {name: Money(Decimal(values[name])) for name in MONEY_TERMS}
+    amounts = {name: Money(Decimal(values[name])) for name in MONEY_TERMS if name in values}
     return texts.text(template, language, None, **amounts,
                       lender=values["lender"], name=values["name"], id_masked=values["id_masked"],
                       loan=texts.text("loan.name", language, loan_id=values["loan_id"], product=values["product"]),
                       day=LongDay(dt.date.fromisoformat(values["day"])), days=values["days_overdue"],
                       periods=values["periods"], months=values.get("months", ""), rate=f"{values['rate']}%",
-                      grace_days=values["grace_days"],
+                      grace_days=values["grace_days"], supersedes=values.get("supersedes", ""),
                       schedule=schedule if schedule is not None else schedule_text(terms["payments"], language),
                       first_day=Day(dt.date.fromisoformat(terms["payments"][0]["due"])))
 
@@ -96,11 +98,12 @@ def _values(parties: Parties, statement: LoanStatement, today: dt.date, grace_da
             "penalty": str(statement.penalty), "late_fees": str(statement.late_fees), "grace_days": grace_days}
 
 
-def _draft(kind: str, values: dict[str, Any], payments: list[PlanItem], language: str) -> AgreementDraft:
+def _draft(kind: str, values: dict[str, Any], payments: list[PlanItem], language: str,
+           template: str | None = None) -> AgreementDraft:
     terms = {"kind": kind, "values": values,
              "payments": [{"n": item.number, "due": item.due_date.isoformat(), "amount": str(item.amount)}
                           for item in payments]}
-    template = TEMPLATES[kind]
+    template = template or TEMPLATES[kind]
     return AgreementDraft(kind, template, language, render(template, language, terms), terms)
 
 
@@ -120,3 +123,30 @@ def deferral_draft(parties: Parties, statement: LoanStatement, months: int, new_
     values = {**_values(parties, statement, today, grace_days), "months": months, "periods": 1,
               "paid": str(statement.total), "cost": zero, "rate": zero, "fee_per_period": zero, "fee_once": zero}
     return _draft("deferral", values, [PlanItem(1, new_due, statement.total)], language)
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """The plan in force a re-plan replaces, as its agreement states it: what it came to and what was paid of it, and
+    the ledger it was counted from (entries on the loan from `ledger_from`, less the `ledger_counted` that plans
+    before it used)."""
+
+    number: str
+    total: Decimal
+    paid: Decimal
+    ledger_from: dt.date
+    ledger_counted: Decimal
+
+
+def replan_draft(parties: Parties, statement: LoanStatement, plan: PlanTerms, periods: int, replaced: Replaced,
+                 fee_per_period: Any, fee_once: Any, grace_days: int, today: dt.date,
+                 language: str = texts.DEFAULT_LANGUAGE) -> AgreementDraft:
+    """A new installment plan in place of the plan in force: it splits what that plan leaves unpaid (its `total`
+    here), so what was paid under it is never owed again; the agreement names the one it supersedes."""
+    draft = installment_draft(parties, statement, plan, periods, fee_per_period, fee_once, grace_days, today, language)
+    values = {**draft.terms["values"], "total": str(replaced.total - replaced.paid), "supersedes": replaced.number,
+              "old_total": str(replaced.total), "old_paid": str(replaced.paid),
+              # the new plan counts the same ledger on, less what the plans it continues used: no payment twice
+              "ledger_from": replaced.ledger_from.isoformat(),
+              "ledger_counted": str(replaced.ledger_counted + replaced.paid)}
+    return _draft("installment", values, list(plan.payments), language, REPLAN_TEMPLATE)

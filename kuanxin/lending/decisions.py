@@ -29,6 +29,7 @@ class RuleApplied:
     """One rule of the envelope as applied: its limit, the borrower's value, and whether it passed."""
 
     code: str  # days_overdue | amount | length | broken_plan | recent_plan | open_escalation | staff_only
+    #            and for a re-plan (kuanxin/lending/replan.py): replans | plan_late | total_length | replan_kind
     limit: str
     value: str
     passed: bool
@@ -84,8 +85,7 @@ def decide(kind: str, statement: LoanStatement, length: int, history: History, e
     `length` is the number of periods (installment) or months (deferral) asked for. Call it only for a request the
     eligibility rules allow: this decides who approves it, not whether it may be asked."""
     if envelope is None:
-        rule = RuleApplied("staff_only", "", kind, False)
-        return PlanDecision(kind, DecisionOutcome.REVIEW, (rule,))
+        return staff_only(kind)
     rules = [
         RuleApplied("days_overdue", str(envelope.max_days_overdue), str(statement.days_overdue),
                     statement.days_overdue <= envelope.max_days_overdue,
@@ -95,23 +95,43 @@ def decide(kind: str, statement: LoanStatement, length: int, history: History, e
         RuleApplied("length", str(envelope.max_length), str(length), length <= envelope.max_length,
                     {"limit": envelope.max_length, "value": length}),
     ]
-    if envelope.broken_plan_months:
-        since = _since(today, envelope.broken_plan_months)
-        broken = sorted(day for day in history.plans_broken_on if day > since)
-        rules.append(RuleApplied("broken_plan", str(envelope.broken_plan_months),
-                                 broken[-1].isoformat() if broken else "", not broken,
-                                 {"months": envelope.broken_plan_months, "day": Day(broken[-1]) if broken else ""}))
+    rules += broken_plan_rules(envelope, history, today)
     if envelope.once_per_months:
         since = _since(today, envelope.once_per_months)
         earlier = sorted(day for day in history.approved_on if day > since)
         rules.append(RuleApplied("recent_plan", str(envelope.once_per_months),
                                  earlier[-1].isoformat() if earlier else "", not earlier,
                                  {"months": envelope.once_per_months, "day": Day(earlier[-1]) if earlier else ""}))
-    blocking = sorted(set(history.open_escalations) & set(envelope.open_escalations_block))
-    rules.append(RuleApplied("open_escalation", ",".join(envelope.open_escalations_block), ",".join(blocking),
-                             not blocking))
+    rules.append(escalation_rule(envelope, history))
+    return decided(kind, rules)
+
+
+def decided(kind: str, rules: Iterable[RuleApplied]) -> PlanDecision:
+    """Approved by the assistant when every rule passed, otherwise staff review."""
+    rules = tuple(rules)
     outcome = DecisionOutcome.APPROVED if all(rule.passed for rule in rules) else DecisionOutcome.REVIEW
-    return PlanDecision(kind, outcome, tuple(rules))
+    return PlanDecision(kind, outcome, rules)
+
+
+def staff_only(kind: str) -> PlanDecision:
+    """A kind the policy does not name: always staff."""
+    return PlanDecision(kind, DecisionOutcome.REVIEW, (RuleApplied("staff_only", "", kind, False),))
+
+
+def broken_plan_rules(envelope: Envelope, history: History, today: dt.date) -> list[RuleApplied]:
+    """No plan of the borrower's broken within the envelope's months (none when the envelope sets no months)."""
+    if not envelope.broken_plan_months:
+        return []
+    since = _since(today, envelope.broken_plan_months)
+    broken = sorted(day for day in history.plans_broken_on if day > since)
+    return [RuleApplied("broken_plan", str(envelope.broken_plan_months), broken[-1].isoformat() if broken else "",
+                        not broken, {"months": envelope.broken_plan_months, "day": Day(broken[-1]) if broken else ""})]
+
+
+def escalation_rule(envelope: Envelope, history: History) -> RuleApplied:
+    blocking = sorted(set(history.open_escalations) & set(envelope.open_escalations_block))
+    return RuleApplied("open_escalation", ",".join(envelope.open_escalations_block), ",".join(blocking),
+                       not blocking)
 
 
 def broken_days(plans: Iterable[tuple[str, dt.date | None]]) -> tuple[dt.date, ...]:

@@ -164,6 +164,16 @@ def installment_precheck(loan: Loan, statement: LoanStatement, requests: Iterabl
     ])
 
 
+def replan_precheck(loan: Loan, remaining: Decimal, policy: InstallmentPolicy) -> Decision:
+    """A new installment plan in place of the plan in force (kuanxin/lending/replan.py): the loan is active and what
+    the plan in force leaves unpaid is not too small to split. The arrears rules were the plan in force's to pass."""
+    return _decide([
+        _loan_is_active(loan),
+        _rule(remaining >= policy.min_total_overdue, "installment_too_small", "eligibility.installment.too_small",
+              min_total=Money(policy.min_total_overdue), loan_id=loan.id, total=Money(remaining)),
+    ])
+
+
 def periods_allowed(periods: int | None, policy: InstallmentPolicy) -> RuleFailure | None:
     choices = Items(policy.allowed_periods)
     return _rule(periods in policy.allowed_periods, "installment_periods", "eligibility.installment.periods",

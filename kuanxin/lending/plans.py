@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kuanxin.core.policy import Policy
-from kuanxin.lending import agreement, decisions, eligibility
-from kuanxin.lending.agreement import AgreementDraft, Parties
+from kuanxin.lending import agreement, decisions, eligibility, replan
+from kuanxin.lending.agreement import AgreementDraft, Parties, Replaced
 from kuanxin.lending.decisions import History, PlanDecision
 from kuanxin.lending.eligibility import Decision, PlanItem, RuleFailure
 from kuanxin.lending.overdue import LoanStatement, loan_statement
 from kuanxin.lending.plan_terms import PlanFee, PlanTerms, terms
+from kuanxin.lending.replan import PlanInForce
 
 if TYPE_CHECKING:  # records are handed in; this layer never reads or writes the store
     from kuanxin.store.accounts import Accounts
@@ -29,6 +31,12 @@ class Quote:
     new_due_date: dt.date | None = None
     plan: list[PlanItem] = field(default_factory=list)  # what the borrower would pay, fees included
     terms: PlanTerms | None = None  # an installment's total, cost and annualised rate
+    replan: PlanInForce | None = None  # the plan in force on the loan, which a new plan would replace
+
+    @property
+    def owed(self) -> Decimal:
+        """What the plan asked for would settle: what the plan in force leaves unpaid, else today's arrears."""
+        return self.replan.remaining if self.replan is not None else self.statement.total
 
     def due_date_after(self) -> dt.date:
         """A deferral's new due date; only an eligible deferral quote has one to show."""
@@ -85,25 +93,34 @@ def default_loan(borrower: Borrower, today: dt.date) -> Loan | None:
 
 
 def quote_deferral(borrower: Borrower, loan: Loan, months: int | None, reason: str | None,
-                   today: dt.date, policy: Policy) -> Quote:
+                   today: dt.date, policy: Policy, in_force: PlanInForce | None = None) -> Quote:
+    """`in_force`: the plan in force on the loan (a deferral in its place is for staff to decide)."""
     statement = loan_statement(loan, today)
     decision = eligibility.check_deferral(loan, statement, _requests_besides_pending(borrower, loan, "deferral"),
                                           months, reason, today, policy.deferral)
     # eligible means months were given and are allowed
     new_due = eligibility.deferred_due_date(statement, months) if decision.eligible and months is not None else None
-    return Quote("deferral", loan, statement, decision, new_due_date=new_due)
+    return Quote("deferral", loan, statement, decision, new_due_date=new_due, replan=in_force)
 
 
 def quote_installment(borrower: Borrower, loan: Loan, periods: int | None, today: dt.date,
-                      policy: Policy) -> Quote:
+                      policy: Policy, in_force: PlanInForce | None = None) -> Quote:
+    """`in_force`: the plan in force on the loan; the new plan then splits what it leaves unpaid (a re-plan)."""
     statement = loan_statement(loan, today)
-    decision = eligibility.check_installment(loan, statement, _requests_besides_pending(borrower, loan, "installment"),
-                                             periods, policy.installment)
+    if in_force is not None:
+        decision = eligibility.Decision((*eligibility.replan_precheck(loan, in_force.remaining,
+                                                                      policy.installment).failures,
+                                         *filter(None, [eligibility.periods_allowed(periods, policy.installment)])))
+    else:
+        decision = eligibility.check_installment(
+            loan, statement, _requests_besides_pending(borrower, loan, "installment"), periods, policy.installment)
     if not decision.eligible or periods is None:  # eligible means periods were given
-        return Quote("installment", loan, statement, decision)
+        return Quote("installment", loan, statement, decision, replan=in_force)
+    owed = in_force.remaining if in_force is not None else statement.total
     fee = PlanFee(policy.installment.fee_per_period, policy.installment.fee_once)
-    plan_terms = terms(statement.total, eligibility.installment_plan(statement.total, periods, today), fee)
-    return Quote("installment", loan, statement, decision, plan=list(plan_terms.payments), terms=plan_terms)
+    plan_terms = terms(owed, eligibility.installment_plan(owed, periods, today), fee)
+    return Quote("installment", loan, statement, decision, plan=list(plan_terms.payments), terms=plan_terms,
+                 replan=in_force)
 
 
 def fee_free(policy: Policy) -> bool:
@@ -111,8 +128,11 @@ def fee_free(policy: Policy) -> bool:
 
 
 def precheck(kind: str, borrower: Borrower, loan: Loan, today: dt.date, policy: Policy,
-             statement: LoanStatement | None = None) -> Decision:
-    """The rules that can fail before the borrower says how many months or periods."""
+             statement: LoanStatement | None = None, in_force: PlanInForce | None = None) -> Decision:
+    """The rules that can fail before the borrower says how many months or periods (`in_force`: the plan in force
+    on the loan, which a new installment plan would replace)."""
+    if kind == "installment" and in_force is not None:
+        return eligibility.replan_precheck(loan, in_force.remaining, policy.installment)
     statement = statement or loan_statement(loan, today)
     requests = _requests_besides_pending(borrower, loan, kind)
     if kind == "deferral":
@@ -151,8 +171,9 @@ def _pending_waiver(borrower: Borrower, loan: Loan) -> bool:
 
 
 def submit_deferral(accounts: Accounts, borrower: Borrower, loan: Loan, months: int, reason: str,
-                    conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
-    quote = quote_deferral(borrower, loan, months, reason, today, policy)
+                    conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy,
+                    in_force: PlanInForce | None = None) -> Submission:
+    quote = quote_deferral(borrower, loan, months, reason, today, policy, in_force)
     if not quote.decision.eligible or quote.new_due_date is None:
         return Submission(quote)
     terms = dict(months=months, reason=reason.strip()[:500],
@@ -161,13 +182,17 @@ def submit_deferral(accounts: Accounts, borrower: Borrower, loan: Loan, months: 
 
 
 def submit_installment(accounts: Accounts, borrower: Borrower, loan: Loan, periods: int,
-                       conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy) -> Submission:
-    quote = quote_installment(borrower, loan, periods, today, policy)
+                       conversation_id: str, today: dt.date, now: dt.datetime, policy: Policy,
+                       in_force: PlanInForce | None = None) -> Submission:
+    quote = quote_installment(borrower, loan, periods, today, policy, in_force)
     if not quote.decision.eligible:
         return Submission(quote)
-    terms = dict(periods=periods, details={
-        "total": str(quote.statement.total),
-        "plan": [{"n": i.number, "due": i.due_date.isoformat(), "amount": str(i.amount)} for i in quote.plan]})
+    details: dict[str, Any] = {
+        "total": str(quote.owed),
+        "plan": [{"n": i.number, "due": i.due_date.isoformat(), "amount": str(i.amount)} for i in quote.plan]}
+    if in_force is not None:  # staff see which plan it would replace
+        details["replaces"] = in_force.agreement_number
+    terms = dict(periods=periods, details=details)
     return _record(accounts, borrower, loan, quote, conversation_id, today, now, terms)
 
 
@@ -203,7 +228,12 @@ def submit_waiver(accounts: Accounts, borrower: Borrower, loan: Loan, reason: st
 
 def installment_decision(quote: Quote, periods: int, history: History, today: dt.date,
                          policy: Policy) -> PlanDecision:
-    """Who approves this installment plan: the assistant, inside the policy's envelope, or staff."""
+    """Who approves this installment plan: the assistant, inside the policy's envelope (or, in place of a plan in
+    force, its re-plan rules), or staff."""
+    envelope = policy.envelopes.get("installment")
+    if quote.replan is not None and quote.plan:
+        return replan.decide_replan("installment", quote.replan, periods, quote.plan[-1].due_date, history, envelope,
+                                    policy.plans.replan, today)
     return decisions.decide("installment", quote.statement, periods, history, policy.envelopes.get("installment"),
                             today)
 
@@ -215,12 +245,22 @@ def installment_agreement(borrower: Borrower, quote: Quote, periods: int, today:
         raise ValueError(f"no plan to put in writing for {quote.loan.id}")
     parties = Parties(policy.lender.name, borrower.name, borrower.id_masked, quote.loan.id, quote.loan.product)
     fees = policy.installment
+    if quote.replan is not None:
+        progress = quote.replan.progress
+        replaced = Replaced(quote.replan.agreement_number, progress.total, progress.paid,
+                            quote.replan.ledger_from or today, quote.replan.ledger_counted)
+        return agreement.replan_draft(parties, quote.statement, quote.terms, periods, replaced, fees.fee_per_period,
+                                      fees.fee_once, policy.plans.grace_days, today, language)
     return agreement.installment_draft(parties, quote.statement, quote.terms, periods, fees.fee_per_period,
                                        fees.fee_once, policy.plans.grace_days, today, language)
 
 
 def deferral_decision(quote: Quote, months: int, history: History, today: dt.date, policy: Policy) -> PlanDecision:
-    """Who approves this deferral: the assistant, inside the policy's envelope, or staff."""
+    """Who approves this deferral: the assistant, inside the policy's envelope, or staff (always, in place of a plan
+    in force)."""
+    if quote.replan is not None:
+        return replan.decide_replan("deferral", quote.replan, months, today, history, policy.envelopes.get("deferral"),
+                                    policy.plans.replan, today)
     return decisions.decide("deferral", quote.statement, months, history, policy.envelopes.get("deferral"), today)
 
 

@@ -72,12 +72,18 @@ def classify(borrower: Borrower, today: dt.date, policy: SegmentPolicy) -> Accou
 
 def summarize(accounts: Iterable[AccountSegment], policy: SegmentPolicy) -> list[SegmentSummary]:
     """Counts and amounts for every class and size, in policy order, zero rows included."""
-    cells = [(segment, size) for segment in SEGMENTS for size in ("small", "large")]
-    counts = dict.fromkeys(cells, 0)
-    amounts = dict.fromkeys(cells, Decimal("0"))
+    cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
     for account in accounts:
-        counts[(account.segment, account.size)] += 1
-        amounts[(account.segment, account.size)] += account.amount
-    return [SegmentSummary(segment, size, counts[(segment, size)], to_money(amounts[(segment, size)]),
-                           policy.treatment[segment][size])
-            for segment, size in cells]
+        count, amount = cells.get((account.segment, account.size), (0, Decimal("0")))
+        cells[(account.segment, account.size)] = (count + 1, amount + account.amount)
+    return summary_rows(cells, policy)
+
+
+def summary_rows(cells: dict[tuple[str, str], tuple[int, Decimal]], policy: SegmentPolicy) -> list[SegmentSummary]:
+    """One row per class and size in policy order from (class, size) -> (accounts, amount); absent cells are zero."""
+    return [SegmentSummary(segment, size, *_cell(cells.get((segment, size))), policy.treatment[segment][size])
+            for segment in SEGMENTS for size in ("small", "large")]
+
+
+def _cell(found: tuple[int, Decimal] | None) -> tuple[int, Decimal]:
+    return (found[0], to_money(found[1])) if found else (0, to_money(Decimal("0")))

@@ -101,7 +101,8 @@ def cmd_config_check(_args) -> int:
 
 
 def cmd_sync(args) -> int:
-    from kuanxin.core import policy
+    from kuanxin.core import clock, policy
+    from kuanxin.reminders.promises import keep_covered_promises
     from kuanxin.store import sync
     path = Path(args.file)
     if not path.is_file():
@@ -112,7 +113,9 @@ def cmd_sync(args) -> int:
     records = sync.read_records(sync.file_lines(path, lambda done: shown.update(bytes=done)), fmt, args.type)
     progress = (lambda count: print(f"\r{count:,} records  {shown['bytes'] * 100 // size:3d}%", end="",
                                     file=sys.stderr, flush=True)) if not args.quiet else None
-    summary = sync.Sync(database(), policy.current().payments).run(records, progress)
+    syncing = sync.Sync(database(), policy.current().payments)
+    summary = syncing.run(records, progress)
+    keep_covered_promises(database(), syncing.changed_loans, clock.today())
     if progress:
         print(file=sys.stderr)
     print(sync.summary_text(summary))
@@ -136,15 +139,29 @@ def cmd_serve(args) -> int:
 
 def cmd_segments(_args) -> int:
     from kuanxin.core import policy
-    from kuanxin.lending.segments import summarize
-    from kuanxin.store.book import segment_accounts
+    from kuanxin.store import classes
     rules = policy.current().segments
-    rows = summarize(segment_accounts(database(), clock.today(), rules), rules)
+    classes.ensure_current(database(), clock.today(), rules)
+    rows = classes.summary(database(), rules)
     print(f"accounts by class as of {clock.today().isoformat()} (large from {rules.large_from})")
     print(f"{'class':<12}{'size':<7}{'accounts':>9}{'amount':>16}  treatment")
     for row in rows:
         print(f"{row.segment:<12}{row.size:<7}{row.accounts:>9}{row.amount:>16,}  {row.treatment}")
     print(f"{'total':<19}{sum(r.accounts for r in rows):>9}{sum(r.amount for r in rows):>16,}")
+    return 0
+
+
+def cmd_classes_refresh(args) -> int:
+    import time
+
+    from kuanxin.core import policy
+    from kuanxin.store import classes
+    rules, today, started = policy.current().segments, clock.today(), time.perf_counter()
+    if not args.force and classes.is_current(database(), today, rules):
+        print(f"account classes are already current for {today.isoformat()}")
+        return 0
+    accounts = classes.refresh_book(database(), today, rules)
+    print(f"classified {accounts:,} accounts as of {today.isoformat()} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -311,6 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     commands.add_parser("segments", help="accounts and amounts per class as of today").set_defaults(
         func=cmd_segments)
+    classes_cmd = commands.add_parser("classes", help="the account classes the console and reminders read")
+    refresh = classes_cmd.add_subparsers(dest="classes_command", required=True).add_parser(
+        "refresh", help="classify the whole book as of today (cron runs this just after midnight, Beijing time)")
+    refresh.add_argument("--force", action="store_true", help="even when today's classes are already there")
+    refresh.set_defaults(func=cmd_classes_refresh)
     reminders = commands.add_parser("reminders", help="outbound reminders").add_subparsers(
         dest="reminders_command", required=True)
     reminders_run = reminders.add_parser(

@@ -10,6 +10,7 @@ from kuanxin.core import texts
 from kuanxin.core.formats import Day, Money
 from kuanxin.core.money import yuan
 from kuanxin.core.policy import TEMPLATE_VALUE_MAX, Policy
+from kuanxin.core.vocab import ReminderKind
 from kuanxin.core.zh_format import short_date
 
 
@@ -20,12 +21,13 @@ class Reminding:
     amount: Decimal
     due_date: dt.date | None
     today: dt.date
+    kind: str = "segment"  # ReminderKind: a plan payment reads as an amount falling due, like an upcoming one
 
 
 def sms_text(policy: Policy, facts: Reminding) -> str:
     """In Chinese: a reminder goes out before any conversation has told us the borrower's language."""
     rules, amount = policy.reminders, Money(facts.amount)
-    if facts.segment == "upcoming":
+    if facts.segment == "upcoming" or facts.kind == ReminderKind.PLAN_PAYMENT:
         return texts.text("reminder.sms.upcoming", policy=policy, day=Day(facts.due_date or facts.today),
                           amount=amount, how_to_pay=rules.how_to_pay, help=rules.help)
     since = texts.text("reminder.sms.since", policy=policy, day=Day(facts.due_date)) if facts.due_date else ""

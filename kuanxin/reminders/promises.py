@@ -6,7 +6,9 @@ carries its total paid and the date of its last payment, so a row paid in the wi
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,7 +20,7 @@ from kuanxin.core.money import ZERO, to_money
 from kuanxin.core.vocab import EventKind, PromiseStatus
 from kuanxin.lending.overdue import is_fully_paid
 from kuanxin.store.db import Database
-from kuanxin.store.models import Borrower, Loan, PaymentPromise
+from kuanxin.store.models import Borrower, Loan, Payment, PaymentPromise
 from kuanxin.store.outbox import follow_up_facts, record_event
 
 
@@ -92,6 +94,41 @@ def tell_lender(session: Session, outcome: PromiseOutcome, today: dt.date) -> No
     if promise is not None:
         record_event(session, EventKind.PROMISE_KEPT if outcome.kept else EventKind.PROMISE_BROKEN,
                      outcome.borrower_id, follow_up_facts(promise, outcome.paid, today))
+
+
+def keep_covered_promises(db: Database, loan_ids: Iterable[str], today: dt.date) -> list[PromiseOutcome]:
+    """Right after payments arrive (the push API, `kuanxin sync`): each open promise of the loans' borrowers that
+    the payments now cover is marked kept, with the lender's event. One not yet covered stays open for the
+    day-after follow-up."""
+    ids = set(loan_ids)
+    if not ids:
+        return []
+    with db.session() as session:
+        owners = select(Loan.borrower_id).where(Loan.id.in_(ids))
+        promises = list(session.execute(
+            select(PaymentPromise).where(PaymentPromise.status == PromiseStatus.OPEN,
+                                         PaymentPromise.borrower_id.in_(owners))
+            .order_by(PaymentPromise.id)).scalars())
+        borrowers = {b.id: b for b in session.execute(
+            select(Borrower).where(Borrower.id.in_({p.borrower_id for p in promises}))
+            .options(selectinload(Borrower.loans).selectinload(Loan.schedule))).scalars()} if promises else {}
+        covered = [outcome for promise in promises
+                   if (outcome := by_ledger(session, judge(promise, borrowers.get(promise.borrower_id)), promise)).kept]
+    return record_outcomes(db, covered, today)
+
+
+def by_ledger(session: Session, outcome: PromiseOutcome, promise: PaymentPromise) -> PromiseOutcome:
+    """The judgement with the ledger's own payments in the promise's window counted whole (a schedule row's paid
+    figure leaves out the fees and penalty a payment also covered)."""
+    made = beijing_date(promise.created_at)
+    amounts = session.execute(  # summed here: Money is text on SQLite, whose SUM would be a float
+        select(Payment.amount).join(Loan, Loan.id == Payment.loan_id)
+        .where(Loan.borrower_id == promise.borrower_id, Payment.paid_on >= made,
+               Payment.paid_on <= promise.promised_date)).scalars()
+    paid = to_money(sum(amounts, ZERO))
+    if paid <= outcome.paid:
+        return outcome
+    return dataclasses.replace(outcome, paid=paid, kept=outcome.kept or paid >= promise.amount)
 
 
 def broken_promises(db: Database, since: dt.date) -> list[PaymentPromise]:

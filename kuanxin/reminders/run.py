@@ -112,8 +112,9 @@ async def run(db: Database, policy: Policy, now: dt.datetime, channels: Channels
         report.in_hours = False
         return report
     known = read_circumstances(db, today)
-    plans = [decide(candidate, known, policy.reminders, channels.wechat is not None, channels.sms is not None)
-             for candidate in candidates(db, today, policy, broken)]
+    plan_payments = PlanBook(db).payments_due_soon(today, policy.plans.remind_days_before, policy.plans.grace_days)
+    plans = [decide(candidate, known, policy.reminders, channels.wechat is not None, channels.sms is not None, now)
+             for candidate in candidates(db, today, policy, broken, plan_payments)]
     sender = _Sender(db, policy, now, channels, pause)
     limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -150,7 +151,8 @@ class _Sender:
         if record is None:
             return Outcome(plan, "skipped", error="reminded_today")
         reference = reference_for("reminder", self.today, record.id)
-        facts = messages.Reminding(plan.candidate.segment, plan.candidate.amount, plan.candidate.due_date, self.today)
+        facts = messages.Reminding(plan.candidate.segment, plan.candidate.amount, plan.candidate.due_date, self.today,
+                                   plan.candidate.kind)
         tried = await self._attempts(record.id, record.attempts, self.policy.reminders.max_attempts,
                                      lambda: self._deliver(plan, facts, reference))
         if tried.refusal in REFUSED_BY_BORROWER:

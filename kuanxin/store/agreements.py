@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kuanxin.core import clock
 from kuanxin.core.vocab import (
     AuditAction,
     DecisionOutcome,
@@ -27,6 +28,7 @@ from kuanxin.core.vocab import (
 from kuanxin.lending import plan_life
 from kuanxin.lending.agreement import AgreementDraft, payments_of
 from kuanxin.lending.decisions import History
+from kuanxin.lending.replan import PlanInForce
 from kuanxin.store import outbox
 from kuanxin.store.accounts import reference_for, utc_naive
 from kuanxin.store.db import Database, database
@@ -37,6 +39,8 @@ from kuanxin.store.models import (
     IdentityAttempt,
     Payment,
     PlanDecisionRecord,
+    PlanOffer,
+    PlanRevocation,
     RepaymentPlan,
     SenderBinding,
     ServiceRequest,
@@ -44,6 +48,15 @@ from kuanxin.store.models import (
 
 ASSISTANT = "assistant"  # who decided, in audit entries and on requests the assistant approved
 AGREEMENT_PREFIX = "XY"  # 协议: XY20261122-0001
+
+
+class RevocationRefused(ValueError):
+    """A revocation that may not happen; `code` says why: unknown, not_automated, not_in_force, window_over,
+    no_reason."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,17 @@ class PlanBook:
         with self.db.session() as session:
             return list(session.execute(select(PlanDecisionRecord).where(
                 PlanDecisionRecord.borrower_id == borrower_id).order_by(PlanDecisionRecord.id)).scalars())
+
+    def record_offer(self, *, borrower_id: str, loan_id: str, kind: str, length: int, sha256: str,
+                     conversation_id: str, now: dt.datetime) -> bool:
+        """An agreement shown in full for acceptance; once per text and conversation (False when already so)."""
+        try:
+            with self.db.session() as session:
+                session.add(PlanOffer(borrower_id=borrower_id, loan_id=loan_id, kind=kind, length=length,
+                                      sha256=sha256, conversation_id=conversation_id, offered_at=utc_naive(now)))
+        except IntegrityError:
+            return False
+        return True
 
     # --- acceptance -------------------------------------------------------------------------------
     def identity_check(self, conversation_id: str, borrower_id: str) -> dict[str, Any]:
@@ -211,7 +235,7 @@ class PlanBook:
             outbox.record_event(session, EventKind.PLAN_ACCEPTED, borrower_id, {
                 "agreement": agreement.number, "request": request.reference, "loan_id": loan_id, "kind": kind,
                 "sha256": agreement.sha256, "accepted_at": agreement.accepted_at, "payments": draft.terms["payments"],
-                "decided_by": ASSISTANT}, now)
+                "decided_by": ASSISTANT, **({"supersedes": supersedes} if supersedes else {})}, now)
         return Accepted(agreement, plan, request)
 
     # --- agreements and plans ---------------------------------------------------------------------
@@ -245,6 +269,51 @@ class PlanBook:
                 ended.append((plan.agreement_number, str(progress.status)))
         return ended
 
+    def payments_due_soon(self, today: dt.date, days_before: int,
+                          grace_days: int) -> dict[str, tuple[Decimal, dt.date]]:
+        """borrower id -> (what is left of their next plan payment, its date), for the plans in force whose next
+        payment falls due from today to `days_before` days ahead (a borrower's payments due that same first day
+        are added up). A payment already late is not "before its date": the grace rules handle it."""
+        due: dict[str, tuple[Decimal, dt.date]] = {}
+        for plan in self.all_in_force():
+            progress = self.progress(plan, today, grace_days)
+            upcoming = progress.next_payment
+            if progress.status != PlanStatus.IN_FORCE or upcoming is None:
+                continue
+            if not today <= upcoming.due_date <= today + dt.timedelta(days=days_before):
+                continue
+            amount, day = due.get(plan.borrower_id, (Decimal("0.00"), upcoming.due_date))
+            if upcoming.due_date < day:
+                amount, day = Decimal("0.00"), upcoming.due_date
+            if upcoming.due_date == day:
+                due[plan.borrower_id] = (amount + upcoming.left, day)
+        return due
+
+    def in_force_on(self, loan_id: str, today: dt.date, grace_days: int) -> PlanInForce | None:
+        """The plan in force on the loan, as a re-plan needs it: what it leaves unpaid today, the start of the first
+        plan it continues, and the days the loan's re-plans were accepted. None when there is none, or when it is in
+        fact completed or broken by today (then there is nothing to replace)."""
+        with self.db.session() as session:
+            plan = session.execute(select(RepaymentPlan).where(
+                RepaymentPlan.open_key == loan_id, RepaymentPlan.status == PlanStatus.IN_FORCE)).scalar_one_or_none()
+            if plan is None:
+                return None
+            chain = session.execute(select(Agreement.number, Agreement.supersedes, Agreement.accepted_at).where(
+                Agreement.loan_id == loan_id)).all()
+            starts = {row.agreement_number: row.starts_on for row in session.execute(select(
+                RepaymentPlan.agreement_number, RepaymentPlan.starts_on).where(RepaymentPlan.loan_id == loan_id))}
+        progress = self.progress(plan, today, grace_days)
+        if progress.status != PlanStatus.IN_FORCE:
+            return None
+        before = {row.number: row.supersedes for row in chain}
+        first, seen = plan.agreement_number, set()
+        while before.get(first) in starts and first not in seen:  # back to the first plan the chain continues
+            seen.add(first)
+            first = str(before[first])
+        replans = tuple(clock.beijing_date(row.accepted_at) for row in chain if row.supersedes)
+        ledger_from, counted = self.ledger_window(plan)
+        return PlanInForce(plan.agreement_number, plan.kind, starts[first], progress, replans, ledger_from, counted)
+
     def payments_since(self, loan_id: str, day: dt.date) -> list[tuple[dt.date, Decimal]]:
         """The ledger's entries on the loan from `day` on (charge-backs negative), for the plan's progress."""
         with self.db.session() as session:
@@ -252,9 +321,26 @@ class PlanBook:
                 Payment.loan_id == loan_id, Payment.paid_on >= day)).all()
         return [(row.paid_on, row.amount) for row in rows]
 
+    def ledger_window(self, plan: RepaymentPlan) -> tuple[dt.date, Decimal]:
+        """Which ledger entries count toward the plan: those on the loan from the day returned, less the amount
+        returned. A plan's own day and nothing, unless it is a re-plan: then the day the first plan it continues
+        started counting, less what the plans before it used (its agreement's terms), so a payment counted toward
+        the old plan never counts again toward the new one."""
+        with self.db.session() as session:
+            terms = session.execute(select(Agreement.terms).where(
+                Agreement.number == plan.agreement_number)).scalar_one_or_none()
+        values = (json.loads(terms) if terms else {}).get("values", {})
+        if "ledger_from" not in values:
+            return plan.starts_on, Decimal("0.00")
+        return dt.date.fromisoformat(values["ledger_from"]), Decimal(values["ledger_counted"])
+
     def progress(self, plan: RepaymentPlan, today: dt.date, grace_days: int) -> plan_life.PlanProgress:
         items = payments_of({"payments": json.loads(plan.payments)})
-        return plan_life.progress(items, self.payments_since(plan.loan_id, plan.starts_on), today, grace_days)
+        since, counted = self.ledger_window(plan)
+        ledger = self.payments_since(plan.loan_id, since)
+        if counted:  # used by the plans this one replaced, before it started
+            ledger.insert(0, (since, -counted))
+        return plan_life.progress(items, ledger, today, grace_days)
 
     def follow(self, plan: RepaymentPlan, today: dt.date, now: dt.datetime,
                grace_days: int) -> plan_life.PlanProgress:
@@ -273,3 +359,65 @@ class PlanBook:
                 "agreement": plan.agreement_number, "loan_id": plan.loan_id, "on": progress.ended_on,
                 "paid": progress.paid, "remaining": progress.remaining}, now)
         return progress
+
+    # --- revocation by a supervisor, and telling the borrower a plan ended ---------------------------------------
+    def revoke(self, number: str, *, by: str, reason: str, now: dt.datetime, today: dt.date,
+               cooling_off_hours: int) -> PlanRevocation:
+        """A supervisor's revocation of the assistant's approval of agreement `number`, while its plan is in force
+        and within `cooling_off_hours` of acceptance. One transaction: the revocation record, the plan ended as
+        revoked, the approved request rejected by the supervisor, the audit entry and the lender's `plan.revoked`
+        event. The agreement itself is never changed. Who may revoke is the console's to check."""
+        reason = reason.replace("\x00", "").strip()[:500]
+        if not reason:
+            raise RevocationRefused("no_reason")
+        with self.db.session() as session:
+            agreement = session.execute(select(Agreement).where(Agreement.number == number)).scalar_one_or_none()
+            if agreement is None:
+                raise RevocationRefused("unknown")
+            if agreement.decision_id is None:
+                raise RevocationRefused("not_automated")
+            if utc_naive(now) >= agreement.accepted_at + dt.timedelta(hours=cooling_off_hours):
+                raise RevocationRefused("window_over")
+            plan = session.execute(select(RepaymentPlan).where(
+                RepaymentPlan.agreement_number == number).with_for_update()).scalar_one_or_none()
+            if plan is None or plan.status != PlanStatus.IN_FORCE:
+                raise RevocationRefused("not_in_force")
+            plan.status, plan.ended_on, plan.open_key = PlanStatus.REVOKED, today, None
+            request = session.execute(select(ServiceRequest).where(
+                ServiceRequest.reference == agreement.request_reference)).scalar_one_or_none()
+            if request is not None and request.status == RequestStatus.APPROVED:
+                request.status, request.decided_at, request.decided_by = RequestStatus.REJECTED, utc_naive(now), by
+                request.decision_reason = reason
+            revocation = PlanRevocation(agreement_number=number, borrower_id=agreement.borrower_id,
+                                        loan_id=agreement.loan_id, revoked_by=by, reason=reason,
+                                        revoked_at=utc_naive(now))
+            session.add(revocation)
+            session.add(AuditEntry(at=utc_naive(now), staff=by, action=AuditAction.REVOKE_PLAN,
+                                   conversation_id=agreement.conversation_id, target=number, detail=reason))
+            outbox.record_event(session, EventKind.PLAN_REVOKED, agreement.borrower_id, {
+                "agreement": number, "request": agreement.request_reference, "loan_id": agreement.loan_id,
+                "kind": agreement.kind, "revoked_at": utc_naive(now), "revoked_by": by, "reason": reason}, now)
+            session.flush()
+        return revocation
+
+    def revocation(self, number: str) -> PlanRevocation | None:
+        with self.db.session() as session:
+            return session.execute(select(PlanRevocation).where(
+                PlanRevocation.agreement_number == number)).scalar_one_or_none()
+
+    def ended_untold(self, borrower_id: str) -> list[RepaymentPlan]:
+        """The borrower's plans that ended without them (broken or revoked) and that they have not been told of."""
+        with self.db.session() as session:
+            return list(session.execute(select(RepaymentPlan).where(
+                RepaymentPlan.borrower_id == borrower_id, RepaymentPlan.told_at.is_(None),
+                RepaymentPlan.status.in_((PlanStatus.BROKEN, PlanStatus.REVOKED)))
+                .order_by(RepaymentPlan.id)).scalars())
+
+    def mark_told(self, plan_id: int, now: dt.datetime) -> bool:
+        """Records that the borrower was told the plan ended; False when another conversation told them first."""
+        with self.db.session() as session:
+            plan = session.get(RepaymentPlan, plan_id, with_for_update=True)
+            if plan is None or plan.told_at is not None:
+                return False
+            plan.told_at = utc_naive(now)
+        return True

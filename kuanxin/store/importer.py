@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert
 from kuanxin.core.money import to_money
 from kuanxin.core.vocab import LoanStatus, RequestStatus, RequestType
 from kuanxin.lending.identity import mask_id_number
+from kuanxin.store import classes
 from kuanxin.store.accounts import reference_for
 from kuanxin.store.db import Database
 from kuanxin.store.models import (
@@ -28,6 +29,7 @@ from kuanxin.store.models import (
     IdentityAttempt,
     Loan,
     Payment,
+    PaymentAcknowledgement,
     PaymentPromise,
     PlanDecisionRecord,
     RepaymentPlan,
@@ -264,8 +266,9 @@ def load_document(db: Database, document: Any) -> dict[str, int]:
     rows = validate(document)
     with db.session() as session:
         for model in (SenderBinding, IdentityAttempt, Escalation, PaymentPromise, ServiceRequest, Payment, ScheduleRow,
-                      Loan, Borrower, RepaymentPlan, Agreement, PlanDecisionRecord):
+                      Loan, Borrower, RepaymentPlan, Agreement, PlanDecisionRecord, PaymentAcknowledgement):
             session.execute(delete(model))
+        classes.forget(session)
         for model, batch in ((Borrower, rows.borrowers), (Loan, rows.loans), (ScheduleRow, rows.schedule)):
             if batch:
                 session.execute(insert(model), batch)

@@ -57,6 +57,19 @@ ADDED_BY_0011 = frozenset({("add_table", table) for table in PLAN_TABLES}
                               "ix_plan_decisions_borrower_id", "ix_plan_decisions_conversation_at",
                               "ix_agreements_borrower_id", "ix_repayment_plans_borrower_id",
                               "ix_repayment_plans_status")})
+# 0012 (a million accounts): the account classes kept in a table
+CLASS_TABLES = ("account_classes", "class_snapshots")
+ADDED_BY_0012 = frozenset({("add_table", table) for table in CLASS_TABLES} | {("add_index", "ix_account_classes_cell")})
+# 0013 (plans, the staff side): offers and revocations (repayment_plans.told_at comes with 0011's table)
+PLAN_STAFF_TABLES = ("plan_offers", "plan_revocations")
+ADDED_BY_0013 = frozenset({("add_table", table) for table in PLAN_STAFF_TABLES}
+                          | {("add_index", index) for index in ("ix_plan_offers_offered_at",
+                                                                "ix_plan_revocations_borrower_id")})
+# 0014 (issue 19): what borrowers said about reminders, the payments told in the conversation
+PREFERENCE_TABLES = ("reminder_preferences", "payment_acknowledgements")
+ADDED_BY_0014 = frozenset({("add_table", table) for table in PREFERENCE_TABLES}
+                          | {("add_index", "ix_reminder_preferences_borrower"),
+                             ("add_index", "ix_payment_acknowledgements_borrower_id")})
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -173,7 +186,7 @@ def _adopt(connection: Connection) -> None:
     found = frozenset(difference_key(difference) for difference in differences(connection))
     checks = frozenset(("add_check_constraint", table, name) for table, name in model_checks())
     adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007 | ADDED_BY_0008 | ADDED_BY_0010
-                 | ADDED_BY_0011:
+                 | ADDED_BY_0011 | ADDED_BY_0012 | ADDED_BY_0013 | ADDED_BY_0014:
                  BEFORE_CHECKS}
     if found in adoptable:
         command.stamp(_config(connection), adoptable[found])

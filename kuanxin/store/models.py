@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     literal_column,
@@ -31,6 +33,7 @@ from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.types import TypeDecorator
 
 from kuanxin.core.vocab import (
+    AccountSize,
     AuditAction,
     BindingChannel,
     DecisionOutcome,
@@ -187,6 +190,36 @@ class Payment(Base):
     reverses = Column(String(64))  # the payment a charge-back reverses
     source: Mapped[str] = Column(String(20), nullable=False)  # file or api
     received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class AccountClass(Base):
+    """A borrower's class as of a day (kuanxin.lending.segments), kept so that the console's class pages and the
+    reminders selection read an indexed table instead of classifying the whole book on every view
+    (kuanxin/store/classes.py refreshes it: nightly for the whole book, and the sync for the borrowers it changed)."""
+    __tablename__ = "account_classes"
+    __table_args__ = (Index("ix_account_classes_cell", "segment", "size", "amount_cents", "days_overdue"),
+                      one_of("ck_account_classes_segment", "segment", Segment),
+                      one_of("ck_account_classes_size", "size", AccountSize))
+    borrower_id: Mapped[str] = Column(String(64), primary_key=True)
+    segment: Mapped[str] = Column(String(20), nullable=False)  # Segment
+    size: Mapped[str] = Column(String(10), nullable=False)  # AccountSize
+    days_overdue: Mapped[int] = Column(Integer, nullable=False)
+    # whole cents: Money is text on SQLite, and this column is summed and sorted by the database
+    amount_cents: Mapped[int] = Column(BigInteger, nullable=False)
+    due_date = Column(Date)
+    as_of: Mapped[dt.date] = Column(Date, nullable=False)
+
+
+class ClassSnapshot(Base):
+    """A whole-book refresh of account_classes that finished: the classes are current when the latest one is
+    as of today under today's class rules (rules_key, a digest of policy.yml's segments)."""
+    __tablename__ = "class_snapshots"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    as_of: Mapped[dt.date] = Column(Date, nullable=False)
+    rules_key: Mapped[str] = Column(String(64), nullable=False)
+    accounts: Mapped[int] = Column(Integer, nullable=False)
+    started_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    finished_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class InboundBatch(Base):
@@ -408,6 +441,32 @@ class ReminderOptOut(Base):
     at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
+class ReminderPreference(Base):
+    """What a verified borrower said about reminders: the channel (wechat or sms), a time window inside the contact
+    hours, a pause until a day (after a stated hardship). Append-only: the latest row of a borrower is in force, the
+    earlier ones are its history; each is written with an audit entry. Kept across account loads, like opt-outs."""
+    __tablename__ = "reminder_preferences"
+    __table_args__ = (Index("ix_reminder_preferences_borrower", "borrower_id", "id"),
+                      one_of("ck_reminder_preferences_channel", "channel", ReminderChannel))  # NULL passes
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False)
+    channel = Column(String(20))  # ReminderChannel; None: the assistant's own choice (WeChat when bound)
+    window_start = Column(Time)  # Beijing time, inside reminders.contact_hours; None: the whole contact hours
+    window_end = Column(Time)  # exclusive
+    paused_until = Column(Date)  # no reminder before this day (Beijing date), inclusive of the day before
+    conversation_id = Column(String(128))
+    said_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
+class PaymentAcknowledgement(Base):
+    """A lender payment the borrower was told of in the conversation, with the new balance: once per payment."""
+    __tablename__ = "payment_acknowledgements"
+    payment_id: Mapped[str] = Column(String(64), primary_key=True)  # payments.id (no key: account loads replace them)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False, index=True)
+    conversation_id = Column(String(128))
+    acknowledged_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+
 class SafetyFlag(Base):
     """A conversation in which the borrower spoke of suicide or self-harm (the safety protocol).
 
@@ -564,4 +623,36 @@ class RepaymentPlan(Base):
     payments: Mapped[str] = Column(Text, nullable=False)  # JSON: [{n, due, amount}]
     status: Mapped[str] = Column(String(20), nullable=False)  # PlanStatus
     open_key = Column(String(160), unique=True)  # the loan id while in force: one plan in force per loan
-    ended_on = Column(Date)  # completed, broken or superseded on
+    ended_on = Column(Date)  # completed, broken, superseded or revoked on
+    told_at = Column(DateTime)  # UTC: when the borrower was told it ended (broken or revoked; revision 0013)
+
+
+class PlanOffer(Base):
+    """A written agreement shown to a borrower in full for acceptance (the assistant could approve it): once per text
+    and conversation. What the report's "plans offered" counts (revision 0013)."""
+    __tablename__ = "plan_offers"
+    __table_args__ = (UniqueConstraint("conversation_id", "sha256", name="uq_plan_offers_conversation_text"),
+                      Index("ix_plan_offers_offered_at", "offered_at"),
+                      one_of("ck_plan_offers_kind", "kind", RequestType))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False)
+    loan_id: Mapped[str] = Column(String(64), nullable=False)
+    kind: Mapped[str] = Column(String(20), nullable=False)  # RequestType: installment | deferral
+    length: Mapped[int] = Column(Integer, nullable=False)  # periods or months
+    sha256: Mapped[str] = Column(String(64), nullable=False)  # the agreement text shown
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    offered_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class PlanRevocation(Base):
+    """A supervisor's revocation of an automated approval within the policy's cooling-off window
+    (policy.yml plans.cooling_off_hours): who, when and why. Append-only; the agreement itself never changes, its
+    plan ends as revoked in the same transaction (revision 0013)."""
+    __tablename__ = "plan_revocations"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    agreement_number: Mapped[str] = Column(String(32), nullable=False, unique=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False, index=True)
+    loan_id: Mapped[str] = Column(String(64), nullable=False)
+    revoked_by: Mapped[str] = Column(String(64), nullable=False)  # the supervisor's login name
+    reason: Mapped[str] = Column(Text, nullable=False)
+    revoked_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC

@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 
 from kuanxin.core import clock
 from kuanxin.core.money import to_money
-from kuanxin.core.policy import PaymentPolicy
+from kuanxin.core.policy import PaymentPolicy, SegmentPolicy
+from kuanxin.core.policy import current as current_policy
 from kuanxin.lending.identity import mask_id_number
+from kuanxin.store import classes
 from kuanxin.store.db import Database
 from kuanxin.store.importer import ID_NUMBER, LOAN_STATUSES, PHONE, FieldChecker
 from kuanxin.store.models import Borrower, Loan, Payment, ScheduleRow
@@ -113,8 +115,11 @@ def _typed_csv(record: dict[str, Any]) -> dict[str, Any]:
 class Sync:
     """Applies records in order, BATCH to a transaction; loans whose ledger or schedule changed are recomputed."""
 
-    def __init__(self, db: Database, policy: PaymentPolicy, source: str = "file"):
+    def __init__(self, db: Database, policy: PaymentPolicy, source: str = "file",
+                 segments: SegmentPolicy | None = None):
         self.db, self.policy, self.source = db, policy, source
+        self.segments = segments or current_policy().segments
+        self.changed_loans: set[str] = set()  # loans whose ledger or schedule changed: their promises may be kept
 
     def run(self, records: Iterable[tuple[str, Any]], progress: Callable[[int], None] | None = None) -> Summary:
         summary, batch, done = Summary(), [], 0
@@ -139,8 +144,7 @@ class Sync:
             known = Known(session, [record for _where, record in records])
             for where, record in records:
                 results.append(self._apply_one(known, summary, changed, where, record))
-            known.write(session)
-            recompute(session, changed, self.policy)
+            self._write(session, known, changed)
         return summary, results
 
     def _apply_batch(self, batch: list[tuple[str, Any]], summary: Summary) -> int:
@@ -149,9 +153,16 @@ class Sync:
             known = Known(session, [record for _where, record in batch])
             for where, record in batch:
                 self._apply_one(known, summary, changed, where, record)
-            known.write(session)
-            recompute(session, changed, self.policy)
+            self._write(session, known, changed)
         return len(batch)
+
+    def _write(self, session: Session, known: Known, changed: set[str]) -> None:
+        """The batch's rows, the balances of the loans it changed, and those borrowers' classes, in one transaction."""
+        touched = {row.id for row in known.new[Borrower]} | {known.loans[loan_id].borrower_id for loan_id in changed}
+        known.write(session)
+        recompute(session, changed, self.policy)
+        self.changed_loans |= changed
+        classes.refresh_borrowers(session, touched, clock.today(), self.segments)
 
     def _apply_one(self, known: Known, summary: Summary, changed: set[str], where: str,
                    record: Any) -> tuple[str, str, str | None]:

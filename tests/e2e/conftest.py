@@ -5,7 +5,7 @@ from sqlalchemy import delete
 from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
-from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, SafetyFlag
+from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, ReminderPreference, SafetyFlag
 from testkit import wechat
 from testkit.lender_receiver import LenderReceiver
 from testkit.servers import LENDER_WEBHOOK_SECRET, MODEL, ActionProxy, Borrower, start_servers
@@ -78,7 +78,7 @@ def db(servers):
     database = Database(servers.env["KUANXIN_DATABASE_URL"])
     load_document(database, demo_document())
     with database.session() as session:  # kept across account loads by design; not across tests
-        for model in (ReminderOptOut, Reminder, ConversationSession, SafetyFlag):
+        for model in (ReminderOptOut, Reminder, ConversationSession, SafetyFlag, ReminderPreference):
             session.execute(delete(model))
     return database
 

@@ -64,11 +64,17 @@ def test_the_report_counts_todays_conversations(servers, db, borrower):
     staff = signed_in(servers, db)
     page = staff.get("/console/report?start=2026-11-22&end=2026-11-22")
     assert page.status_code == 200 and "指标说明" in page.text
-    assert page.text.count("<svg") == 3 and "本期没有记录" in page.text  # no request was made: that chart is empty
+    # the period's three charts (no request was made: that chart is empty) and five trend charts
+    assert page.text.count("<svg") == 3 + 5 and "本期没有记录" in page.text
+    assert 'id="comparison"' in page.text and "上期:2026-11-21 至 2026-11-21" in page.text
     assert '<strong id="m-conversations">1</strong>' in page.text
     assert '<strong id="m-containment">0.0%</strong>' in page.text  # the one conversation went to staff
     csv = staff.get("/console/report.csv?start=2026-11-22&end=2026-11-22")
-    assert csv.headers["content-type"].startswith("text/csv") and "escalations,human,1" in csv.text
+    assert csv.headers["content-type"].startswith("text/csv") and csv.content.startswith("\ufeff".encode())
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert "本期,2026-11-22,2026-11-22,转人工·要求人工,1,escalations.human" in lines
+    assert "上期,2026-11-21,2026-11-21,会话数,0,conversations" in lines
+    assert "每日,2026-11-22,2026-11-22,会话数,1,conversations" in lines
     printable = staff.get("/console/report/print?start=2026-11-22&end=2026-11-22")
     assert printable.text.startswith("<!doctype html>") and "运营报表" in printable.text
     for query in ("start=2026-11-30&end=2026-11-01", "start=x&end=%00", "start=2026-11-01"):

@@ -235,3 +235,100 @@ def test_only_the_text_shown_can_be_accepted_a_payment_meanwhile_shows_the_new_o
     with plan_db.session() as session:
         agreement = session.execute(select(Agreement)).scalar_one()
     assert "逾期总额1,882.50元" in agreement.text and agreement.text in changed
+
+
+def test_a_plan_the_daily_run_found_broken_is_told_at_the_next_question_once(borrower, plan_db):
+    """The reminders run found the September plan broken before the borrower came back: told when they next ask."""
+    from kuanxin.store.agreements import PlanBook
+    payments = [{"n": n, "due": due, "amount": "397.08"} for n, due in ((1, "2026-10-22"), (2, "2026-11-22"))]
+    with plan_db.session() as session:
+        session.add(RepaymentPlan(agreement_number="XY20260922-0002", borrower_id="B1007", loan_id=LOAN,
+                                  kind="installment", starts_on=dt.date(2026, 9, 22), payments=json.dumps(payments),
+                                  status="in_force", open_key=LOAN))
+    now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert PlanBook(plan_db).follow_all(dt.date(2026, 11, 22), now, 5) == [("XY20260922-0002", "broken")]
+    owed = borrower.verify(PHONE, ID_TAIL)
+    assert "分期协议XY20260922-0002已经失效:2026年10月22日应还的款项超过5天仍未还足" in owed
+    assert "已逾期38天" in owed
+    assert "失效" not in borrower.say("还要还多少")
+
+
+def test_a_new_plan_while_one_is_in_force_supersedes_it_and_a_second_goes_to_review(borrower, plan_db, servers):
+    """Re-planning (policy.yml `plans.replan`): six installments agreed and the first paid; the borrower asks for
+    twelve instead, sees the new agreement on what is left in full, accepts, and the old plan is superseded in the
+    database and the console; a second re-plan the same year goes to staff, told why."""
+    from tests.e2e.console_client import ConsoleClient, new_staff
+    borrower.verify(PHONE, ID_TAIL)
+    borrower.say("我想分期还")
+    borrower.say("分6期")
+    first = re.search(r"协议已生效,编号(XY\d{8}-\d{4})", borrower.say("我同意")).group(1)
+    policy = load_policy(PROJECT_ROOT / "policy.yml")
+    line = json.dumps({"type": "payment", "id": "P-REPLAN-1", "loan_id": LOAN, "amount": "397.08",
+                       "paid_at": "2026-11-22T09:00:00+08:00", "channel": "bank_card"})
+    assert Sync(plan_db, policy.payments).run(read_records([line], "jsonl")).total("inserted") == 1
+
+    assert "分几期" in borrower.say("我想分期还")  # not refused: a plan in force may be replaced
+    offer = borrower.say("分12期")
+    for shown in ["分期还款协议(重新分期)", f"本协议取代协议{first}", "原协议共需还款2,382.50元",
+                  "已还397.08元,尚未还清1,985.42元", "第1期 2026年12月22日 165.45元", "第12期 2027年11月22日 165.47元",
+                  "共需还款1,985.42元,比原协议未还款项多0.00元", "年化费率0.00%"]:
+        assert shown in offer, shown
+    assert borrower.buttons() == ["我同意", "取消"]
+    card = next(b for b in blocks(borrower.replies) if b["type"] == "terms")
+    assert {row["label"]: row["shown"] for row in card["rows"]}["原协议未还"] == "1,985.42元"
+    done = borrower.say("我同意")
+    second = re.search(r"协议已生效,编号(XY\d{8}-\d{4})", done).group(1)
+    assert f"原协议{first}同时不再执行" in done and "第1期2026年12月22日应还165.45元" in done
+    owed = borrower.say("还要还多少")
+    assert f"正在按分期协议{second}还款(共12期)" in owed and "协议还剩1,985.42元未还(12期)" in owed
+    with plan_db.session() as session:
+        rows = {p.agreement_number: p for p in session.execute(select(RepaymentPlan)).scalars()}
+        agreements = {a.number: a for a in session.execute(select(Agreement)).scalars()}
+        accepted = session.execute(select(OutboxEvent.payload).where(OutboxEvent.kind == "plan.accepted")
+                                   .order_by(OutboxEvent.seq)).scalars().all()
+    assert (rows[first].status, rows[first].open_key, rows[second].status) == ("superseded", None, "in_force")
+    assert agreements[second].supersedes == first and agreements[second].text in offer
+    assert "逾期总额2,382.50元" in agreements[first].text  # the old agreement as it was accepted
+    assert json.loads(accepted[-1])["supersedes"] == first
+
+    console = ConsoleClient(servers.web_url)
+    console.log_in(new_staff(plan_db, "agent"))
+    old_page = console.get(f"/console/agreements/{first}").text
+    assert "已被新协议替代" in old_page and f'href="/console/agreements/{second}"' in old_page
+    assert "履行中" in console.get(f"/console/agreements/{second}").text
+
+    borrower.say("我想分期还")
+    again = borrower.say("分6期")
+    assert "分6期需要工作人员审核" in again and "这笔借款12个月内已经重新分期1次,我最多只能直接批准1次" in again
+    assert "我同意" not in borrower.buttons()
+    filed = borrower.say("确认")
+    assert "已提交,编号FQ20261122-" in filed and "待工作人员审核" in filed
+    with plan_db.session() as session:
+        pending = session.execute(select(ServiceRequest).where(ServiceRequest.loan_id == LOAN,
+                                                               ServiceRequest.status == "pending")).scalar_one()
+        decision = session.execute(select(PlanDecisionRecord).order_by(PlanDecisionRecord.id.desc())).scalars().first()
+        in_force = session.execute(select(RepaymentPlan.agreement_number).where(
+            RepaymentPlan.status == "in_force")).scalars().all()
+    assert (pending.periods, json.loads(pending.details)["replaces"]) == (6, second)
+    assert json.loads(pending.details)["total"] == "1985.42"
+    assert (decision.outcome, decision.request_reference) == ("review", pending.reference)
+    assert {"rule": "replans", "limit": "1", "value": "1", "passed": False} in json.loads(decision.rules)["rules"]
+    assert in_force == [second]  # staff decide; the plan in force stays until they do
+
+
+def test_a_deferral_asked_while_an_installment_plan_is_in_force_goes_to_staff(borrower, plan_db):
+    borrower.verify(PHONE, ID_TAIL)
+    borrower.say("我想分期还")
+    borrower.say("分6期")
+    number = re.search(r"协议已生效,编号(XY\d{8}-\d{4})", borrower.say("我同意")).group(1)
+    borrower.say("我想延期两个月")  # overdue since 15 Oct: two months is the shortest still ahead
+    summary = borrower.say("最近公司裁员了 在找工作")
+    assert f"延期2个月需要工作人员审核,我不能当场批准:协议{number}正在履行,改为延期需要工作人员审核" in summary
+    assert "我同意" not in borrower.buttons()
+    filed = borrower.say("确认")
+    assert "已提交,编号" in filed and "待工作人员审核" in filed
+    with plan_db.session() as session:
+        pending = session.execute(select(ServiceRequest).where(ServiceRequest.loan_id == LOAN,
+                                                               ServiceRequest.status == "pending")).scalar_one()
+        plan = session.execute(select(RepaymentPlan)).scalar_one()
+    assert pending.type == "deferral" and (plan.agreement_number, plan.status) == (number, "in_force")

@@ -20,6 +20,7 @@ from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import validate
 from kuanxin.store.models import (
+    AccountClass,
     Agreement,
     AuditEntry,
     Base,
@@ -29,7 +30,9 @@ from kuanxin.store.models import (
     OutboxEvent,
     PaymentPromise,
     PlanDecisionRecord,
+    PlanOffer,
     Reminder,
+    ReminderPreference,
     RepaymentPlan,
     ScheduleRow,
     SenderBinding,
@@ -116,7 +119,8 @@ def models_without_checks() -> MetaData:
     metadata = MetaData()
     for table in Base.metadata.sorted_tables:
         if table.name in ("payments", "inbound_batches", "identity_pending_phones", *migrate.OUTBOX_TABLES,
-                          *migrate.PLAN_TABLES):
+                          *migrate.PLAN_TABLES, *migrate.CLASS_TABLES, *migrate.PLAN_STAFF_TABLES,
+                          *migrate.PREFERENCE_TABLES):
             continue
         copy = table.to_metadata(metadata)
         copy.constraints = {c for c in copy.constraints if not isinstance(c, CheckConstraint)}
@@ -139,6 +143,9 @@ def test_a_database_made_by_create_all_before_the_checks_is_upgraded_to_them(tmp
         assert migrate.differences(connection) == []
     one_outbox_row_each(database)
     one_plan_row_each(database)
+    one_preference_row(database)
+    one_offer_row(database)
+    one_class_row(database)
     assert_vocabularies_enforced(database)
     database.engine.dispose()
 
@@ -228,6 +235,10 @@ VOCABULARY_COLUMNS = [
     ("agreements", "kind", "ck_agreements_kind", vocab.RequestType),
     ("repayment_plans", "kind", "ck_repayment_plans_kind", vocab.RequestType),
     ("repayment_plans", "status", "ck_repayment_plans_status", vocab.PlanStatus),
+    ("plan_offers", "kind", "ck_plan_offers_kind", vocab.RequestType),
+    ("account_classes", "segment", "ck_account_classes_segment", vocab.Segment),
+    ("account_classes", "size", "ck_account_classes_size", vocab.AccountSize),
+    ("reminder_preferences", "channel", "ck_reminder_preferences_channel", vocab.ReminderChannel),
 ]
 AT = dt.datetime(2026, 12, 1, 2)
 
@@ -255,6 +266,29 @@ def one_row_each(database: Database) -> None:
         one_outbox_row_each(database)
     if "agreements" in inspect(database.engine).get_table_names():  # 0011 on
         one_plan_row_each(database)
+    if "account_classes" in inspect(database.engine).get_table_names():  # 0012 on
+        one_class_row(database)
+    if "reminder_preferences" in inspect(database.engine).get_table_names():  # 0014 on
+        one_preference_row(database)
+    if "plan_offers" in inspect(database.engine).get_table_names():  # 0013 on
+        one_offer_row(database)
+
+
+def one_offer_row(database: Database) -> None:
+    with database.session() as session:
+        session.add(PlanOffer(borrower_id="B1001", loan_id="L1001", kind=vocab.RequestType.INSTALLMENT, length=6,
+                              sha256="0" * 64, conversation_id="c1", offered_at=AT))
+
+
+def one_preference_row(database: Database) -> None:
+    with database.session() as session:
+        session.add(ReminderPreference(borrower_id="B1001", channel=vocab.ReminderChannel.SMS, said_at=AT))
+
+
+def one_class_row(database: Database) -> None:
+    with database.session() as session:
+        session.add(AccountClass(borrower_id="B1001", segment=vocab.Segment.EARLY, size=vocab.AccountSize.SMALL,
+                                 days_overdue=3, amount_cents=10000, as_of=AT.date()))
 
 
 def one_plan_row_each(database: Database) -> None:
@@ -349,7 +383,8 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
     database = Database(empty_url)
     one_row_each(database)
     with database.engine.begin() as connection:  # 0008 keeps the lender's events, 0011 agreements: empty to go
-        for table in ("outbox_deliveries", "outbox_events", *migrate.PLAN_TABLES):
+        for table in ("outbox_deliveries", "outbox_events", *migrate.PLAN_TABLES, "reminder_preferences",
+                      "plan_offers"):
             connection.execute(text(f"DELETE FROM {table}"))
     migrate.downgrade(empty_url, "0004")
     assert migrate.current(empty_url) == "0004"
@@ -358,7 +393,7 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
         checks = {("add_check_constraint", table, name) for table, name in migrate.model_checks()}
         assert {migrate.difference_key(d) for d in migrate.differences(connection)} == (
             checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007 | migrate.ADDED_BY_0008 | migrate.ADDED_BY_0010
-            | migrate.ADDED_BY_0011)
+            | migrate.ADDED_BY_0011 | migrate.ADDED_BY_0012 | migrate.ADDED_BY_0013 | migrate.ADDED_BY_0014)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE escalations SET reason = 'anything'"))
         connection.execute(text("UPDATE escalations SET reason = 'human'"))
@@ -495,4 +530,32 @@ def test_0011_adds_decisions_agreements_and_plans_and_never_drops_them(empty_url
     assert not set(migrate.PLAN_TABLES) & set(inspect(database.engine).get_table_names())
     with database.session() as session:
         assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    database.engine.dispose()
+
+
+def test_0013_adds_revocations_and_the_new_values_and_never_drops_what_they_recorded(empty_url):
+    assert migrate.upgrade(empty_url, "0012") == "0012"
+    database = Database(empty_url)
+    load_as_then(database, demo_document())
+    # a plan that ended before 0013 is not told again after it
+    insert_as_then(database, "repayment_plans", {
+        "id": 1, "agreement_number": "XY20261201-0001", "borrower_id": "B1001", "loan_id": "L1001",
+        "kind": "installment", "starts_on": AT.date(), "payments": "[]", "status": "broken", "open_key": None,
+        "ended_on": AT.date()})
+    assert migrate.upgrade(empty_url) == migrate.head()
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+    with database.session() as session:
+        assert session.execute(select(RepaymentPlan.told_at)).scalar_one() is not None
+        session.execute(text("UPDATE repayment_plans SET status = 'revoked'"))
+        session.add(AuditEntry(at=AT, staff="wang", action=vocab.AuditAction.REVOKE_PLAN, target="XY-1"))
+    with pytest.raises(migrate.MigrationError, match="revision 0013 not downgraded.*1 revoked plans"):
+        migrate.downgrade(empty_url, "0012")
+    assert migrate.current(empty_url) == migrate.head()
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE repayment_plans SET status = 'broken'"))
+        connection.execute(text("DELETE FROM audit_entries WHERE action = 'revoke_plan'"))
+    migrate.downgrade(empty_url, "0012")
+    assert not set(migrate.PLAN_STAFF_TABLES) & set(inspect(database.engine).get_table_names())
+    assert "told_at" not in {c["name"] for c in inspect(database.engine).get_columns("repayment_plans")}
     database.engine.dispose()

@@ -37,9 +37,27 @@ def directory() -> StaffDirectory:
     return StaffDirectory()
 
 
+BACKGROUND_HEADER = "x-kuanxin-background"  # sent by a page reading itself again (live.js), not by a person
+
+
 def signed_in(request: Request) -> tuple[Staff, str] | None:
-    """(staff member, CSRF token) of this request's session; touching it keeps the session alive."""
-    return directory().session_of(request.cookies.get(SESSION_COOKIE), clock.now(), policy.current().console)
+    """(staff member, CSRF token) of this request's session; a person's request keeps the session alive, a page's
+    background read (BACKGROUND_HEADER) does not, so an unattended console still signs itself out."""
+    return directory().session_of(request.cookies.get(SESSION_COOKIE), clock.now(), policy.current().console,
+                                  touch=request.headers.get(BACKGROUND_HEADER) != "1")
+
+
+def require_watching(request: Request) -> tuple[Staff, str]:
+    """For a page's background streams: a live session, left as idle as it was."""
+    session = directory().session_of(request.cookies.get(SESSION_COOKIE), clock.now(), policy.current().console,
+                                     touch=False)
+    if session is None:
+        raise NotSignedIn()
+    return session
+
+
+def idle_seconds_left(request: Request) -> int | None:
+    return directory().idle_seconds_left(request.cookies.get(SESSION_COOKIE), clock.now(), policy.current().console)
 
 
 def require_staff(request: Request) -> tuple[Staff, str]:

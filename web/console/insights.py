@@ -10,10 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from kuanxin.console import analytics
 from kuanxin.core import clock, policy
 from kuanxin.core.policy import SEGMENTS
-from kuanxin.lending.segments import summarize
 from kuanxin.reminders.promises import broken_promises
 from kuanxin.reminders.selection import safety_paused
-from kuanxin.store.book import accounts_in, segment_accounts
+from kuanxin.store import classes
 from kuanxin.store.db import database
 from web.console.auth import require_staff
 from web.console.routes import page
@@ -31,9 +30,10 @@ LABELS = {"SEGMENT_NAMES": SEGMENT_NAMES, "SIZE_NAMES": SIZE_NAMES, "TREATMENT_N
 @router.get("/segments", response_class=HTMLResponse)
 def segments(request: Request, session=Depends(require_staff)) -> HTMLResponse:
     rules, today = policy.current().segments, clock.today()
-    rows = summarize(segment_accounts(database(), today, rules), rules)
+    as_of, current = classes.for_staff(database(), today, rules)
+    rows = classes.summary(database(), rules)
     broken = broken_promises(database(), today - dt.timedelta(days=BROKEN_DAYS))
-    return page(request, "segments.html", *session, rows=rows, today=today, rules=rules, broken=broken,
+    return page(request, "segments.html", *session, rows=rows, today=as_of, current=current, rules=rules, broken=broken,
                 broken_days=BROKEN_DAYS, total_accounts=sum(r.accounts for r in rows),
                 total_amount=sum(r.amount for r in rows), **LABELS)
 
@@ -43,11 +43,12 @@ def segment_accounts_page(request: Request, segment: str, size: str, session=Dep
     if segment not in SEGMENTS or size not in SIZE_NAMES:
         return page(request, "error.html", *session, 404, message="没有这个账户分类。")
     rules, today = policy.current().segments, clock.today()
-    shown, total = accounts_in(database(), today, rules, segment, size, DRILL_LIMIT)
+    as_of, current = classes.for_staff(database(), today, rules)
+    shown, total = classes.accounts_in(database(), rules, segment, size, DRILL_LIMIT)
     with database().session() as db_session:  # borrowers in crisis: no contact until staff clear the flag
         paused = safety_paused(db_session)
     return page(request, "segment_accounts.html", *session, segment=segment, size=size, accounts=shown, total=total,
-                today=today, treatment=rules.treatment[segment][size], paused=paused, **LABELS)
+                today=as_of, current=current, treatment=rules.treatment[segment][size], paused=paused, **LABELS)
 
 
 def _period(start: str, end: str) -> tuple[dt.date, dt.date, str | None]:
@@ -64,23 +65,30 @@ def _period(start: str, end: str) -> tuple[dt.date, dt.date, str | None]:
     return first, last, None
 
 
+def _by(by: str) -> str | None:
+    return by if by in ("day", "week") else None
+
+
 @router.get("/report", response_class=HTMLResponse)
-def report(request: Request, start: str = "", end: str = "", session=Depends(require_staff)) -> HTMLResponse:
+def report(request: Request, start: str = "", end: str = "", by: str = "",
+           session=Depends(require_staff)) -> HTMLResponse:
     first, last, error = _period(start[:20], end[:20])
-    built = analytics.build_report(database(), first, last)
-    return page(request, "report.html", *session, error=error, start=first, end=last,
-                body=analytics.html_fragment(built))
+    view = analytics.build_view(database(), first, last, _by(by))
+    return page(request, "report.html", *session, error=error, start=first, end=last, by=view.trend.by,
+                body=analytics.html_fragment(view.report, view))
 
 
 @router.get("/report.csv")
-def report_csv(start: str = "", end: str = "", _session=Depends(require_staff)) -> Response:
+def report_csv(start: str = "", end: str = "", by: str = "", _session=Depends(require_staff)) -> Response:
+    """Every figure: this period, the previous one, the change and the trend (Excel-safe: BOM, no formulas)."""
     first, last, _ = _period(start[:20], end[:20])
-    return Response(analytics.csv_text(analytics.build_report(database(), first, last)),
+    return Response(analytics.export_csv(analytics.build_view(database(), first, last, _by(by))),
                     media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="kuanxin-report-{first}-{last}.csv"'})
 
 
 @router.get("/report/print", response_class=HTMLResponse)
-def report_print(start: str = "", end: str = "", _session=Depends(require_staff)) -> HTMLResponse:
+def report_print(start: str = "", end: str = "", by: str = "", _session=Depends(require_staff)) -> HTMLResponse:
     first, last, _ = _period(start[:20], end[:20])
-    return HTMLResponse(analytics.html_page(analytics.build_report(database(), first, last)))
+    view = analytics.build_view(database(), first, last, _by(by))
+    return HTMLResponse(analytics.html_page(view.report, view))

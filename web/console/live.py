@@ -10,14 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from kuanxin.console.live import live
-from web.console.auth import require_staff
+from web.console.auth import require_watching
 
 router = APIRouter(prefix="/console")
 KEEP_ALIVE_SECONDS = 15  # a comment line, so proxies keep an idle stream open
 
 
 @router.get("/live")
-async def live_queue(request: Request, _session=Depends(require_staff)) -> StreamingResponse:
+async def live_queue(request: Request, _session=Depends(require_watching)) -> StreamingResponse:
+    """Watching is no activity: an open stream does not keep an unattended session alive."""
     async def stream():
         async with live().page() as signals:
             yield "retry: 3000\n\n"

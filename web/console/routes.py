@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from kuanxin.console.audit_log import BORROWER_ID, PAGE_SIZE, AuditLog, AuditQuery
 from kuanxin.console.casework import (
     ACTIONS,
     ESCALATION_STATUS,
@@ -32,12 +33,14 @@ from kuanxin.core import clock, policy
 from kuanxin.core.money import yuan
 from kuanxin.lending.identity import mask_phone, mask_text
 from kuanxin.lending.overdue import loan_statement
+from kuanxin.store import preferences
 from kuanxin.store.accounts import Accounts, utc_naive
 from web.console import rasa_api, transcript
 from web.console.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     directory,
+    idle_seconds_left,
     login_limiter,
     new_login_token,
     require_form,
@@ -62,6 +65,7 @@ templates.env.globals.update(REASONS=REASONS, ACTIONS=ACTIONS, REQUEST_STATUS=RE
                              PRIORITIES=PRIORITIES, CHANNELS=CHANNELS, INTENTS=INTENTS,
                              CLOCK=Labels("clock", [state.value for state in ClockState]))
 templates.env.filters["duration"] = duration
+templates.env.globals["words"] = words
 templates.env.filters["audit_detail"] = audit_detail
 
 
@@ -93,7 +97,7 @@ templates.env.filters["beijing"] = beijing
 # the pages' scripts (files, not inline: a page holds no script of its own)
 
 ASSETS = Path(__file__).parent / "assets"
-SCRIPTS = ("live.js", "shortcuts.js")
+SCRIPTS = ("live.js", "shortcuts.js", "session.js")
 
 
 @router.get("/assets/{name}")
@@ -107,10 +111,10 @@ def asset(name: str) -> Response:
 # signing in and out
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> Response:
+def login_page(request: Request, expired: str = "") -> Response:
     if signed_in(request):
         return see("/console")
-    return login_form(request)
+    return login_form(request, words("session.expired") if expired == "1" else None)
 
 
 def login_form(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
@@ -151,6 +155,31 @@ def log_out(request: Request, _form=Depends(require_form)) -> Response:
     response = see("/console/login")
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response
+
+
+# the idle timeout: every page warns before its session ends and offers to extend it (web/console/assets/session.js)
+
+def session_timing() -> dict[str, int]:
+    """The page's idle timer: the session's lifetime and how long before its end the warning shows."""
+    rules = policy.current().console
+    return {"idle": rules.idle_minutes * 60, "warn": min(rules.idle_warning_minutes, rules.idle_minutes) * 60}
+
+
+templates.env.globals["session_timing"] = session_timing
+
+
+@router.get("/session")
+def session_state(request: Request) -> JSONResponse:
+    """How long the session has left; asking does not extend it (the page asks before it warns)."""
+    left = idle_seconds_left(request)
+    return JSONResponse({"seconds_left": left or 0}, status_code=200 if left else 401,
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/session/extend")
+def extend_session(request: Request, _form=Depends(require_form)) -> JSONResponse:
+    """继续使用: a person's request, so the session is touched (by require_form) and starts its idle time again."""
+    return JSONResponse({"seconds_left": idle_seconds_left(request) or 0}, headers={"Cache-Control": "no-store"})
 
 
 # the queue
@@ -245,6 +274,7 @@ def conversation_page(request: Request, escalation_id: int, staff: Staff, csrf: 
         paused=transcript.is_paused(tracker), borrower=borrower, today=today,
         statements=[loan_statement(loan, today) for loan in borrower.loans] if borrower else [],
         requests=accounts.requests_of(borrower.id) if borrower else [],
+        reminder_preferences=preferences.stated(accounts.db, borrower.id) if borrower else [],
         related=casework.escalations_of(escalation.conversation_id, escalation.borrower_id),
         notes=casework.notes_of(escalation.conversation_id), audit=casework.audit_of(escalation.conversation_id),
         safety_flags=casework.safety_flags_of(escalation.conversation_id))
@@ -320,6 +350,42 @@ def decide(request: Request, reference: str, signed=Depends(require_form)) -> Re
         return page(request, "error.html", staff, csrf, 409, message=str(exc))
     live().changed("decide")
     return see(f"/console/escalations/{escalation.id}" if escalation else "/console")
+
+
+# the audit log (supervisors only): who did what, to which borrower, when; a page at a time
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(request: Request, who: str = "", action: str = "", borrower: str = "", since: str = "", until: str = "",
+              page_number: Annotated[int, Query(alias="page", ge=1, le=ROW_ID)] = 1,
+              session=Depends(require_staff)) -> HTMLResponse:
+    staff, csrf = session
+    if not staff.is_supervisor:
+        return page(request, "error.html", staff, csrf, 403, message=words("audit_log.supervisors_only"))
+    log = AuditLog()
+    authors = log.authors()
+    start, end = beijing_day(since[:10]), beijing_day(until[:10], days=1)  # the last day included
+    error = None
+    if start and end and end <= start:
+        start = end = None
+        error = words("audit_log.bad_dates")
+    filters = {"who": who if who in authors else "", "action": action if action in ACTIONS else "",
+               "borrower": borrower.strip()[:64] if BORROWER_ID.fullmatch(borrower.strip()[:64]) else "",
+               "since": since[:10] if start else "", "until": until[:10] if end else ""}
+    found = log.find(AuditQuery(staff=filters["who"] or None, action=filters["action"] or None,
+                                borrower_id=filters["borrower"] or None,
+                                since=utc_naive(start) if start else None, until=utc_naive(end) if end else None),
+                     page_number)
+    names = AuthorNames(Casework().staff_names())
+    return page(request, "audit.html", staff, csrf, found=found, filters=filters, error=error, names=names,
+                authors=sorted(authors, key=names.get), page_size=PAGE_SIZE,
+                query={key: value for key, value in filters.items() if value})
+
+
+class AuthorNames(StaffNames):
+    """An audit entry's author as staff read it: a colleague by display name, the borrower as such."""
+
+    def get(self, username, default=None):  # type: ignore[override]
+        return words("audit_log.borrower_party") if username == "borrower" else super().get(username)
 
 
 # the team: who holds what (supervisors), taking new escalations or not (everyone)

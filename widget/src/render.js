@@ -59,6 +59,26 @@ function termsCard(block) {
   return card;
 }
 
+// pay now: a button that opens the lender's own payment page in a new tab (the link is signed by the assistant;
+// channels/webchat.py lets only http(s) addresses through)
+function payButton(block) {
+  const wrap = document.createElement("div");
+  wrap.className = "pay";
+  const link = document.createElement("a");
+  link.className = "pay-now";
+  link.href = String(block.url);
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.textContent = String(block.label ?? "");
+  wrap.append(link);
+  if (block.note) {
+    const note = document.createElement("small");
+    note.textContent = String(block.note);
+    wrap.append(note);
+  }
+  return wrap;
+}
+
 export function renderText(text) {
   const fragment = document.createDocumentFragment();
   let paragraph = null;
@@ -79,6 +99,7 @@ export function renderMessage(message) {
     if (block && block.type === "schedule" && Array.isArray(block.rows)) fragment.append(scheduleTable(block));
     else if (block && block.type === "amounts" && Array.isArray(block.rows)) fragment.append(amountsTable(block));
     else if (block && block.type === "terms" && Array.isArray(block.rows)) fragment.append(termsCard(block));
+    else if (block && block.type === "pay" && /^https?:\/\//.test(String(block.url))) fragment.append(payButton(block));
     else if (block && block.type === "text") fragment.append(renderText(String(block.text ?? "")));
   }
   return fragment;

@@ -39,6 +39,10 @@ header h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .amounts tr.total th, .amounts tr.total td { font-weight: 600; border-bottom: none; }
 .terms { border: 1px solid #cfd8d4; border-radius: 8px; padding: 6px 10px; margin: 6px 0; background: #f7faf9; }
 .terms > p:first-child { font-weight: 600; }
+.pay { margin: 6px 0; }
+.pay-now { display: inline-block; padding: 6px 14px; border-radius: 16px; background: var(--kx-color); color: #fff; text-decoration: none; font-weight: 600; }
+.pay-now:focus-visible { outline: 3px solid #f0b429; outline-offset: 2px; }
+.pay small { display: block; color: #5b6b65; font-size: 12px; margin-top: 2px; }
 .quick-replies { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 8px; }
 .quick-replies button { border: 1px solid var(--kx-color); color: var(--kx-color); background: #fff; border-radius: 16px; padding: 4px 12px; }
 .typing { margin: 0; padding: 4px 14px; font-size: 13px; color: #555; background: #f4f6f5; }

@@ -127,7 +127,8 @@ def test_a_shift_in_chinese_with_clocks_and_assignment(servers, db, borrower, ne
     pages = ["/console", "/console?status=all", "/console?status=resolved", "/console?mine=1&status=all",
              "/console/search", f"/console/search?q={shift['human'].reference}", "/console/search?q=5678",
              "/console/segments", "/console/report", f"/console/report/print?start={TODAY}&end={TODAY}",
-             "/console/events", "/console/team", "/console/escalations/999999"]
+             "/console/events", "/console/team", "/console/escalations/999999", "/console/audit",
+             f"/console/report?start={TODAY}&end={TODAY}&by=week"]
     pages += [f"/console/escalations/{e.id}" for e in shift.values()]
     seen = {}
     for path in pages:
