@@ -197,7 +197,8 @@ class AccountClass(Base):
     reminders selection read an indexed table instead of classifying the whole book on every view
     (kuanxin/store/classes.py refreshes it: nightly for the whole book, and the sync for the borrowers it changed)."""
     __tablename__ = "account_classes"
-    __table_args__ = (Index("ix_account_classes_cell", "segment", "size", "amount_cents", "days_overdue"),
+    __table_args__ = (Index("ix_account_classes_cell", "segment", "size", "amount_cents", "days_overdue",
+                            "borrower_id"),
                       one_of("ck_account_classes_segment", "segment", Segment),
                       one_of("ck_account_classes_size", "size", AccountSize))
     borrower_id: Mapped[str] = Column(String(64), primary_key=True)

@@ -30,7 +30,8 @@ def upgrade() -> None:
     sa.CheckConstraint("size IN ('small', 'large')", name='ck_account_classes_size'),
     sa.PrimaryKeyConstraint('borrower_id')
     )
-    op.create_index('ix_account_classes_cell', 'account_classes', ['segment', 'size', 'amount_cents', 'days_overdue'],
+    op.create_index('ix_account_classes_cell', 'account_classes', ['segment', 'size', 'amount_cents', 'days_overdue',
+                                                          'borrower_id'],
                     unique=False)
     op.create_table('class_snapshots',
     sa.Column('id', sa.Integer(), nullable=False),
