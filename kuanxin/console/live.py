@@ -51,8 +51,9 @@ class LiveQueue:
 
     @contextlib.asynccontextmanager
     async def page(self) -> AsyncIterator[asyncio.Queue]:
-        """One open page: signals arrive on the queue until it leaves."""
-        self._start()
+        """One open page: signals arrive on the queue until it leaves. The first page of the process waits for the
+        database's mark to be read, so a change made as it opens is not taken for the starting point."""
+        await self._start()
         signals: asyncio.Queue = asyncio.Queue(BACKLOG)
         self._pages.add(signals)
         try:
@@ -79,26 +80,34 @@ class LiveQueue:
             with contextlib.suppress(asyncio.QueueFull):
                 signals.put_nowait(message)
 
-    def _start(self) -> None:
+    async def _start(self) -> None:
         if self._tasks:
             return
         self._loop = asyncio.get_running_loop()
-        self._tasks.append(asyncio.create_task(self._watch_database()))
+        db = self.db or database()
+        first = await self._mark(db)
+        if self._tasks:  # another page started the watcher meanwhile
+            return
+        self._tasks.append(asyncio.create_task(self._watch_database(db, first)))
         if self.redis_url:
             self._tasks.append(asyncio.create_task(self._listen_redis()))
 
-    async def _watch_database(self) -> None:
-        db, last = self.db or database(), None
+    async def _mark(self, db: Database) -> tuple[int, int] | None:
+        try:
+            return await asyncio.to_thread(queue_mark, db)
+        except Exception as exc:  # noqa: BLE001 - a database blip must not end the watcher
+            log.warning("live queue: database unreadable (%s)", type(exc).__name__)
+            return None
+
+    async def _watch_database(self, db: Database, last: tuple[int, int] | None) -> None:
         while True:
-            try:
-                mark = await asyncio.to_thread(queue_mark, db)
-            except Exception as exc:  # noqa: BLE001 - a database blip must not end the watcher
-                log.warning("live queue: database unreadable (%s)", type(exc).__name__)
-            else:
-                if last is not None and mark != last:
-                    self._tell({"what": "queue"})
-                last = mark
             await asyncio.sleep(self.poll_seconds)
+            mark = await self._mark(db)
+            if mark is None:
+                continue
+            if last is not None and mark != last:
+                self._tell({"what": "queue"})
+            last = mark
 
     async def _listen_redis(self) -> None:
         while True:

@@ -37,7 +37,9 @@ def test_a_change_is_streamed_to_a_signed_in_page_only(servers, db):
     lines: list[str] = []
     reader = threading.Thread(target=first_lines, args=(stream, lines, 4), daemon=True)
     reader.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10  # the page is watching once its first line came
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.05)
     Accounts(db).open_escalation(conversation_id=f"live-http-{time.time_ns()}", borrower_id=None, reason="human",
                                  priority="normal", channel="rest", summary="人工", today=dt.date.fromisoformat(TODAY),
                                  now=clock.now())
