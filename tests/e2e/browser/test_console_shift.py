@@ -42,11 +42,12 @@ def english_codes() -> set[str]:
 
 CODES = english_codes()
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_]|[A-Za-z]")
+LINK = re.compile(r"https?://\S+")  # a link a reply carried (pay now, an agreement): an address, not staff wording
 
 
 def english_in(text: str) -> set[str]:
     """The codes in a page's visible text: a known code, or anything shaped like a field name (snake_case)."""
-    return {word for word in WORD.findall(text) if word in CODES or word.lower() in CODES or "_" in word}
+    return {word for word in WORD.findall(LINK.sub(" ", text)) if word in CODES or word.lower() in CODES or "_" in word}
 
 
 def visible_text(page) -> str:
@@ -89,6 +90,7 @@ def a_shift_of_work(db, borrower) -> dict[str, Escalation]:
 
 def test_a_shift_in_chinese_with_clocks_and_assignment(servers, db, borrower, new_context, screenshot, monkeypatch):
     assert english_in("意图 request_human · 状态 open · 借款 L1001 RG20261122-0001") == {"request_human", "open"}
+    assert english_in("立即还款 http://localhost:8000/demo/lender/pay?loan=L1001&signature=trVPk_uQ") == set()
     monkeypatch.setenv("KUANXIN_TODAY", TODAY)  # this process's clock reads as the servers' does
     directory = StaffDirectory(db)
     suffix = borrower.sender[-6:].lower()
