@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kuanxin.core.money import to_money
 from kuanxin.core.policy import SEGMENTS, SegmentPolicy
-from kuanxin.core.vocab import LoanStatus, Segment
+from kuanxin.core.vocab import AccountSize, LoanStatus, Segment
 from kuanxin.lending.overdue import loan_statement
 
 if TYPE_CHECKING:  # records are handed in; this layer never reads or writes the store
@@ -82,7 +82,7 @@ def summarize(accounts: Iterable[AccountSegment], policy: SegmentPolicy) -> list
 def summary_rows(cells: dict[tuple[str, str], tuple[int, Decimal]], policy: SegmentPolicy) -> list[SegmentSummary]:
     """One row per class and size in policy order from (class, size) -> (accounts, amount); absent cells are zero."""
     return [SegmentSummary(segment, size, *_cell(cells.get((segment, size))), policy.treatment[segment][size])
-            for segment in SEGMENTS for size in ("small", "large")]
+            for segment in SEGMENTS for size in AccountSize.values()]
 
 
 def _cell(found: tuple[int, Decimal] | None) -> tuple[int, Decimal]:

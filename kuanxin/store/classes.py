@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from kuanxin.core.money import to_money
 from kuanxin.core.policy import SEGMENTS, SegmentPolicy
+from kuanxin.core.vocab import AccountSize
 from kuanxin.lending.segments import AccountSegment, SegmentSummary, classify, summary_rows
 from kuanxin.store.book import BATCH, segment_accounts
 from kuanxin.store.db import Database
 from kuanxin.store.models import AccountClass, Borrower, ClassSnapshot, Loan
 
-SIZES = ("small", "large")
 # A book up to this size is re-classified on the spot when a page finds its classes out of date (seconds);
 # a larger one shows its last snapshot, dated, until the nightly `kuanxin classes refresh`.
 INLINE_REFRESH_ACCOUNTS = 20_000
@@ -48,8 +48,11 @@ def latest(db: Database) -> ClassSnapshot | None:
 
 
 def is_current(db: Database, today: dt.date, rules: SegmentPolicy) -> bool:
-    found = latest(db)
-    return found is not None and found.as_of == today and found.rules_key == rules_key(rules)
+    return _made_for(latest(db), today, rules)
+
+
+def _made_for(snapshot: ClassSnapshot | None, today: dt.date, rules: SegmentPolicy) -> bool:
+    return snapshot is not None and snapshot.as_of == today and snapshot.rules_key == rules_key(rules)
 
 
 def for_staff(db: Database, today: dt.date, rules: SegmentPolicy) -> tuple[dt.date, bool]:
@@ -60,7 +63,7 @@ def for_staff(db: Database, today: dt.date, rules: SegmentPolicy) -> tuple[dt.da
     if found is None or found.accounts <= INLINE_REFRESH_ACCOUNTS:
         ensure_current(db, today, rules)
         return today, True
-    return found.as_of, found.as_of == today and found.rules_key == rules_key(rules)
+    return found.as_of, _made_for(found, today, rules)
 
 
 def ensure_current(db: Database, today: dt.date, rules: SegmentPolicy) -> bool:
@@ -197,4 +200,5 @@ def _money(cents: int) -> Decimal:
 
 def reminder_cells(rules: SegmentPolicy) -> list[tuple[str, str]]:
     """The (class, size) cells the policy treats with an automatic reminder."""
-    return [(segment, size) for segment in SEGMENTS for size in SIZES if rules.treatment[segment][size] == "reminder"]
+    return [(segment, size) for segment in SEGMENTS for size in AccountSize.values()
+            if rules.treatment[segment][size] == "reminder"]
