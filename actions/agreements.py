@@ -15,7 +15,15 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_intent, latest_text, verified_borrower
+from actions.base import (
+    KuanxinAction,
+    accounts,
+    activating,
+    latest_intent,
+    latest_text,
+    verified_borrower,
+    wants_to_leave,
+)
 from actions.render import Composed, loan_title, schedule_block
 from actions.texts import language_of, say, text_for
 from kuanxin.core import clock, links, settings
@@ -138,6 +146,24 @@ class AgreementForm:
     length_slot: str  # installment_periods | deferral_months
     confirm_slot: str
 
+    def how_decided(self, tracker: Tracker) -> str:
+        """For the terms: what the assistant may approve on the spot (the policy's envelope), and that the rest goes
+        to staff; a kind without an envelope is always reviewed."""
+        policy = policies.current()
+        decision_time = policy.words(language_of(tracker)).decision_time
+        envelope = policy.envelopes.get(self.kind)
+        if envelope is None:
+            return text_for(tracker, "plan.decided.staff", decision_time=decision_time)
+        return text_for(tracker, f"plan.decided.{self.kind}", days=envelope.max_days_overdue,
+                        amount=Money(envelope.max_amount), length=envelope.max_length, decision_time=decision_time)
+
+    def not_understood(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
+        """An agreement is answered with 「我同意」, not 「确认」: its own re-ask follows and says so."""
+        if slot == self.confirm_slot and self.offered(tracker) is not None:
+            say(dispatcher, tracker, "agreement.not_understood")
+            return
+        super().not_understood(dispatcher, tracker, slot)  # type: ignore[misc]
+
     def offered(self, tracker: Tracker) -> AgreementDraft | None:
         borrower = verified_borrower(tracker)
         loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
@@ -148,7 +174,6 @@ class AgreementForm:
 
     def confirmation(self, tracker: Tracker, requested: str | None) -> dict:
         """An agreement is accepted only by 「我同意」 (or its button); a request for staff takes any yes."""
-        from actions.forms import activating  # forms needs requests_common, which needs this module
         answer = self.agreement_confirmation(tracker, requested, activating(tracker))
         return super().confirmation(tracker, requested) if answer is None else answer  # type: ignore[misc]
 
@@ -160,7 +185,6 @@ class AgreementForm:
         if accepts(latest_text(tracker)):
             # only the text shown can be accepted: changed meanwhile (a payment came in), it is shown again
             return {self.confirm_slot: True} if draft.sha256 == tracker.get_slot(SHOWN) else {}
-        from actions.forms import wants_to_leave  # forms needs requests_common, which needs this module
         if latest_intent(tracker) == "deny" or wants_to_leave(tracker):
             return {self.confirm_slot: False}
         return {}

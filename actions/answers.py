@@ -15,8 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.account import ActionCheckRequestStatus, ActionExplainConsequences, ActionShowOverdue
 from actions.base import KuanxinAction
 from actions.feelings import ActionRespondToFrustration
-from actions.info import ActionExplainRights, ActionPreventionTips, ActionRepaymentMethods
+from actions.info import ActionExplainLegitimacy, ActionExplainRights, ActionPreventionTips, ActionRepaymentMethods
 from actions.loan_facts import ActionLoanFacts, ActionSettlement
+from actions.reminders import ActionSetReminderPreferences, ActionStopReminders
 
 # intent -> the action that answers it, and whether it needs a verified borrower
 ANSWERS: dict[str, tuple[type[KuanxinAction] | str, bool]] = {
@@ -26,11 +27,15 @@ ANSWERS: dict[str, tuple[type[KuanxinAction] | str, bool]] = {
     "ask_credit_repair": ("utter_credit_repair", False),
     "bot_challenge": ("utter_iamabot", False),
     "ask_rights": (ActionExplainRights, False),
+    "ask_legitimacy": (ActionExplainLegitimacy, False),
     "express_frustration": (ActionRespondToFrustration, False),
     "check_overdue": (ActionShowOverdue, True),
     "check_request_status": (ActionCheckRequestStatus, True),
     "ask_loan_facts": (ActionLoanFacts, True),
     "ask_settlement": (ActionSettlement, True),
+    # statements done on the spot: "以后用短信提醒我" in the middle of an agreement is recorded, then the agreement
+    "set_reminder_preferences": (ActionSetReminderPreferences, True),
+    "stop_reminders": (ActionStopReminders, True),
 }
 
 

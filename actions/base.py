@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from kuanxin.core import clock, policy
@@ -29,6 +30,15 @@ def accounts() -> Accounts:
     return _accounts
 
 
+REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
+                 "promise_amount", "confirm_request", "request_blocked", "form_reask", "agreement_sha")
+
+
+def reset_request_slots() -> list[SlotSet]:
+    """Submit actions end by clearing what the request collected, so the next one starts clean."""
+    return [SlotSet(slot, None) for slot in REQUEST_SLOTS]
+
+
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message.get("text") or "")[:MAX_TEXT]
 
@@ -41,8 +51,36 @@ def user_messages(tracker: Tracker) -> Iterator[tuple[str, str | None]]:
             yield (event.get("text") or "")[:MAX_TEXT], intent.get("name")
 
 
+def slot_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest borrower message (whose slot mappings may have changed it since)."""
+    before = False
+    for event in reversed(tracker.events):
+        before = before or event.get("event") == "user"
+        if before and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+LEAVE_INTENTS = {"cancel", "goodbye"}
+# said to leave whatever the classifier thought: a borrower who wants out must always get out
+LEAVE_WORDS = re.compile(r"算了|不办了|先不用|不用了|不申请了|不要了|取消|不弄了|不想办了|先这样吧|退出"
+                         r"|^\s*(?:cancel|never ?mind|forget it|stop|quit)\b|\bdon'?t want (?:it|to)\b", re.I)
+
+
+def activating(tracker: Tracker) -> bool:
+    """True while the form is being activated: it has not asked for anything yet.
+
+    Rasa marks the loop active before the first validation, so the requested slot tells.
+    """
+    return tracker.get_slot("requested_slot") is None
+
+
+def wants_to_leave(tracker: Tracker) -> bool:
+    return latest_intent(tracker) in LEAVE_INTENTS or bool(LEAVE_WORDS.search(latest_text(tracker)))
 
 
 def verified_borrower(tracker: Tracker) -> Borrower | None:

@@ -10,13 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.agreements import AgreementForm, ask_confirmation, offer
 from actions.asks import deferral_months_open
-from actions.base import KuanxinAction, accounts, latest_text, the_borrower, verified_borrower
-from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
+from actions.base import KuanxinAction, accounts, activating, latest_text, the_borrower, verified_borrower
+from actions.forms import REASK_SLOT, FormValidator, trigger_text
 from actions.render import loan_title
 from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots, plans_named
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Clauses, Items, LongDay, Money
-from kuanxin.core.zh_parse import find_month_count
+from kuanxin.core.zh_parse import HARDSHIP_CUE, find_month_count
 from kuanxin.lending import eligibility, plans
 from kuanxin.lending.overdue import loan_statement
 
@@ -25,11 +25,6 @@ REASON_CUE = re.compile(r"(?:因为|由于|原因是|原因:|原因:|理由是"
 MAX_REASON = 300
 
 
-# a hardship told beside the request without 因为: "我想延期俩月 孩子生病住院花了不少钱"
-HARDSHIP_CUE = re.compile("失业|没工作|丢了工作|被裁|裁员|降薪|工资|发不出|生病|病了|住院|手术|看病|医院|车祸|受伤|"
-                          "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转"
-                          r"|\b(?:lost my job|laid off|unemployed|fired|sick|ill|hospital\w*|surgery|accident|salary|"
-                          r"income|business|bankrupt\w*|divorce\w*|pregnan\w*|no money|broke|hardship)\b", re.I)
 CLAUSES = re.compile(r"[\s,,。.!!??;;]+")
 
 
@@ -84,8 +79,7 @@ class ValidateDeferralForm(AgreementForm, FormValidator):
     terms_key = "deferral.terms"
 
     def terms_values(self, tracker: Tracker) -> dict:
-        return {**self.expected_values(tracker, "deferral_months"),
-                "decision_time": self.policy().words(language_of(tracker)).decision_time}
+        return {**self.expected_values(tracker, "deferral_months"), "decided": self.how_decided(tracker)}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"months": Items(deferral_months_open(tracker, self.today(), self.policy()))}

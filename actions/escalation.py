@@ -9,8 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_intent, latest_text, user_messages
-from actions.requests_common import reset_request_slots
+from actions.base import KuanxinAction, accounts, latest_intent, latest_text, reset_request_slots, user_messages
 from actions.texts import language_of, say, text_for
 
 REASON_BY_INTENT = {
@@ -30,6 +29,17 @@ IT_HAPPENED = re.compile(r"了|已经|天天|每天|一直|总是|老是|昨天|
 COLLECTOR_DID = re.compile(r"(?:催收|催款|打电话的人|collector)(?:的|员|人员|s)?[^会能可,,。??]{0,4}"
                            r"(?:让|要|叫|逼|威胁|骂|吓唬|打给|打到|联系了|找了|加我|told me|asked me|wants me)",
                            re.IGNORECASE)
+
+
+# more of what collectors did, told after a complaint: "他们还骂人", "还威胁说要上门"
+MORE_ABUSE = re.compile(r"骂|威胁|吓唬|恐吓|侮辱|羞辱|通讯录|上门|冒充|打给我(?:家|妈|爸|老婆|老公|同事|朋友|领导)|"
+                        r"\b(?:swore|threaten\w*|insult\w*|contacts)\b", re.IGNORECASE)
+
+
+def adds_to_a_complaint(tracker: Tracker) -> bool:
+    """This message tells more abuse, and the conversation already filed a complaint about collectors."""
+    earlier = [intent for _text, intent in islice(user_messages(tracker), 1, None)]
+    return "report_collection_abuse" in earlier and bool(MORE_ABUSE.search(latest_text(tracker)))
 
 
 def asks_whether_it_will_happen(text: str) -> bool:
@@ -54,13 +64,16 @@ def next_steps(tracker: Tracker, reason: str, reference: str, response_time: str
 
 def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, policy, today, now) -> None:
     priority = "high" if reason in policy.escalation.high_priority_reasons else "normal"
-    escalation, _created = accounts().open_escalation(
+    escalation, created = accounts().open_escalation(
         conversation_id=tracker.sender_id,
         borrower_id=tracker.get_slot("borrower_id") if tracker.get_slot("verified") else None,
         reason=reason, priority=priority, channel=tracker.get_latest_input_channel(),
         summary=latest_text(tracker), today=today, now=now)
-    dispatcher.utter_message(text=next_steps(tracker, reason, escalation.reference or "",
-                                             policy.words(language_of(tracker)).response_time[priority]))
+    response_time = policy.words(language_of(tracker)).response_time[priority]
+    if not created:  # "我要投诉" again, "他们还骂人": already on file, and staff read the whole conversation
+        say(dispatcher, tracker, "escalation.again", reference=escalation.reference or "", response_time=response_time)
+        return
+    dispatcher.utter_message(text=next_steps(tracker, reason, escalation.reference or "", response_time))
 
 
 class ActionEscalate(KuanxinAction):

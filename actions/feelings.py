@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text
+from actions.escalation import adds_to_a_complaint, escalate
 from actions.texts import language_of, say, text_for
 
 INTENT = "express_frustration"
@@ -37,6 +38,9 @@ class ActionRespondToFrustration(KuanxinAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if adds_to_a_complaint(tracker):
+            escalate(dispatcher, tracker, "collection_abuse", self.policy(), self.today(), self.now())
+            return []
         if times_this_session(tracker) < 2:
             say(dispatcher, tracker, "feelings.calm", buttons=[
                 {"title": text_for(tracker, "feelings.button.hardship"), "payload": "/state_hardship"},

@@ -23,20 +23,27 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import answer, answerable
-from actions.base import KuanxinAction, latest_intent, latest_text, user_messages
-from actions.requests_common import reset_request_slots
+from actions.answers import ANSWERS, answer, answerable
+from actions.base import (
+    KuanxinAction,
+    activating,
+    latest_intent,
+    latest_text,
+    reset_request_slots,
+    slot_before_latest_message,
+    user_messages,
+    wants_to_leave,
+)
 from actions.texts import say
 from kuanxin.core.zh_parse import is_question
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
-LEAVE_INTENTS = {"cancel", "goodbye"}
-# said to leave whatever the classifier thought: a borrower who wants out must always get out
-LEAVE_WORDS = re.compile(r"算了|不办了|先不用|不用了|不申请了|不要了|取消|不弄了|不想办了|先这样吧|退出"
-                         r"|^\s*(?:cancel|never ?mind|forget it|stop|quit)\b|\bdon'?t want (?:it|to)\b", re.I)
 # another request in the middle of a form: the borrower changed their mind
 SWITCH_TO = {"request_deferral": "deferral_form", "request_installment": "installment_form",
              "promise_to_pay": "promise_form", "request_penalty_waiver": "action_request_waiver"}
+REQUEST_INTENT = {form: intent for intent, form in SWITCH_TO.items()}
+# "我想知道欠多少 还有能不能分期": the balance asked in the same breath as a request is shown before the form asks
+OWED_CUE = re.compile(r"欠(?:了|款|我们|你们)?(?:多少|几)|还欠|逾期(?:了)?多少|how much (?:do )?i owe", re.I)
 IMPLIED_SLOTS = {"loan_id"}  # filled again on every message when only one loan is meant: not something said
 REASK_SLOT = "form_reask"  # the next question is a short re-ask (actions/asks.py)
 
@@ -49,24 +56,18 @@ def trigger_text(tracker: Tracker, intent: str) -> str:
     return next((text for text, said in user_messages(tracker) if said == intent), None) or latest_text(tracker)
 
 
-def activating(tracker: Tracker) -> bool:
-    """True while the form is being activated: it has not asked for anything yet.
-
-    Rasa marks the loop active before the first validation, so the requested slot tells.
-    """
-    return tracker.get_slot("requested_slot") is None
-
-
-def wants_to_leave(tracker: Tracker) -> bool:
-    return latest_intent(tracker) in LEAVE_INTENTS or bool(LEAVE_WORDS.search(latest_text(tracker)))
-
-
 class FormValidator(KuanxinAction):
     """Validates one form; subclasses fill `slots` from the message in `fill`."""
 
     form: str
     slots: tuple[str, ...]
     confirm_slot = "confirm_request"
+    by_form: dict[str, type[FormValidator]] = {}  # every validator, so one form can answer for another's terms
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "form" in cls.__dict__:
+            FormValidator.by_form[cls.form] = cls
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -76,6 +77,8 @@ class FormValidator(KuanxinAction):
         requested = tracker.get_slot("requested_slot")
         answering = requested is not None  # not activating: the form has asked something
         values = {slot: tracker.get_slot(slot) for slot in self.slots}
+        if not answering and self.balance_asked_too(tracker):
+            await answer("check_overdue", dispatcher, tracker, domain)
         said_before = len(dispatcher.messages)
         found = await self.fill(dispatcher, tracker, values, requested)
         corrected = requested == self.confirm_slot and self.corrects(found, tracker)
@@ -90,6 +93,12 @@ class FormValidator(KuanxinAction):
         return ([SlotSet(k, v) for k, v in found.items()]
                 + [SlotSet(REASK_SLOT, reask), SlotSet("requested_slot", missing)])
 
+    def balance_asked_too(self, tracker: Tracker) -> bool:
+        """The message that asked for this request also asked what is owed (a verified borrower only)."""
+        intent = REQUEST_INTENT.get(self.form)
+        return (intent is not None and bool(tracker.get_slot("verified"))
+                and bool(OWED_CUE.search(trigger_text(tracker, intent))))
+
     async def not_a_value(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
                           requested: str) -> list[EventType]:
         """A message with nothing for the form: leaving, a question, or something not understood."""
@@ -101,20 +110,30 @@ class FormValidator(KuanxinAction):
             return self.switch(switch_to)  # before leaving: "算了还是分期吧" is a change of mind
         if wants_to_leave(tracker):
             return self.cancel()
-        if switch_to == self.form and self.terms_key and is_question(latest_text(tracker)):
-            say(dispatcher, tracker, self.terms_key, **self.terms_values(tracker))  # "分期要另外收手续费吗"
+        asked_about = self.by_form.get(switch_to or "")
+        if asked_about and asked_about.terms_key and is_question(latest_text(tracker)):
+            # "分期要另外收手续费吗", in this form or another (the terms hold no account data, so even before identity)
+            validator = self if asked_about is type(self) else asked_about()
+            say(dispatcher, tracker, asked_about.terms_key, **validator.terms_values(tracker))
+            if self.form == "identity_form":  # a question, not a request: what they first asked for is resumed
+                kept = [SlotSet("pending_intent", slot_before_latest_message(tracker, "pending_intent"))]
+                return kept + [SlotSet(REASK_SLOT, True), SlotSet("requested_slot", requested)]
         elif intent and answerable(intent, bool(tracker.get_slot("verified"))):
             await answer(intent, dispatcher, tracker, domain)
         elif intent in ANSWERED_AFTER_IDENTITY and self.form == "identity_form":
             say(dispatcher, tracker, "form.after_identity")
+        elif self.form == "identity_form" and (switch_to or intent in ANSWERS):  # resumed once verified
+            say(dispatcher, tracker, "form.after_identity.request")
         else:
             self.not_understood(dispatcher, tracker, requested)
         return [SlotSet(REASK_SLOT, True), SlotSet("requested_slot", requested)]
 
     def digressing(self, tracker: Tracker) -> bool:
-        """The message is about something else (a question, leaving, a person), so no free-text answer."""
+        """The message is about something else (a question, leaving, a person, another request: "那还是分期吧"),
+        so no free-text answer."""
         intent = latest_intent(tracker)
         return (wants_to_leave(tracker) or intent in HAND_OVER_INTENTS
+                or SWITCH_TO.get(intent or "", self.form) != self.form
                 or answerable(intent, bool(tracker.get_slot("verified"))))
 
     def corrects(self, found: dict, tracker: Tracker) -> bool:

@@ -37,6 +37,18 @@ class ActionGreet(KuanxinAction):
         return []
 
 
+class ActionExplainLegitimacy(KuanxinAction):
+    """"你们是不是骗子": how to tell the lender from impostors (every contact channel from the policy)."""
+
+    def name(self) -> str:
+        return "action_explain_legitimacy"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        say(dispatcher, tracker, "legitimacy.answer")
+        return []
+
+
 class ActionPolicyText(KuanxinAction):
     text_key: str
 

@@ -14,14 +14,16 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text, verified_borrower
-from actions.forms import REASK_SLOT, FormValidator, activating, trigger_text
+from actions.base import KuanxinAction, accounts, activating, latest_text, reset_request_slots, verified_borrower
+from actions.forms import REASK_SLOT, FormValidator, trigger_text
 from actions.paying import add_pay_links, promised_split
 from actions.render import Composed, loan_title, percent
-from actions.requests_common import confirm_buttons, reset_request_slots
+from actions.requests_common import confirm_buttons
+from actions.satisfaction import offer_question
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Items, LongDay, Money
 from kuanxin.core.money import ZERO, to_money
+from kuanxin.core.vocab import SatisfactionOutcome
 from kuanxin.core.zh_parse import find_amount, parse_date
 from kuanxin.lending import plans
 
@@ -139,4 +141,6 @@ class ActionSubmitPromise(KuanxinAction):
             add_pay_links(recorded, tracker, [(loan_title(statement, language), statement.loan_id, amount)
                                               for statement, amount in split], self.policy())
             dispatcher.utter_message(**recorded.message())
+            return reset_request_slots() + offer_question(dispatcher, tracker, SatisfactionOutcome.PROMISE,
+                                                          "promise_to_pay", self.today(), self.now())
         return reset_request_slots()

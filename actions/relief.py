@@ -20,9 +20,11 @@ from actions.requests_common import (
     other_options,
     plans_named,
 )
+from actions.satisfaction import offer_question
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Money
 from kuanxin.core.money import ZERO
+from kuanxin.core.vocab import SatisfactionOutcome
 from kuanxin.lending import plans
 
 
@@ -82,7 +84,8 @@ class ActionRequestWaiver(KuanxinAction):
             return []
         say(dispatcher, tracker, "waiver.recorded", lines="\n".join(lines),
             decision_time=policy.words(language_of(tracker)).decision_time)
-        return []
+        return offer_question(dispatcher, tracker, SatisfactionOutcome.REQUEST, "request_penalty_waiver", today,
+                              self.now())
 
     def explain_principal(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower) -> None:
         today, policy = self.today(), self.policy()

@@ -11,11 +11,11 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KuanxinAction, accounts, latest_text, user_messages
-from actions.deferral import HARDSHIP_CUE
 from actions.loan_facts import question_text
 from actions.texts import say, text_for
 from kuanxin.core.formats import Day
 from kuanxin.core.preference_words import channel_of, wants_pause, window_of
+from kuanxin.core.zh_parse import HARDSHIP_CUE
 from kuanxin.reminders.optout import opt_out
 from kuanxin.store import preferences
 

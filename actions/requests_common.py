@@ -6,22 +6,21 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.agreements import accept_agreement, book, offer, plan_to_replace, review_button, sent_to_review
-from actions.base import KuanxinAction, verified_borrower
+from actions.base import KuanxinAction, reset_request_slots, verified_borrower
 from actions.loan_choice import choose_loan
 from actions.render import failures_text, loan_title
+from actions.satisfaction import offer_question
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Items
-from kuanxin.core.vocab import DecisionOutcome
+from kuanxin.core.vocab import DecisionOutcome, SatisfactionOutcome
 from kuanxin.lending import plans
 from kuanxin.lending.eligibility import RuleFailure
 from kuanxin.store.models import Borrower, Loan
 
-REQUEST_SLOTS = ("loan_id", "deferral_months", "deferral_reason", "installment_periods", "promise_date",
-                 "promise_amount", "confirm_request", "request_blocked", "form_reask", "agreement_sha")
 # what the borrower can apply for: the button (texts "option.<kind>.button") and the words in a list
 OPTION_PAYLOADS = {"deferral": "/request_deferral", "installment": "/request_installment",
                    "waiver": "/request_penalty_waiver", "human": "/request_human"}
@@ -54,11 +53,6 @@ FORMS = {"deferral": "deferral_form", "installment": "installment_form"}
 def confirm_buttons(tracker: Tracker) -> list[dict]:
     return [{"title": text_for(tracker, "button.confirm"), "payload": "/affirm"},
             {"title": text_for(tracker, "button.cancel"), "payload": "/deny"}]
-
-
-def reset_request_slots() -> list[SlotSet]:
-    """Submit actions end by clearing what the request collected, so the next one starts clean."""
-    return [SlotSet(slot, None) for slot in REQUEST_SLOTS]
 
 
 def loan_slots(kind: str, borrower: Borrower, loan_id: str | None, text: str, today,
@@ -143,31 +137,35 @@ class SubmitPlanAction(KuanxinAction):
         elif not tracker.get_slot("confirm_request"):
             dispatcher.utter_message(response="utter_request_cancelled")
         else:
-            self.confirmed(dispatcher, tracker, borrower, loan, label, what)
+            outcome = self.confirmed(dispatcher, tracker, borrower, loan, label, what)
+            if outcome is not None:
+                return reset_request_slots() + offer_question(dispatcher, tracker, outcome, f"request_{self.kind}",
+                                                              self.today(), self.now())
         return reset_request_slots()
 
     def confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower: Borrower, loan: Loan,
-                  label: str, what: str) -> None:
+                  label: str, what: str) -> SatisfactionOutcome | None:
         """The borrower confirmed. Inside the policy's envelope (the confirmation was the written agreement, accepted
         with 「我同意」): approved, recorded and linked. Outside it: a request for staff, with the decision that sent
-        it there and why. A rule that changed meanwhile refuses it."""
+        it there and why. A rule that changed meanwhile refuses it. Returns the outcome reached, if any."""
         length, policy = self.length(tracker), self.policy()
         if length is None:
             raise ValueError(f"a confirmed {self.kind} request without its length")
         quote, decision, draft = offer(tracker, self.kind, borrower, loan, length, self.today(), policy)
         if draft is not None and draft.sha256 != tracker.get_slot("agreement_sha"):
             say(dispatcher, tracker, "agreement.changed")  # only the very text shown is ever recorded as accepted
-            return
+            return None
         if draft is not None:
             accept_agreement(dispatcher, tracker, borrower, loan, length, draft, decision, self.today(), self.now(),
                              policy)
-            return
+            return SatisfactionOutcome.PLAN
         result = self.submit(tracker, borrower, loan)
         if result.request is None:
             self.refuse(dispatcher, tracker, what, result.quote.decision.failures, borrower, loan)
-        else:
-            sent_to_review(dispatcher, tracker, borrower, loan, length, decision, str(result.request.reference),
-                           self.now(), policy, changed=result.changed)
+            return None
+        sent_to_review(dispatcher, tracker, borrower, loan, length, decision, str(result.request.reference),
+                       self.now(), policy, changed=result.changed)
+        return SatisfactionOutcome.REQUEST
 
     def refuse(self, dispatcher: CollectingDispatcher, tracker: Tracker, what: str, failures: tuple[RuleFailure, ...],
                borrower: Borrower, loan: Loan) -> None:

@@ -14,8 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text
-from actions.requests_common import reset_request_slots
+from actions.base import KuanxinAction, accounts, latest_text, reset_request_slots
 from actions.texts import say
 from kuanxin.lending.identity import mask_text
 

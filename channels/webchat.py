@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +30,7 @@ from channels.common import (
     unavailable,
     valid_message_id,
 )
+from kuanxin.console.live import live
 from kuanxin.core import clock, language, settings
 from kuanxin.core.signin import ResumeKeys, borrower_from_token
 from kuanxin.core.staff_reply import staff_name
@@ -36,8 +40,15 @@ from runtime.turns import ResendSafeMessage
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 200  # messages replayed to a reloaded page
+TYPING_SECONDS = 4.0  # a borrower counts as typing this long after the widget last said so (it says so every 2 s)
+TYPING_EVERY_SECONDS = 1.5  # at most one typing signal a session passes on in this time, whatever a client sends
+MAX_WATCHED = 50  # conversations one typing question may name
 NAMESPACE = "/"
 MAX_CREDENTIAL_CHARS = 4096  # a lender token or resume credential; anything longer is not one
+
+
+def same_secret(given: Any, expected: str) -> bool:
+    return isinstance(given, str) and bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def plain_credential(value: Any) -> str | None:
@@ -151,6 +162,44 @@ class WebChatOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
+class TypingBoard:
+    """Which borrowers are typing in the web chat: only that they are, never what. Each signal is passed on to the
+    console pages of that conversation through Redis (kuanxin.console.live) when configured; without Redis the
+    console asks this process (GET /webhooks/webchat/typing), so the board is also kept here, for a few seconds."""
+
+    def __init__(self, clock_seconds: Callable[[], float] = time.monotonic):
+        self.clock_seconds = clock_seconds
+        self._last: dict[str, float] = {}
+
+    def typing(self, session_id: str) -> bool:
+        """Notes a typing signal; False when one was passed on for this session moments ago (nothing to pass on)."""
+        now = self.clock_seconds()
+        if now - self._last.get(session_id, -math.inf) < TYPING_EVERY_SECONDS:
+            return False
+        self._last[session_id] = now
+        if len(self._last) > 10_000:  # forget the borrowers who stopped typing long ago
+            self._last = {sid: at for sid, at in self._last.items() if now - at < TYPING_SECONDS}
+        return True
+
+    def stopped(self, session_id: str) -> None:
+        """The message was sent: no longer typing."""
+        self._last.pop(session_id, None)
+
+    def typing_now(self, session_ids: list[str]) -> list[str]:
+        now = self.clock_seconds()
+        return [sid for sid in session_ids if now - self._last.get(sid, -math.inf) < TYPING_SECONDS]
+
+
+async def tell_console_typing(session_id: str) -> None:
+    """Through Redis to every web instance's pages of this conversation; a lost signal costs only the hint."""
+    if not settings.redis_url():
+        return
+    try:
+        await asyncio.to_thread(live().changed, "typing", session_id)
+    except Exception:  # noqa: BLE001 - the borrower's chat never fails for the staff's hint
+        logger.warning("could not pass on a typing signal")
+
+
 class AppAwareBlueprint(SocketBlueprint):
     """Remembers the Sanic app it joins, so the channel can read trackers for a reloaded page."""
 
@@ -181,6 +230,7 @@ class WebChatInput(InputChannel):
         self.signed_in_for = dt.timedelta(hours=signed_in_hours)
         self.sio: AsyncServer | None = None
         self._accounts: Accounts | None = None
+        self.typing_board = TypingBoard()
 
     def get_output_channel(self) -> OutputChannel | None:
         # Used for messages that do not answer a borrower's message (staff replies from the console).
@@ -201,6 +251,22 @@ class WebChatInput(InputChannel):
         @webchat.route("/", methods=["GET"])
         async def health(_: Request) -> response.HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webchat.route("/typing", methods=["GET"])
+        async def typing_now(request: Request) -> response.HTTPResponse:
+            """For the console without Redis: which of the named conversations have a borrower typing. Needs the
+            token of Rasa's HTTP API, as the console's other calls do."""
+            if not same_secret(request.args.get("token"), settings.rasa_token()):
+                return response.json({"error": "unauthorised"}, status=401)
+            asked = [c for c in request.args.getlist("conversation", [])[:MAX_WATCHED] if isinstance(c, str)]
+            return response.json({"typing": self.typing_board.typing_now(asked)})
+
+        @sio.on("user_typing", namespace=NAMESPACE)
+        async def borrower_typing(sid: str, _data: Any = None) -> None:
+            """The widget says the borrower is typing (never what): the console shows 对方正在输入… for a moment."""
+            session_id = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
+            if session_id and self.typing_board.typing(session_id):
+                await tell_console_typing(session_id)
 
         @sio.on("session_request", namespace=NAMESPACE)
         async def session_request(sid: str, data: Any) -> None:
@@ -230,6 +296,7 @@ class WebChatInput(InputChannel):
             session_id = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
             if not session_id:
                 return {"ok": False, "retry": False, "text": ""}  # skipped session_request: nowhere to file it
+            self.typing_board.stopped(session_id)
             text = data.get("message") if isinstance(data, dict) else None
             text = clean_text(text) if isinstance(text, str) else ""
             output = WebChatOutput(sio, self.bot_message_evt)

@@ -20,6 +20,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
+from channels import wechat_documents
 from channels.common import RETRY_AFTER_SECONDS, clean_text, language_of_text
 from kuanxin.core import texts
 from kuanxin.core.settings import redis_prefix, redis_url
@@ -138,7 +139,17 @@ class WeChatInput(InputChannel):
             # the borrower left the account: nobody who inherits the OpenID's chat should be vouched for
             await asyncio.to_thread(self.accounts().unbind_sender, incoming.openid)
             return
+        if incoming.kind in ("image", "file"):  # a document: checked, consented, stored (channels/wechat_documents)
+            language = await self.conversation_language(app, incoming.openid)
+            await send_all(self.api, incoming.openid,
+                           await wechat_documents.take_document(self.api, app, incoming, language))
+            return
         text = clean_text(incoming.text)
+        agreeing = wechat_documents.is_consent_reply(text)
+        if agreeing:
+            await send_all(self.api, incoming.openid, [await wechat_documents.give_consent(app, incoming.openid,
+                                                                                           agreeing)])
+            return
         if not text:
             language = await self.conversation_language(app, incoming.openid)
             key = "channel.wechat.unsupported" if incoming.kind == "unsupported" else "channel.wechat.unheard"

@@ -38,7 +38,7 @@ from kuanxin.core import settings
 from kuanxin.core.settings import rasa_store_env
 from kuanxin.ops import preflight
 from kuanxin.wechat.config import check_settings_or_exit
-from runtime import health, language, nlu, payment_news, privacy, safety, speed, stores, timings, turns
+from runtime import health, language, nlu, payment_news, privacy, safety, satisfaction, speed, stores, timings, turns
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,6 +125,7 @@ def install() -> None:
     safety.install()  # wraps turns' handler: a borrower in crisis is answered before anything else
     language.install()  # every message sets the language it is answered in, before the reply is chosen
     payment_news.install()  # wraps language's: a payment that arrived is told at the next message, before the reply
+    satisfaction.install()  # wraps payment_news's: the answer to the satisfaction question, read as typed
     if not getattr(rasa.server.create_app, "__wrapped__", None):
         rasa.server.create_app = _with_health_routes(rasa.server.create_app)
     timings.install()  # last, around all of the above; only when the benchmark asks (KUANXIN_STAGE_TIMINGS)

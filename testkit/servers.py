@@ -28,6 +28,7 @@ MODEL = Path(os.environ.get("KUANXIN_TEST_MODEL") or PROJECT_ROOT / "models" / "
 TOKEN = "e2e-" + uuid.uuid4().hex
 WEBCHAT_SECRET = "e2e-webchat-" + uuid.uuid4().hex
 LENDER_API_SECRET = "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+DOCUMENT_KEY = "e2e-documents-" + uuid.uuid4().hex  # borrowers' documents, sealed at rest
 LENDER_WEBHOOK_SECRET = "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
 
 
@@ -46,7 +47,7 @@ def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | 
     """
     env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
                KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1",
-               KUANXIN_LENDER_API_SECRET=LENDER_API_SECRET, **(extra_env or {}))
+               KUANXIN_LENDER_API_SECRET=LENDER_API_SECRET, KUANXIN_DOCUMENT_KEY=DOCUMENT_KEY, **(extra_env or {}))
     action_port = action_proxy.target_port if action_proxy else free_port()
     servers = Servers(free_port(), action_port, TOKEN, MODEL, env, web_port=free_port(),
                       action_endpoint=f"{action_proxy.url}/webhook" if action_proxy else None)

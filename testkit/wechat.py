@@ -83,6 +83,20 @@ def voice_xml(openid: str, recognition: str, msg_id: int) -> str:
             f"<Recognition>{cdata(recognition)}</Recognition><MsgId>{msg_id}</MsgId></xml>")
 
 
+def image_xml(openid: str, media_id: str, msg_id: int) -> str:
+    return (f"<xml><ToUserName>{cdata('gh_kuanxin')}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('image')}</MsgType>"
+            f"<PicUrl>{cdata('http://mmbiz.qpic.cn/placeholder')}</PicUrl><MediaId>{cdata(media_id)}</MediaId>"
+            f"<MsgId>{msg_id}</MsgId></xml>")
+
+
+def file_xml(openid: str, media_id: str, title: str, msg_id: int) -> str:
+    return (f"<xml><ToUserName>{cdata('gh_kuanxin')}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('file')}</MsgType>"
+            f"<Title>{cdata(title)}</Title><Description>{cdata(title)}</Description>"
+            f"<MediaId>{cdata(media_id)}</MediaId><MsgId>{msg_id}</MsgId></xml>")
+
+
 def event_xml(openid: str, event: str, key: str = "", created: int | None = None) -> str:
     return (f"<xml><ToUserName>{cdata('gh_kuanxin')}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
             f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType>{cdata('event')}</MsgType>"
@@ -148,7 +162,8 @@ class Platform:
 
 
 class Api:
-    """WeChat's token, customer-service and template APIs on a local port, recording what they were sent."""
+    """WeChat's token, customer-service, template and media-download APIs on a local port, recording what they
+    were sent."""
 
     def __init__(self, account: Account, token_seconds: int = 7200):
         self.account, self.token_seconds = account, token_seconds
@@ -175,6 +190,8 @@ class Api:
             self.quota: int | None = None  # customer-service messages per OpenID before 45047
             self.templates = {"kx-repayment-reminder"}  # approved template ids
             self.refusing: dict[str, int] = {}  # OpenID -> the errcode its template messages get (see refuse)
+            self.media: dict[str, tuple[bytes, str]] = {}  # media id -> (content, content type): what users sent
+            self.media_requests: list[str] = []  # media ids downloaded, in order
 
     def fail_next(self, path: str, *faults) -> None:
         with self.lock:
@@ -185,6 +202,25 @@ class Api:
         unfollowed the account (43004) or turned the template off (43101)."""
         with self.lock:
             self.refusing[openid] = errcode
+
+    def add_media(self, content: bytes, content_type: str) -> str:
+        """What a user's image or file message carries: kept by WeChat for 3 days under a media id."""
+        media_id = "media-" + secrets.token_hex(12)
+        with self.lock:
+            self.media[media_id] = (content, content_type)
+        return media_id
+
+    def _media(self, query: dict) -> tuple[int, bytes, str]:
+        """GET /cgi-bin/media/get: the bytes with their content type, or WeChat's JSON error."""
+        with self.lock:
+            if query.get("access_token") != self.token:
+                self.refused.append(("/cgi-bin/media/get", 40001))
+                return 200, json.dumps({"errcode": 40001, "errmsg": "invalid credential"}).encode(), "text/plain"
+            found = self.media.get(query.get("media_id", ""))
+            if found is None:
+                return 200, json.dumps({"errcode": 40007, "errmsg": "invalid media_id"}).encode(), "text/plain"
+            self.media_requests.append(query["media_id"])
+        return 200, found[0], found[1]
 
     def invalidate_token(self) -> None:
         """As when another server of the account forced a new token: the old one answers 40001."""
@@ -274,6 +310,13 @@ class Api:
                 else:
                     status, answer = api._answer(parsed.path, dict(urllib.parse.parse_qsl(parsed.query)), payload)
                 self.answer_json(status, answer)
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                parsed = urllib.parse.urlsplit(self.path)
+                if parsed.path != "/cgi-bin/media/get":
+                    self.answer_json(404, {"errcode": 404, "errmsg": "no such api"})
+                    return
+                self.answer(*api._media(dict(urllib.parse.parse_qsl(parsed.query))))
 
         return Handler
 

@@ -17,7 +17,8 @@ from sqlalchemy import exc as sql_errors
 from starlette.exceptions import HTTPException
 
 from kuanxin.lending.privacy import install_log_masking
-from web import agreements, demo_site, guard, lender_api, ready, sms
+from web import agreements, demo_site, documents, guard, lender_api, ready, sms
+from web.console import documents as console_documents
 from web.console import events as console_events
 from web.console import insights
 from web.console import live as console_live
@@ -92,6 +93,8 @@ def create_app() -> FastAPI:
     app.include_router(sms.router)
     app.include_router(lender_api.router)
     app.include_router(agreements.router)
+    app.include_router(documents.router)
+    app.include_router(console_documents.router)
 
     @app.exception_handler(NotSignedIn)
     async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:

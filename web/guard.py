@@ -26,7 +26,10 @@ MAX_FORM_FIELDS = 20
 MAX_FIELD_CHARS = 10_000
 # bodies: a console form holds at most a few thousand characters; an SMS reply a few hundred
 BODY_LIMITS = (("/sms/", 64 * 1024), ("/console", 64 * 1024),
-               ("/lender/", 8 * 1024 * 1024))  # a batch of the lender's records (web/lender_api.py)
+               ("/lender/", 8 * 1024 * 1024),  # a batch of the lender's records (web/lender_api.py)
+               # a borrower's document: the route refuses more than policy.yml documents.max_bytes from the
+               # Content-Length before reading (web/documents.py); this is the ceiling of any policy
+               ("/documents/", 51 * 1024 * 1024))
 DEFAULT_BODY_LIMIT = 64 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")

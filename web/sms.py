@@ -14,6 +14,7 @@ import logging
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from kuanxin.core import clock
 from kuanxin.lending.identity import mask_phone
@@ -62,7 +63,8 @@ async def inbound(request: Request, background: BackgroundTasks) -> JSONResponse
     phone = reply["from"].removeprefix("+86").strip()
     if not is_opt_out_reply(reply["text"]):
         return JSONResponse({"opted_out": False})
-    recorded = opt_out_by_phone(database(), phone, "sms", clock.now())  # first: a failed confirmation loses nothing
+    # recorded first: a failed confirmation loses nothing
+    recorded = await run_in_threadpool(opt_out_by_phone, database(), phone, "sms", clock.now())
     outcome = "no borrower" if recorded is None else "recorded" if recorded.new else "already"
     logger.info("SMS opt-out from %s (%s)", mask_phone(phone), outcome)
     if recorded is not None and recorded.new:

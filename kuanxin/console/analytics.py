@@ -27,11 +27,12 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from kuanxin.console import plan_report
+from kuanxin.console import plan_report, satisfaction_report
 from kuanxin.console.casework import REASONS, REQUEST_KINDS, REQUEST_STATUS
 from kuanxin.console.clocks import TargetShare, share_within_target
 from kuanxin.console.labels import words
 from kuanxin.core import clock, policy
+from kuanxin.core.vocab import DecisionOutcome, RequestStatus
 from kuanxin.lending.overdue import is_fully_paid
 from kuanxin.store.accounts import utc_naive
 from kuanxin.store.db import Database
@@ -70,6 +71,9 @@ class Report:
     cured: int = 0
     answered: TargetShare = TargetShare(0, 0)  # escalations answered, and within their target
     plan_figures: plan_report.PlanFigures = field(default_factory=plan_report.PlanFigures)  # offered … time to a plan
+    # asked, answered, ratings by topic, outcome and channel: kuanxin/console/satisfaction_report.py
+    satisfaction: satisfaction_report.SatisfactionFigures = field(
+        default_factory=satisfaction_report.SatisfactionFigures)
 
     @property
     def containment(self) -> float | None:
@@ -134,6 +138,7 @@ def build_report(db: Database, start: dt.date, end: dt.date) -> Report:
                 touches[s.borrower_id].add(clock.beijing_date(s.started_at))
         report.touched_overdue, report.cured = _cures(session, touches)
         report.plan_figures = plan_report.plan_figures(session, start, end, since, until)
+        report.satisfaction = satisfaction_report.satisfaction_figures(session, since, until)
     return report
 
 
@@ -250,7 +255,7 @@ def html_fragment(report: Report, view: ReportView | None = None) -> Markup:
                   "charts": trend_charts(view.trend), "by": view.trend.by}
     return Markup(TEMPLATES.get_template("report_body.html").render(
         report=report, charts=chart_data(report), percent=percent, cure_days=CURE_DAYS, change=change, show=show,
-        show_change=show_change, words=words))
+        show_change=show_change, words=words, satisfaction_words=satisfaction_report.WORDS))
 
 
 def html_page(report: Report, view: ReportView | None = None) -> str:
@@ -264,7 +269,8 @@ PLAN_ENDS = ("completed", "broken", "revoked")
 # the figures the page compares with the previous period (the CSV compares every figure)
 COMPARED = ("conversations", "containment", "escalations", *(f"escalations.{r}" for r in REASONS), "answered.share",
             "promises.made", "promises.kept", "plans.offered", "plans.accepted", *(f"plans.{s}" for s in PLAN_ENDS),
-            "reminders.sent", "cure.cured", "cure.rate")
+            "reminders.sent", "cure.cured", "cure.rate", "satisfaction.asked", "satisfaction.answered",
+            "satisfaction.response_rate", "satisfaction.csat")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell starting so as a formula
 NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?%?")  # ... except a plain number, which stays a number
 
@@ -275,6 +281,7 @@ class Figure:
     label: str  # staff words
     value: float | None  # a count, or a share from 0 to 1 (None when there is nothing to divide by)
     share: bool = False
+    minutes: bool = False  # a time in minutes, to one decimal (None when there is nothing to measure)
 
 
 def figures(report: Report) -> list[Figure]:
@@ -298,6 +305,7 @@ def figures(report: Report) -> list[Figure]:
     got += [Figure("plans.offered", words("figure.plans_offered"), plans.offered),
             Figure("plans.accepted", words("figure.plans_accepted"), plans.accepted)]
     got += [Figure(f"plans.{state}", words(f"figure.plans_{state}"), plans.ended.get(state, 0)) for state in PLAN_ENDS]
+    got += plan_decision_figures(plans)
     got += [Figure(f"requests.{kind}.{status}", f"{REQUEST_KINDS[kind]}·{REQUEST_STATUS[status]}",
                    report.requests.get((kind, status), 0)) for kind in REQUEST_KINDS for status in REQUEST_STATUS]
     got += [Figure("reminders.sent", words("figure.reminders_sent"), report.reminders_sent),
@@ -306,7 +314,24 @@ def figures(report: Report) -> list[Figure]:
             Figure("cure.overdue_when_touched", words("figure.touched_overdue"), report.touched_overdue),
             Figure("cure.cured", words("figure.cured", days=CURE_DAYS), report.cured),
             Figure("cure.rate", words("figure.cure_rate", days=CURE_DAYS), report.cure_rate, share=True)]
+    got += [Figure(code, label, value, share=share)  # borrower satisfaction, in all and by topic, outcome, channel
+            for code, label, value, share in satisfaction_report.figure_rows(report.satisfaction)]
     return got
+
+
+def plan_decision_figures(plans: plan_report.PlanFigures) -> list[Figure]:
+    """The rest of the page's plan rows (kuanxin/console/templates/plan_report.html): acceptance, plans in force,
+    who decided and how, time to a plan."""
+    got = [Figure("plans.acceptance", words("figure.plans_acceptance"), plans.acceptance, share=True),
+           Figure("plans.in_force", words("figure.plans_in_force"), plans.in_force)]
+    got += [Figure(f"decisions.automated.{outcome}", words(f"figure.decisions_automated_{outcome}"),
+                   plans.automated.get(outcome, 0)) for outcome in DecisionOutcome.values()]
+    got += [Figure(f"decisions.staff.{status}", words(f"figure.decisions_staff_{status}"),
+                   plans.by_staff.get(status, 0)) for status in (RequestStatus.APPROVED, RequestStatus.REJECTED)]
+    return got + [Figure("time_to_plan.median", words("figure.time_to_plan_median"), plans.median_minutes,
+                         minutes=True),
+                  Figure("time_to_plan.longest", words("figure.time_to_plan_longest"), plans.longest_minutes,
+                         minutes=True)]
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
@@ -337,6 +362,8 @@ def show(figure: Figure) -> str:
     """A figure as the page and the CSV write it."""
     if figure.share:
         return percent(figure.value)
+    if figure.minutes and figure.value is not None:
+        return f"{figure.value:.1f}"
     return "—" if figure.value is None else str(int(figure.value))
 
 
@@ -345,7 +372,7 @@ def show_change(change: Change) -> str:
         return "—"
     if not change.delta:
         return words("report.flat")
-    number = f"{change.delta:+.1f}" if change.figure.share else f"{int(change.delta):+d}"
+    number = f"{change.delta:+.1f}" if change.figure.share or change.figure.minutes else f"{int(change.delta):+d}"
     return words("report.points", change=number) if change.figure.share else number
 
 
@@ -516,4 +543,11 @@ def trend_charts(trend: Trend) -> list[dict]:
     plans = [(words(f"figure.plans_{state}"), trend.series(f"plans.{state}")) for state in ("accepted", *PLAN_ENDS)]
     if any(any(values) for _, values in plans):
         charts.append(column_chart(words("report.chart.plans"), labels, plans))
+    if any(trend.series("satisfaction.asked")):  # the satisfaction question in use
+        charts.append(column_chart(words("report.chart.satisfaction"), labels,
+                                   [(words("figure.satisfaction_asked"), trend.series("satisfaction.asked")),
+                                    (words("figure.satisfaction_answered"), trend.series("satisfaction.answered"))]))
+        charts.append(column_chart(words("figure.satisfaction_csat"), labels,
+                                   [(words("figure.satisfaction_csat"), trend.series("satisfaction.csat"))],
+                                   percent_axis=True))
     return charts

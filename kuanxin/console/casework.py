@@ -26,6 +26,7 @@ from kuanxin.core.vocab import (
 )
 from kuanxin.lending.identity import mask_text
 from kuanxin.store.accounts import utc_naive
+from kuanxin.store.assignment import next_in_turn
 from kuanxin.store.db import Database, database
 from kuanxin.store.models import (
     AuditEntry,
@@ -234,7 +235,9 @@ class Casework:
         given = []
         waiting = [e for e in self.queue(status=EscalationStatus.OPEN) if e.claimed_by is None]
         for escalation, _clock in by_urgency(waiting, now, policy.current().service_clock):
-            holding = min(loads, key=lambda h: (len(h.escalations), h.username))
+            holding = next_in_turn(loads)  # the rule opening an escalation uses too (kuanxin.store.assignment)
+            if holding is None:
+                break
             try:
                 self.assign(escalation.id, staff, holding.username, now, auto=True)
             except CaseError:  # claimed meanwhile, or resolved: leave it
@@ -327,6 +330,10 @@ class Holding:
     display_name: str
     available: bool
     escalations: list[str]  # references held, not resolved, oldest first
+
+    @property
+    def held(self) -> int:
+        return len(self.escalations)
 
 
 def _assign_detail(before: str | None, name: str, auto: bool) -> str:

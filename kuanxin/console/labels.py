@@ -7,6 +7,7 @@ no work). A code it does not know is shown in its group's words for "other", nev
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
@@ -90,9 +91,17 @@ DECISION_OUTCOMES = OpenLabels("decision_outcome")
 REQUEST_KIND_WORDS = OpenLabels("request_kind")
 
 
+# how a borrower's change to a pending request is recorded (kuanxin/store/accounts.py, agreements.py)
+REQUEST_CHANGE = re.compile(r"months (\S+) -> (\S+), periods (\S+) -> (\S+)")
+
+
 def audit_detail(detail: str | None) -> str:
     """An audit entry's detail as staff read it: free text as written; a machine record (JSON, such as the
-    assistant's automated decisions) in words, by what it is about and how it came out, never as its codes."""
+    assistant's automated decisions) in words, by what it is about and how it came out, never as its codes; a
+    change to a request as what changed, in words."""
+    change = REQUEST_CHANGE.fullmatch(detail.strip()) if detail else None
+    if change:
+        return request_change(*change.groups())
     if not detail or not detail.lstrip().startswith("{"):
         return detail or ""
     try:
@@ -104,3 +113,13 @@ def audit_detail(detail: str | None) -> str:
     said = [REQUEST_KIND_WORDS.of(record["kind"]) if "kind" in record else "",
             DECISION_OUTCOMES.of(record["outcome"]) if "outcome" in record else ""]
     return " · ".join(part for part in said if part) or words("audit.record")
+
+
+def request_change(months_before: str, months_after: str, periods_before: str, periods_after: str) -> str:
+    """"months 3 -> 6, periods None -> None" as staff read it: only what changed (both, should both have)."""
+    def shown(value: str) -> str:
+        return words("audit.not_set") if value == "None" else value
+    said = [words(f"audit.changed_{what}", before=shown(before), after=shown(after))
+            for what, before, after in (("months", months_before, months_after),
+                                        ("periods", periods_before, periods_after)) if before != after]
+    return ";".join(said) or words("audit.record")

@@ -22,6 +22,9 @@ from kuanxin.core import clock, texts
 from kuanxin.core.policy import PrivacyPolicy
 from kuanxin.core.staff_reply import staff_name
 from kuanxin.core.vocab import AuditAction
+from kuanxin.evidence import documents
+from kuanxin.evidence.storage import Storage
+from kuanxin.evidence.storage import configured as configured_storage
 from kuanxin.lending.identity import mask_phone
 from kuanxin.lending.privacy import masked, redacted_event
 from kuanxin.store import personal_data
@@ -158,12 +161,14 @@ def _time(timestamp: Any) -> str:
 class Deletion:
     records: dict[str, int]  # rows changed, by table.column (free text) or table (removed)
     transcripts: Anonymised
+    documents: int = 0  # attached documents whose stored files were deleted
 
 
 def delete_borrower(db: Database, transcripts: Transcripts | None, borrower_id: str, by: str,
-                    now: dt.datetime | None = None) -> Deletion:
+                    now: dt.datetime | None = None, storage: Storage | None = None) -> Deletion:
     """A deletion request: their conversations anonymised, bindings removed, free text in the records the
-    lender keeps replaced. Refused (StillOpen) while a dispute or complaint of theirs is open. Audited."""
+    lender keeps replaced, the files of the documents they attached deleted (`storage`: the configured one).
+    Refused (StillOpen) while a dispute or complaint of theirs is open. Audited."""
     now = now or clock.now()
     found = personal_data.records_of(db, borrower_id)
     if found is None:
@@ -174,10 +179,12 @@ def delete_borrower(db: Database, transcripts: Transcripts | None, borrower_id: 
     person, _records = found
     said = transcripts.anonymise_conversations(person.conversations, placeholder()) if transcripts else Anonymised()
     changed = personal_data.anonymise_records(db, borrower_id, placeholder())
+    files = documents.delete_borrowers(db, storage or configured_storage(), borrower_id, now)
     records = ", ".join(f"{name} {count}" for name, count in changed.items() if count) or "no record changed"
     audit(db, AuditAction.PRIVACY_DELETE, by, now, borrower_id,
-          f"{said.events} events in {len(said.conversations)} conversations anonymised; {records}")
-    return Deletion(changed, said)
+          f"{said.events} events in {len(said.conversations)} conversations anonymised; {records}; "
+          f"{files} attached documents deleted")
+    return Deletion(changed, said, files)
 
 
 # --------------------------------------------------------------------------- retention

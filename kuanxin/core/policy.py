@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -51,6 +52,12 @@ class Section:
             raise PolicyError(f"{self.where}.{key}: give a list of different whole numbers from {low} to {high}, "
                               f"got {values!r}")
         return tuple(sorted(values))
+
+    def flag(self, key: str) -> bool:
+        value = self.value(key)
+        if not isinstance(value, bool):
+            raise PolicyError(f"{self.where}.{key}: give true or false, got {value!r}")
+        return value
 
     def text(self, key: str) -> str:
         value = self.value(key)
@@ -119,6 +126,18 @@ class ConsolePolicy:
     login_attempts_per_minute: int  # from one address, whatever the username
     live_poll_seconds: int = 2  # how often each process looks for queue changes made elsewhere (kuanxin.console.live)
     idle_warning_minutes: int = 5  # the page warns this long before an idle session ends, and offers to extend it
+    auto_assign: bool = False  # a new escalation goes at once to the available member of staff next in turn
+
+
+def parse_console(console: Section) -> ConsolePolicy:
+    """policy.yml `console`: the login rules required, the rest optional (the defaults above)."""
+    optional: dict[str, Any] = {key: console.whole(key, *limits) for key, limits in (
+        ("live_poll_seconds", (1, 60)), ("idle_warning_minutes", (1, 60))) if key in console.raw}
+    if "auto_assign" in console.raw:
+        optional["auto_assign"] = console.flag("auto_assign")
+    return ConsolePolicy(console.whole("max_failed_logins", 1, 100), console.whole("lockout_minutes", 1, 1440),
+                         console.whole("idle_minutes", 1, 1440), console.whole("login_attempts_per_minute", 1, 1000),
+                         **optional)
 
 
 SEGMENTS = ("upcoming", "early", "middle", "late", "litigation", "settled", "current")
@@ -313,6 +332,52 @@ class PrivacyPolicy:
     identity_phone_retry_seconds: int = 120  # after a check succeeds, kept only this long for a re-sent turn
 
 
+DOCUMENT_KINDS = ("jpeg", "png", "pdf", "heic")  # what kuanxin/evidence can check (kuanxin.core.vocab.DocumentKind)
+
+
+@dataclass(frozen=True)
+class DocumentPolicy:
+    """Documents borrowers attach to a request (policy.yml `documents`; kuanxin/evidence)."""
+    max_bytes: int = 10 * 1024 * 1024  # one file, as received
+    max_per_request: int = 10  # files attached to one request (or to one conversation's request being filed)
+    kinds: tuple[str, ...] = DOCUMENT_KINDS  # accepted types, decided by content
+    retention_days: int = 365  # then `kuanxin documents purge` deletes the stored file
+    max_pixels: int = 40_000_000  # an image larger than this is refused before it is decoded whole
+
+
+SATISFACTION_OUTCOMES = ("plan", "promise", "request", "answered")  # kuanxin.core.vocab.SatisfactionOutcome
+
+
+@dataclass(frozen=True)
+class SatisfactionPolicy:
+    """The one light question after an outcome (policy.yml `satisfaction`; kuanxin/lending/satisfaction.py). At most
+    once a Beijing day per borrower and once per conversation, never where the safety protocol ran: those rules are
+    fixed, not settings."""
+    ask: bool = True  # false: the question is never asked
+    outcomes: tuple[str, ...] = SATISFACTION_OUTCOMES  # the outcomes followed by the question
+    ask_unverified: bool = True  # a borrower who has not verified (a general question answered), keyed by conversation
+    comment_max_chars: int = 500  # a longer comment is kept this far
+
+
+def parse_satisfaction(raw: dict | None) -> SatisfactionPolicy:
+    """policy.yml `satisfaction`: optional, and so is each key (the defaults above); given values are checked."""
+    section = Section({} if raw is None else raw, "policy.satisfaction")
+    unknown = set(section.raw) - {"ask", "outcomes", "ask_unverified", "comment_max_chars"}
+    if unknown:
+        raise PolicyError(f"policy.satisfaction: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    values: dict = {key: section.flag(key) for key in ("ask", "ask_unverified") if key in section.raw}
+    if "comment_max_chars" in section.raw:
+        values["comment_max_chars"] = section.whole("comment_max_chars", 1, 2000)
+    if "outcomes" in section.raw:
+        outcomes = section.value("outcomes")
+        if (not isinstance(outcomes, list) or len(set(outcomes)) != len(outcomes)
+                or not all(outcome in SATISFACTION_OUTCOMES for outcome in outcomes)):
+            raise PolicyError(f"policy.satisfaction.outcomes: give a list of different outcomes from "
+                              f"{', '.join(SATISFACTION_OUTCOMES)}, got {outcomes!r}")
+        values["outcomes"] = tuple(outcomes)
+    return SatisfactionPolicy(**values)
+
+
 @dataclass(frozen=True)
 class ServiceClockPolicy:
     """The console's service clocks (policy.yml `service_clock`): how long an escalation may wait for staff,
@@ -461,6 +526,8 @@ class Policy:
     envelopes: dict = field(default_factory=dict)  # kind -> Envelope: what the assistant approves itself
     plans: PlanLifePolicy = PlanLifePolicy()
     service_clock: ServiceClockPolicy = ServiceClockPolicy()
+    documents: DocumentPolicy = DocumentPolicy()
+    satisfaction: SatisfactionPolicy = SatisfactionPolicy()
 
     def words(self, language: str = "zh") -> Wording:
         """The lender's own words (hours, complaint channel, response and decision times, texts) in `language`."""
@@ -495,6 +562,27 @@ def parse_privacy(raw: dict | None) -> PrivacyPolicy:
                             if key in section.raw})
 
 
+DOCUMENT_LIMITS = {"max_bytes": (1024, 50 * 1024 * 1024), "max_per_request": (1, 50), "retention_days": (1, DAYS),
+                   "max_pixels": (10_000, 200_000_000)}
+
+
+def parse_documents(raw: dict | None) -> DocumentPolicy:
+    """policy.yml `documents`: optional, and so is each key (the defaults above); given values are checked."""
+    section = Section({} if raw is None else raw, "policy.documents")
+    unknown = set(section.raw) - set(DOCUMENT_LIMITS) - {"kinds"}
+    if unknown:
+        raise PolicyError(f"policy.documents: unknown setting {', '.join(sorted(map(str, unknown)))}")
+    values: dict = {key: section.whole(key, *limits) for key, limits in DOCUMENT_LIMITS.items() if key in section.raw}
+    if "kinds" in section.raw:
+        kinds = section.value("kinds")
+        if (not isinstance(kinds, list) or not kinds or len(set(kinds)) != len(kinds)
+                or not all(kind in DOCUMENT_KINDS for kind in kinds)):
+            raise PolicyError(f"policy.documents.kinds: give a list of different types from "
+                              f"{', '.join(DOCUMENT_KINDS)}, got {kinds!r}")
+        values["kinds"] = tuple(kinds)
+    return DocumentPolicy(**values)
+
+
 def parse_policy(raw: dict) -> Policy:
     """The policy, every value checked: a bad one stops the start with its key named (PolicyError)."""
     top = Section(raw, "policy")
@@ -516,13 +604,7 @@ def parse_policy(raw: dict) -> Policy:
             escalation=parse_escalation(esc),
             review_decision_time=top.section("review").text("decision_time"),
             texts=top.texts("texts"),
-            console=ConsolePolicy(console.whole("max_failed_logins", 1, 100), console.whole("lockout_minutes", 1, 1440),
-                                  console.whole("idle_minutes", 1, 1440),
-                                  console.whole("login_attempts_per_minute", 1, 1000),
-                                  *([console.whole("live_poll_seconds", 1, 60)] if "live_poll_seconds" in console.raw
-                                    else []),
-                                  **({"idle_warning_minutes": console.whole("idle_warning_minutes", 1, 60)}
-                                     if "idle_warning_minutes" in console.raw else {})),
+            console=parse_console(console),
             segments=parse_segments(top.value("segments")),
             reminders=parse_reminders(top.value("reminders"), lender.text("name")),
             settlement=parse_settlement(raw.get("settlement")),
@@ -532,6 +614,8 @@ def parse_policy(raw: dict) -> Policy:
             envelopes=parse_envelopes(raw.get("automatic_decisions")),
             plans=parse_plan_life(raw.get("plans")),
             service_clock=parse_service_clock(raw.get("service_clock")),
+            documents=parse_documents(raw.get("documents")),
+            satisfaction=parse_satisfaction(raw.get("satisfaction")),
         )
     except KeyError as missing:  # inside the sections parsed by hand below
         raise PolicyError(f"policy: {missing.args[0]} is missing") from None

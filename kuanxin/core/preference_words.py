@@ -23,6 +23,11 @@ PERIODS = {  # a part of the day said alone: its hours (the caller clips them to
     "evening": (dt.time(18), dt.time(22)),
 }
 AFTERNOON = ("下午", "傍晚", "晚上", "pm", "afternoon", "evening")
+_PART = r"早上|上午|中午|下午|傍晚|晚上|morning|afternoon|evening"
+_NOT = r"别|不要|不用|不想|不方便|不能|别再|don't|do not|not|no"
+# "晚上别打扰" / "不要在早上发": that part of the day refused, the rest of the contact hours chosen
+REFUSED_PART = re.compile(rf"(?P<before>{_PART})\s*(?:{_NOT})|(?:{_NOT})\s*(?:在|in the)?\s*(?P<after>{_PART})"
+                          r"|\b(?:don't|do not|not)\b[\w\s']{0,20}?\b(?P<english>morning|afternoon|evening)", re.I)
 NUMBER = r"[0-9]{1,2}|[零一二两三四五六七八九十]{1,3}"
 CLOCK = (r"(?P<§part>早上|上午|中午|下午|傍晚|晚上)?\s*(?P<§hour>" + NUMBER + r")\s*"
          r"(?:(?:点|:|:|时)\s*(?P<§half>半|30|三十)?(?:[0-9]{2})?|(?P<§ampm>am|pm))")
@@ -67,7 +72,8 @@ def _clock(match: re.Match, prefix: str, part_default: str | None = None) -> dt.
 
 def window_of(text: str, hours: tuple[dt.time, dt.time]) -> tuple[dt.time, dt.time] | None:
     """The window a borrower names, end exclusive: "晚上7点到9点" (19:00-21:00), "下午3点以后" (15:00 to the end of
-    `hours`, the contact hours), "上午" (08:00-12:00). None when no time of day is named."""
+    `hours`, the contact hours), "上午" (08:00-12:00), "晚上别打扰" (the start of `hours` to 18:00). None when no
+    time of day is named."""
     plain = normalize_text(text)
     if m := WINDOW.search(plain):
         start = _clock(m, "a")
@@ -81,7 +87,18 @@ def window_of(text: str, hours: tuple[dt.time, dt.time]) -> tuple[dt.time, dt.ti
     if m := BEFORE.search(plain):
         end = _clock(m, "a")
         return (hours[0], end) if end is not None else None
+    if m := REFUSED_PART.search(plain):
+        return _outside(PERIODS[(m.group("before") or m.group("after") or m.group("english")).lower()], hours)
     for word, window in PERIODS.items():
         if word in plain.lower():
             return window
+    return None
+
+
+def _outside(refused: tuple[dt.time, dt.time], hours: tuple[dt.time, dt.time]) -> tuple[dt.time, dt.time] | None:
+    """The contact hours without a refused part of the day at their start or end; None when it splits them."""
+    if refused[0] <= hours[0] < refused[1]:
+        return refused[1], hours[1]
+    if refused[0] < hours[1] <= refused[1]:
+        return hours[0], refused[0]
     return None

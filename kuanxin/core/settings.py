@@ -23,7 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Setting:
     name: str
-    kind: str  # text | secret | url | urls | int | number | flag | date | time | path
+    kind: str  # text | secret | url | urls | int | number | flag | date | time | path | store
     default: str
     meaning: str
 
@@ -49,6 +49,12 @@ SETTINGS = (
     Setting("KUANXIN_AGREEMENT_SECRET", "secret", "(made once under var/)", "signs borrowers' links to agreements"),
     Setting("KUANXIN_PAY_LINK_SECRET", "secret", "(made once under var/)",
             "signs pay-now links to the lender's payment page (the page checks them with it)"),
+    Setting("KUANXIN_DOCUMENT_KEY", "secret", "(made once under var/)",
+            "encrypts borrowers' documents at rest (AES-GCM; the key is derived from it)"),
+    Setting("KUANXIN_DOCUMENT_STORE", "store", "",
+            "where documents are kept: empty for a folder under KUANXIN_VAR_DIR, or s3://bucket/prefix"),
+    Setting("KUANXIN_DOCUMENT_STORE_ENDPOINT", "url", "",
+            "an S3-compatible service's address (empty: AWS); credentials from the usual AWS_* variables"),
     Setting("KUANXIN_DEMO_PAGES", "flag", "1", "serve the demo lender pages"),
     Setting("KUANXIN_STAGE_TIMINGS", "path", "", "a folder for per-stage turn timings (bench.turns); empty: off"),
     Setting("KUANXIN_CONSOLE_SECURE_COOKIES", "flag", "0", "console cookies over HTTPS only"),
@@ -109,6 +115,13 @@ def _web_urls(value: str) -> tuple[str, ...]:
     return urls
 
 
+def _object_store(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError
+    return value
+
+
 # kind -> (parser, what a valid value looks like); text, secret and path take anything
 PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "int": (_whole, "a whole number, 0 or more"),
@@ -118,6 +131,7 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "flag": (_flag, "one of " + "/".join(FLAG_VALUES)),
     "url": (_url, "a URL with its scheme (postgresql://, redis://, http://)"),
     "urls": (_web_urls, "http(s) URLs separated by commas"),
+    "store": (_object_store, "s3://bucket/prefix (or empty for the local folder)"),
 }
 
 
@@ -243,6 +257,11 @@ def agreement_secret() -> str:
 def pay_link_secret() -> str:
     """The key shared with the lender's payment page: it signs the pay-now links (kuanxin.core.links.pay_link)."""
     return secret("KUANXIN_PAY_LINK_SECRET", "pay-link-secret")
+
+
+def document_key() -> str:
+    """The secret the documents' encryption key is derived from (kuanxin.evidence.sealing)."""
+    return secret("KUANXIN_DOCUMENT_KEY", "document-key")
 
 
 def public_web_url() -> str:

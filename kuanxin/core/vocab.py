@@ -142,6 +142,10 @@ class AuditAction(Vocabulary):
     AUTOMATED_DECISION = "automated_decision"  # the assistant approved a plan or sent it to staff (revision 0011)
     REVOKE_PLAN = "revoke_plan"  # a supervisor revoked an automated approval in its cooling-off window (revision 0013)
     REMINDER_PREFERENCES = "reminder_preferences"  # a borrower said when and how to be reminded (revision 0014)
+    ATTACH_DOCUMENT = "attach_document"  # a borrower's document accepted and stored (kuanxin/evidence; revision 0016)
+    DOCUMENT_CONSENT = "document_consent"  # consent to keep sensitive documents given or withdrawn (revision 0016)
+    VIEW_DOCUMENT = "view_document"  # staff opened a borrower's document in the console (revision 0016)
+    PURGE_DOCUMENTS = "purge_documents"  # kuanxin documents purge: documents past policy.yml retention deleted (0016)
 
 
 class EventKind(Vocabulary):
@@ -187,3 +191,54 @@ class DeliveryStatus(Vocabulary):
 
     PENDING = "pending"
     DELIVERED = "delivered"
+
+
+class DocumentPurpose(Vocabulary):
+    """What a borrower's document supports (kuanxin/evidence; revision 0016)."""
+
+    HARDSHIP = "hardship"  # a deferral or installment request: proof of illness, job loss, …
+    DISPUTE = "dispute"
+    WAIVER = "waiver"
+    PAYMENT_QUERY = "payment_query"  # a payment the borrower says they made: a receipt
+
+
+class DocumentKind(Vocabulary):
+    """A stored document's type, decided by its content (kuanxin/evidence/sniff.py), never by its name."""
+
+    JPEG = "jpeg"
+    PNG = "png"
+    PDF = "pdf"
+    HEIC = "heic"  # only as received: a HEIC/HEIF photo is stored re-encoded as JPEG
+
+
+class ConsentChannel(Vocabulary):
+    """Where a consent to keep documents was given or withdrawn: in a chat channel, or by staff on the borrower's
+    request (a call to the hotline, a conversation with a person)."""
+
+    WEBCHAT = "webchat"
+    WECHAT = "wechat"
+    STAFF = "staff"
+
+
+class ConsentDecision(Vocabulary):
+    """A borrower's consent to keep sensitive personal information (PIPL Arts. 28-30), or its withdrawal."""
+
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"
+
+
+class SatisfactionRating(Vocabulary):
+    """A borrower's answer to the one light question after an outcome (kuanxin/lending/satisfaction.py; 0015)."""
+
+    GOOD = "good"  # 满意
+    NEUTRAL = "neutral"  # 一般
+    BAD = "bad"  # 不满意
+
+
+class SatisfactionOutcome(Vocabulary):
+    """What the conversation came to when the satisfaction question was asked (revision 0015)."""
+
+    PLAN = "plan"  # a plan agreed in writing (我同意)
+    PROMISE = "promise"  # a promise to pay recorded
+    REQUEST = "request"  # a deferral, installment or waiver request filed for staff
+    ANSWERED = "answered"  # a question answered, then thanks or goodbye

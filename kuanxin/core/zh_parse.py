@@ -761,3 +761,10 @@ def is_question(text: str) -> bool:
     """The message asks something ("分期要另外收手续费吗", "延期会不会上征信") rather than states or answers."""
     text = normalize_text(text)
     return bool(_QUESTION_RE.search(text) or _EN_QUESTION_RE.search(text))
+
+
+# a hardship told beside the request without 因为: "我想延期俩月 孩子生病住院花了不少钱"
+HARDSHIP_CUE = re.compile("失业|没工作|丢了工作|被裁|裁员|降薪|工资|发不出|生病|病了|住院|手术|看病|医院|车祸|受伤|"
+                          "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转"
+                          r"|\b(?:lost my job|laid off|unemployed|fired|sick|ill|hospital\w*|surgery|accident|salary|"
+                          r"income|business|bankrupt\w*|divorce\w*|pregnan\w*|no money|broke|hardship)\b", re.I)

@@ -259,7 +259,7 @@ def cmd_privacy_delete(args) -> int:
               "its records are kept whole until staff resolve it", file=sys.stderr)
         return 1
     print(f"{args.borrower}: {done.transcripts.events} events in {len(done.transcripts.conversations)} "
-          "conversations anonymised")
+          f"conversations anonymised, {done.documents} attached documents deleted")
     for name, count in done.records.items():
         print(f"  {name}: {count}")
     return 0
@@ -345,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="directory for the files (default: var/reports)")
     report.set_defaults(func=cmd_report)
     add_privacy_commands(commands)
+    add_documents_commands(commands)
     events = commands.add_parser("events", help="facts for the lender, sent to its webhook").add_subparsers(
         dest="events_command", required=True)
     deliver = events.add_parser("deliver", help="send the outbox's events to KUANXIN_LENDER_WEBHOOK_URLS, signed, "
@@ -384,6 +385,28 @@ def add_privacy_commands(commands) -> None:
         command.add_argument("--tracker-store", help="the conversation store's SQLAlchemy URL "
                              "(default: KUANXIN_TRACKER_STORE_URL)")
         command.add_argument("--by", default=f"cli:{getpass.getuser()}", help="who runs it, for the audit entry")
+
+
+def cmd_documents_purge(args) -> int:
+    from kuanxin.core import policy
+    from kuanxin.evidence import storage
+    from kuanxin.evidence.documents import purge
+    rules = policy.current().documents
+    done = purge(database(), storage.configured(), rules, clock.now(), args.by, dry_run=args.dry_run)
+    print(("would delete" if args.dry_run else "deleted") + f" the files of {done.count} documents received before "
+          f"{done.cutoff:%Y-%m-%d %H:%M} UTC ({rules.retention_days} days; their records stay)"
+          + (" [dry run: nothing changed]" if args.dry_run else ""))
+    return 0
+
+
+def add_documents_commands(commands) -> None:
+    documents = commands.add_parser("documents", help="documents borrowers attached").add_subparsers(
+        dest="documents_command", required=True)
+    purge = documents.add_parser("purge", help="delete the stored files of documents older than policy.yml "
+                                 "documents.retention_days (audited; the records stay)")
+    purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; change nothing")
+    purge.add_argument("--by", default=f"cli:{getpass.getuser()}", help="who runs it, for the audit entry")
+    purge.set_defaults(func=cmd_documents_purge)
 
 
 def main(argv: list[str] | None = None) -> int:

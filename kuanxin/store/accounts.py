@@ -13,6 +13,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from kuanxin.core import policy as policies
 from kuanxin.core.policy import IdentityPolicy
 from kuanxin.core.vocab import (
     AuditAction,
@@ -24,7 +25,7 @@ from kuanxin.core.vocab import (
     RequestStatus,
 )
 from kuanxin.lending import identity
-from kuanxin.store import outbox
+from kuanxin.store import assignment, outbox
 from kuanxin.store.db import Database, database
 from kuanxin.store.models import (
     AuditEntry,
@@ -222,12 +223,20 @@ class Accounts:
     def open_escalation(self, *, conversation_id: str, borrower_id: str | None, reason: str, priority: str,
                         channel: str | None, summary: str, today: dt.date,
                         now: dt.datetime) -> tuple[Escalation, bool]:
-        """Opens an escalation; a second one for the same conversation and reason finds the first."""
+        """Opens an escalation; a second one for the same conversation and reason finds the first. With policy.yml
+        `console.auto_assign` on, a new one goes at once to the available member of staff next in turn (safety ones
+        too: they must reach a person), in the same transaction (kuanxin.store.assignment)."""
+        auto_assign = policies.current().console.auto_assign
+
+        def opened(session: Session, escalation: Escalation) -> None:
+            outbox.record_escalation_event(session, escalation, now)  # the lender hears of it as opened
+            if auto_assign:
+                assignment.give_on_opening(session, escalation, utc_naive(now))
         return self._insert_once(Escalation, f"{conversation_id}:{reason}", lambda key: Escalation(
             conversation_id=conversation_id, borrower_id=borrower_id, reason=reason, priority=priority,
             status=EscalationStatus.OPEN, channel=channel, summary=identity.mask_text(summary)[:500],
             created_at=utc_naive(now), open_key=key,
-        ), "escalation", today, lambda session, escalation: outbox.record_escalation_event(session, escalation, now))
+        ), "escalation", today, opened)
 
     # --- the safety protocol ------------------------------------------------------------------
     def raise_safety_flag(self, *, conversation_id: str, borrower_id: str | None, channel: str | None,

@@ -70,6 +70,17 @@ PREFERENCE_TABLES = ("reminder_preferences", "payment_acknowledgements")
 ADDED_BY_0014 = frozenset({("add_table", table) for table in PREFERENCE_TABLES}
                           | {("add_index", "ix_reminder_preferences_borrower"),
                              ("add_index", "ix_payment_acknowledgements_borrower_id")})
+# 0015 (issue 19): the satisfaction question after an outcome, its answers and comments
+SATISFACTION_TABLES = ("satisfaction_asks", "satisfaction_ratings", "satisfaction_comments")
+ADDED_BY_0015 = frozenset({("add_table", table) for table in SATISFACTION_TABLES}
+                          | {("add_index", "ix_satisfaction_asks_asked_at"),
+                             ("add_index", "ix_satisfaction_ratings_created_at")})
+# 0016 (issue 19): documents borrowers attach and the consent to keep them
+DOCUMENT_TABLES = ("document_consents", "documents")
+ADDED_BY_0016 = frozenset({("add_table", table) for table in DOCUMENT_TABLES}
+                          | {("add_index", index) for index in ("ix_document_consents_borrower",
+                                                                "ix_documents_borrower_id", "ix_documents_conversation",
+                                                                "ix_documents_received_at")})
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -186,7 +197,8 @@ def _adopt(connection: Connection) -> None:
     found = frozenset(difference_key(difference) for difference in differences(connection))
     checks = frozenset(("add_check_constraint", table, name) for table, name in model_checks())
     adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007 | ADDED_BY_0008 | ADDED_BY_0010
-                 | ADDED_BY_0011 | ADDED_BY_0012 | ADDED_BY_0013 | ADDED_BY_0014:
+                 | ADDED_BY_0011 | ADDED_BY_0012 | ADDED_BY_0013 | ADDED_BY_0014
+                 | ADDED_BY_0015 | ADDED_BY_0016:
                  BEFORE_CHECKS}
     if found in adoptable:
         command.stamp(_config(connection), adoptable[found])

@@ -36,8 +36,12 @@ from kuanxin.core.vocab import (
     AccountSize,
     AuditAction,
     BindingChannel,
+    ConsentChannel,
+    ConsentDecision,
     DecisionOutcome,
     DeliveryStatus,
+    DocumentKind,
+    DocumentPurpose,
     EscalationReason,
     EscalationStatus,
     EventKind,
@@ -50,6 +54,8 @@ from kuanxin.core.vocab import (
     ReminderStatus,
     RequestStatus,
     RequestType,
+    SatisfactionOutcome,
+    SatisfactionRating,
     Segment,
     StaffRole,
     Vocabulary,
@@ -468,6 +474,53 @@ class PaymentAcknowledgement(Base):
     acknowledged_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
 
 
+class DocumentConsent(Base):
+    """A borrower's separate consent to keep the sensitive documents they attach (PIPL Arts. 28-30), or its
+    withdrawal: append-only, the latest row of a borrower is in force. The exact text shown is named by its
+    catalogue version and its SHA-256, so what the borrower agreed to can be shown again word for word.
+    Not tied to the borrowers table: account loads replace borrowers, what a person agreed to stays."""
+    __tablename__ = "document_consents"
+    __table_args__ = (Index("ix_document_consents_borrower", "borrower_id", "id"),
+                      one_of("ck_document_consents_decision", "decision", ConsentDecision),
+                      one_of("ck_document_consents_channel", "channel", ConsentChannel))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    borrower_id: Mapped[str] = Column(String(64), nullable=False)
+    decision: Mapped[str] = Column(String(20), nullable=False)  # ConsentDecision
+    text_version: Mapped[str] = Column(String(64), nullable=False)  # the catalogue key of the text shown
+    text_sha256: Mapped[str] = Column(String(64), nullable=False)  # of the text exactly as shown
+    language: Mapped[str] = Column(String(8), nullable=False)
+    channel: Mapped[str] = Column(String(20), nullable=False)  # ConsentChannel: where it was said
+    conversation_id = Column(String(128))
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class Document(Base):
+    """A document a verified borrower attached: checked by its content, images re-encoded without metadata,
+    encrypted (AES-GCM) in the document storage under a random object key (kuanxin/evidence). The row stays
+    after the retention purge deletes the stored object (purged_at), so the case still shows what was received."""
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_conversation", "conversation_id", "id"),
+                      Index("ix_documents_received_at", "received_at"),
+                      one_of("ck_documents_purpose", "purpose", DocumentPurpose),
+                      one_of("ck_documents_kind", "kind", DocumentKind),
+                      one_of("ck_documents_channel", "channel", BindingChannel))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    public_id: Mapped[str] = Column(String(64), nullable=False, unique=True)  # random: the console's address
+    borrower_id: Mapped[str] = Column(String(64), nullable=False, index=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    channel: Mapped[str] = Column(String(20), nullable=False)  # BindingChannel
+    purpose: Mapped[str] = Column(String(20), nullable=False)  # DocumentPurpose
+    reference = Column(String(32))  # the request or escalation it supports (YQ…, FQ…, JM…, RG…); None: being filed
+    kind: Mapped[str] = Column(String(10), nullable=False)  # DocumentKind, as stored (a HEIC photo is kept as JPEG)
+    received_kind: Mapped[str] = Column(String(10), nullable=False)  # DocumentKind, as the borrower sent it
+    size: Mapped[int] = Column(Integer, nullable=False)  # bytes as stored, before encryption
+    sha256: Mapped[str] = Column(String(64), nullable=False)  # of the stored (cleaned) content
+    object_key = Column(String(128), unique=True)  # random; None once purged
+    consent_id: Mapped[int] = Column(Integer, ForeignKey("document_consents.id"), nullable=False)
+    received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+    purged_at = Column(DateTime)
+
+
 class SafetyFlag(Base):
     """A conversation in which the borrower spoke of suicide or self-harm (the safety protocol).
 
@@ -657,3 +710,52 @@ class PlanRevocation(Base):
     revoked_by: Mapped[str] = Column(String(64), nullable=False)  # the supervisor's login name
     reason: Mapped[str] = Column(Text, nullable=False)
     revoked_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class SatisfactionAsk(Base):
+    """The satisfaction question asked after an outcome (kuanxin/store/satisfaction.py; revision 0015). Append-only.
+
+    The database itself keeps the rules that must hold across processes: one question a day per asker (the borrower,
+    or the conversation when nobody is verified: `asker`) and one a day per conversation."""
+    __tablename__ = "satisfaction_asks"
+    __table_args__ = (UniqueConstraint("asker", "day", name="uq_satisfaction_asks_asker_day"),
+                      UniqueConstraint("conversation_id", "day", name="uq_satisfaction_asks_conversation_day"),
+                      Index("ix_satisfaction_asks_asked_at", "asked_at"),
+                      one_of("ck_satisfaction_asks_outcome", "outcome", SatisfactionOutcome))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    borrower_id = Column(String(64))  # None: nobody verified in the conversation
+    asker: Mapped[str] = Column(String(160), nullable=False)  # borrower:<id> or conversation:<id>
+    day: Mapped[dt.date] = Column(Date, nullable=False)  # Beijing date
+    channel = Column(String(40))  # the Rasa input channel: open-ended
+    topic: Mapped[str] = Column(String(40), nullable=False)  # the intent the outcome answered
+    outcome: Mapped[str] = Column(String(20), nullable=False)  # SatisfactionOutcome
+    asked_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class SatisfactionRatingRecord(Base):
+    """A borrower's answer to a satisfaction question, with its optional comment (phone and ID numbers masked).
+    Append-only: one rating per question (`ask_id` unique); a comment given later is a row of satisfaction_comments."""
+    __tablename__ = "satisfaction_ratings"
+    __table_args__ = (Index("ix_satisfaction_ratings_created_at", "created_at"),
+                      one_of("ck_satisfaction_ratings_rating", "rating", SatisfactionRating),
+                      one_of("ck_satisfaction_ratings_outcome", "outcome", SatisfactionOutcome))
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    ask_id: Mapped[int] = Column(Integer, ForeignKey("satisfaction_asks.id"), nullable=False, unique=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    borrower_id = Column(String(64))
+    channel = Column(String(40))
+    topic: Mapped[str] = Column(String(40), nullable=False)
+    outcome: Mapped[str] = Column(String(20), nullable=False)  # SatisfactionOutcome
+    rating: Mapped[str] = Column(String(10), nullable=False)  # SatisfactionRating
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC
+
+
+class SatisfactionComment(Base):
+    """The optional comment after a rating, scrubbed of phone and ID numbers. Append-only, one per question."""
+    __tablename__ = "satisfaction_comments"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    ask_id: Mapped[int] = Column(Integer, ForeignKey("satisfaction_asks.id"), nullable=False, unique=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    comment: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)  # UTC

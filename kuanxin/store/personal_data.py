@@ -25,7 +25,8 @@ OPEN_CASE_REASONS = (EscalationReason.DISPUTE.value, EscalationReason.COLLECTION
 OPEN_CASE_STATUSES = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
 # Free text written by or about the borrower in records the lender keeps: a deletion replaces it.
 FREE_TEXT = {"service_requests": ("reason", "decision_reason"), "escalations": ("summary", "outcome"),
-             "conversation_notes": ("text",), "audit_entries": ("detail",), "safety_flags": ("clear_note",)}
+             "conversation_notes": ("text",), "audit_entries": ("detail",), "safety_flags": ("clear_note",),
+             "satisfaction_comments": ("comment",)}
 # links to the borrower nothing needs kept: a deletion removes them (a channel no longer vouches for them)
 REMOVED = ("sender_bindings", "identity_pending_phones")
 PRIVACY_ACTIONS = (AuditAction.PRIVACY_EXPORT.value, AuditAction.PRIVACY_DELETE.value,

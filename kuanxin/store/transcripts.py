@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     create_engine,
+    func,
     inspect,
     select,
     true,
@@ -62,6 +63,17 @@ class Transcripts:
     def exists(self) -> bool:
         """False for a store Rasa has not written to yet (no events table)."""
         return inspect(self.engine).has_table(EVENTS.name)
+
+    def latest_event_times(self, sender_ids: Collection[str]) -> dict[str, float]:
+        """Each conversation's newest event time (Rasa's `latest_event_time`): it moves with every message, so the
+        console sees a conversation change without reading it (one indexed query for all of them)."""
+        if not sender_ids or not self.exists():
+            return {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(EVENTS.c.sender_id, func.max(EVENTS.c.timestamp))
+                                      .where(EVENTS.c.sender_id.in_(sorted(sender_ids)))
+                                      .group_by(EVENTS.c.sender_id)).all()
+        return {sender_id: latest for sender_id, latest in rows if latest is not None}
 
     def events_of(self, sender_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
         """Every stored event of these conversations, in order, as stored."""

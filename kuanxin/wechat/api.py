@@ -39,6 +39,10 @@ class WeChatApiError(Exception):
         self.errcode, self.errmsg = errcode, errmsg
 
 
+class MediaTooLarge(Exception):
+    """A user's image or file over the size we accept: not downloaded (or not past the limit)."""
+
+
 class OutsideServiceWindow(WeChatApiError):
     """WeChat will not deliver this customer-service message now; retrying cannot help."""
 
@@ -73,6 +77,38 @@ class WeChatApi:
         if url:
             payload["url"] = url
         await self._authorised("/cgi-bin/message/template/send", payload, openid)
+
+    async def download_media(self, media_id: str, max_bytes: int) -> bytes:
+        """The content of a user's image or file message (/cgi-bin/media/get), at most `max_bytes`: MediaTooLarge
+        from its Content-Length before reading, or as soon as more arrives. WeChat answers errors as JSON."""
+        token = await self.access_token()
+        for attempt in range(2):
+            status, content_type, content = await self._get_media(token, media_id, max_bytes)
+            if "json" not in content_type and not content_type.startswith("text/"):
+                return content
+            answer = json.loads(content or b"{}")
+            errcode = int(answer.get("errcode", 0)) if isinstance(answer, dict) else -1
+            if errcode in TOKEN_INVALID and attempt == 0:
+                token = await self.access_token(stale=token)
+                continue
+            logger.warning("WeChat media download refused: %s (HTTP %s)", errcode, status)
+            raise WeChatApiError(errcode, str(answer.get("errmsg", "")) if isinstance(answer, dict) else "")
+        raise WeChatApiError(-1, "media download failed")
+
+    async def _get_media(self, token: str, media_id: str, max_bytes: int) -> tuple[int, str, bytes]:
+        session = self._client()
+        async with session.get(self.settings.api_base + "/cgi-bin/media/get",
+                               params={"access_token": token, "media_id": media_id}) as response:
+            if response.status >= 500:
+                raise WeChatApiError(SYSTEM_BUSY, f"HTTP {response.status}")
+            if response.content_length is not None and response.content_length > max_bytes:
+                raise MediaTooLarge(media_id)
+            content = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                content += chunk
+                if len(content) > max_bytes:
+                    raise MediaTooLarge(media_id)
+            return response.status, response.headers.get("Content-Type", ""), bytes(content)
 
     async def access_token(self, stale: str | None = None) -> str:
         """The cached token; a fresh one when it is near expiry or equals `stale` (WeChat refused it)."""

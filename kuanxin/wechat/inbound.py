@@ -21,6 +21,7 @@ from kuanxin.wechat.config import WeChatSettings
 MAX_BODY_BYTES = 64 * 1024  # WeChat's pushes are a few hundred bytes; anything large is not WeChat
 MAX_CLOCK_SKEW = 300  # seconds: older (or future) timestamps are replays
 OPENID = re.compile(r"[A-Za-z0-9_-]{6,64}")
+MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 DECLARATION = re.compile(rb"<!(?!\[CDATA\[)")  # <!DOCTYPE, <!ENTITY ...: never in a genuine push
 
 # menu CLICK keys (set in the WeChat admin console) and the intent each one asks for
@@ -42,7 +43,9 @@ class Incoming:
     openid: str
     text: str
     dedup_key: str
-    kind: str  # text, voice, menu, subscribe, unsubscribe, unsupported
+    kind: str  # text, voice, menu, subscribe, unsubscribe, image, file, unsupported
+    media_id: str = ""  # an image or file message: where WeChat keeps its content (the media API)
+    name: str = ""  # a file message's title; an image has none
 
 
 class Inbound:
@@ -114,6 +117,12 @@ def incoming_of(message) -> Incoming | None:
             return Incoming(openid, str(message.content or ""), key, "text")
         if message.type == "voice":
             return Incoming(openid, str(getattr(message, "recognition", "") or ""), key, "voice")
+        if message.type == "image" and MEDIA_ID.fullmatch(str(message.media_id or "")):
+            return Incoming(openid, "", key, "image", media_id=str(message.media_id))
+        raw = getattr(message, "_data", {})  # wechatpy has no class for file messages
+        if raw.get("MsgType") == "file" and MEDIA_ID.fullmatch(str(raw.get("MediaId") or "")):
+            title = str(raw.get("Title") or "")[:80]
+            return Incoming(openid, "", key, "file", media_id=str(raw["MediaId"]), name=title)
         return Incoming(openid, "", key, "unsupported")
     key = f"event:{openid}:{int(message.create_time.timestamp())}:{message.event}"
     if message.event == "subscribe":

@@ -31,10 +31,11 @@ from testkit.servers import Borrower
 
 BORROWERS, TURNS = 200, 10
 KILL_LOAD_FIRST = 300  # the load with a kill uses borrowers S0300...: a deferral is granted once a year
-# seconds from the kill until every turn it interrupted has its answer. Issue 21 reached 1.9 s against a target of
-# 5 s; on 2026-12-06 it measured 4.8-5.1 s (34 turns interrupted, not 14: each turn takes longer under 40 at once).
-# Nothing is lost or doubled; the slowdown is a regression to find (the stop's note), so the bar is 8 s meanwhile.
-RECOVERY_LIMIT = 8.0
+# seconds from the kill until every turn it interrupted has its answer (issue 21's target). The resent turns queue
+# behind the 40 borrowers on the surviving instance, so the figure is a turn's time on a saturated instance: 1.9 s
+# on a quiet machine, 3.1 s with four other test suites on the same 2 cores (2026-12-06), 4.8-5.1 s with those
+# and a second CI run at once.
+RECOVERY_LIMIT = 5.0
 RETRYABLE = {502, 503, 504}
 REFERENCE = re.compile(r"YQ\d{8}-\d{4}")
 

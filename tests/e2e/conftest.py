@@ -5,7 +5,18 @@ from sqlalchemy import delete
 from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
-from kuanxin.store.models import ConversationSession, Reminder, ReminderOptOut, ReminderPreference, SafetyFlag
+from kuanxin.store.models import (
+    ConversationSession,
+    Document,
+    DocumentConsent,
+    Reminder,
+    ReminderOptOut,
+    ReminderPreference,
+    SafetyFlag,
+    SatisfactionAsk,
+    SatisfactionComment,
+    SatisfactionRatingRecord,
+)
 from testkit import wechat
 from testkit.lender_receiver import LenderReceiver
 from testkit.servers import LENDER_WEBHOOK_SECRET, MODEL, ActionProxy, Borrower, start_servers
@@ -78,7 +89,8 @@ def db(servers):
     database = Database(servers.env["KUANXIN_DATABASE_URL"])
     load_document(database, demo_document())
     with database.session() as session:  # kept across account loads by design; not across tests
-        for model in (ReminderOptOut, Reminder, ConversationSession, SafetyFlag, ReminderPreference):
+        for model in (ReminderOptOut, Reminder, ConversationSession, SafetyFlag, ReminderPreference, Document,
+                      DocumentConsent, SatisfactionComment, SatisfactionRatingRecord, SatisfactionAsk):
             session.execute(delete(model))
     return database
 

@@ -12,7 +12,7 @@ import time
 import requests
 
 from kuanxin.console.casework import Casework
-from kuanxin.core import clock
+from kuanxin.core import clock, policy
 from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.ops.serve import WEB_SHUTDOWN_SECONDS, free_port, web_command
 from kuanxin.store.accounts import Accounts
@@ -40,6 +40,9 @@ def test_a_change_is_streamed_to_a_signed_in_page_only(servers, db):
     deadline = time.monotonic() + 10  # the page is watching once its first line came
     while not lines and time.monotonic() < deadline:
         time.sleep(0.05)
+    # the `db` fixture's reload deleted every escalation and SQLite hands their ids out again, so the escalation
+    # opened below can carry the very mark the watcher last read: let it read the reloaded table first
+    time.sleep(policy.current().console.live_poll_seconds + 0.5)
     Accounts(db).open_escalation(conversation_id=f"live-http-{time.time_ns()}", borrower_id=None, reason="human",
                                  priority="normal", channel="rest", summary="人工", today=dt.date.fromisoformat(TODAY),
                                  now=clock.now())

@@ -148,6 +148,16 @@ def test_abuse_complaint_is_escalated_high_with_rights_and_channels(borrower, db
     assert escalation.borrower_id is None
 
 
+def test_more_abuse_told_after_a_complaint_goes_to_the_same_complaint(borrower, db):
+    first = REFERENCE.search(borrower.say("催收天天打我妈电话 太过分了")).group(0)
+    for more in ("他们还骂人", "我要投诉"):
+        reply = borrower.say(more)
+        assert "已经为您登记了" in reply and first in reply and "12378" not in reply, reply  # not the whole text again
+    with db.session() as s:
+        escalations = s.execute(select(Escalation).where(Escalation.conversation_id == borrower.sender)).scalars()
+        assert [e.reason for e in escalations] == ["collection_abuse"]
+
+
 def test_request_human_from_inside_a_form_escalates_with_the_borrower(borrower, db):
     borrower.verify("13812345678", "123X")
     borrower.say("我要申请延期")

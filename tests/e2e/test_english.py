@@ -178,6 +178,14 @@ def test_ok_and_numbers_do_not_switch_the_language(borrower):
     assert "手机号" in reply
 
 
+def test_hostile_text_does_not_switch_a_chinese_conversation_to_english(borrower):
+    borrower.verify("13812345678", "123X")
+    for hostile in ("<script>alert(document.cookie)</script>", "' OR '1'='1", "1; DROP TABLE borrowers;--"):
+        reply = borrower.say(hostile)
+        assert language.written_in(reply) == "zh" and "<script>" not in reply, reply
+    assert "合计应还" in borrower.say("我还欠多少")
+
+
 def test_an_installment_asked_before_identity_resumes_in_english(english):
     ask = english.say("can i pay in 6 installments")
     assert "mobile number" in ask

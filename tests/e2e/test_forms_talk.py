@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from kuanxin.store import preferences
 from kuanxin.store.models import AuditEntry, PaymentPromise, ServiceRequest
 
 REFERENCE = re.compile(r"(?:YQ|FQ|CN)\d{8}-\d{4}")
@@ -32,6 +33,51 @@ def test_a_question_inside_the_identity_form_is_answered_and_the_check_goes_on(b
     reply = borrower.say("逾期了会有什么后果")
     assert "征信" in reply and "我们继续核实身份:请告诉我您登记的手机号。" in reply
     assert "已逾期68天" in borrower.say("13812345678 123X")
+
+
+def test_a_question_about_plans_inside_the_identity_form_is_answered_and_the_first_request_resumes(borrower):
+    assert "手机号" in borrower.say("我要查一下欠款")
+    reply = borrower.say("等等 分期要手续费吗")
+    assert "不另收利息或手续费" in reply and "当场办理" in reply and "3个工作日" in reply  # the envelope, then staff
+    assert "没有识别到手机号" not in reply and "我们继续核实身份:请告诉我您登记的手机号。" in reply
+    resumed = borrower.say("13812345678 123X")
+    assert "合计应还:3,084.60元" in resumed and "分几期" not in resumed  # what they asked for, not the question
+
+
+def test_reminder_preferences_said_inside_an_agreement_are_kept_and_the_agreement_waits(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分期还款协议" in borrower.say("我想分6期")
+    reply = borrower.say("以后提醒我用短信发 晚上别打扰")
+    assert "已记下" in reply and "08:00-18:00" in reply and "回到分期协议" in reply and "「确认」" not in reply
+    chosen = preferences.current(db, "B1001")
+    assert chosen.channel == "sms" and (f"{chosen.window[0]:%H:%M}", f"{chosen.window[1]:%H:%M}") == ("08:00", "18:00")
+    assert "明确回复「我同意」" in borrower.say("嗯嗯")  # not acceptance
+    assert REFERENCE.search(borrower.say("我同意"))
+
+
+def test_a_change_of_mind_when_asked_for_a_reason_is_not_taken_for_the_reason(borrower, db):
+    borrower.verify("13812345678", "123X")
+    borrower.say("我想延期三个月")
+    assert "原因" in borrower.replies[-1]["text"]
+    switched = borrower.say("那还是分期吧")
+    assert "分几期" in switched and "延期" not in switched, switched
+    assert "分期还款协议" in borrower.say("6期")
+    assert requests_of(db, borrower.sender) == []
+
+
+def test_a_balance_asked_with_a_request_is_shown_before_the_request_goes_on(borrower):
+    reply = borrower.say("13812345678 123X 我想知道欠多少 还有能不能分期")
+    assert "身份核实成功" in reply and "合计应还:3,084.60元" in reply and "分几期" in reply
+    assert reply.index("合计应还") < reply.index("分几期")
+    assert borrower.buttons() == ["3期", "6期", "12期", "24期", "36期"]  # the form's choices, not the balance's
+
+
+def test_asked_what_each_payment_would_be_the_form_shows_it_for_every_choice(borrower):
+    borrower.verify("13812345678", "123X")
+    assert "分几期" in borrower.say("我想分期")
+    reply = borrower.say("分期的话每期多少")
+    assert "分6期每期514.10元" in reply and "分3期每期1,028.20元" in reply and "3,084.60元" in reply, reply
+    assert reply.strip().endswith("您想分几期?(可选3、6、12、24、36期)")
 
 
 def test_a_correction_before_confirming_changes_the_plan(borrower, db):

@@ -22,7 +22,8 @@ def test_a_verified_borrower_chooses_sms_in_the_evening_and_staff_see_it(servers
     assert chosen is not None and chosen.channel == "sms"
     assert chosen.window == (dt.time(19), dt.time(21)) and chosen.paused_until is None
     with db.session() as session:
-        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "reminder_preferences")).scalar_one()
+        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "reminder_preferences",  # audit stays
+                                                         AuditEntry.conversation_id == borrower.sender)).scalar_one()
     assert (entry.staff, entry.target, entry.conversation_id) == ("borrower", "B1001", borrower.sender)
 
     borrower.say("转人工")

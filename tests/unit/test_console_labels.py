@@ -38,3 +38,24 @@ def test_a_machine_record_in_the_audit_reads_in_words():
     assert audit_detail(record) == "分期还款 · 助手已自动批准"
     assert audit_detail('{"something": 1}') == "系统自动记录"
     assert audit_detail("已电话回访") == "已电话回访" and audit_detail(None) == ""
+
+
+def test_a_borrowers_change_to_a_request_reads_in_words_on_the_audit_log(db):
+    from kuanxin.console.audit_log import AuditLog, AuditQuery
+    from kuanxin.store.accounts import Accounts
+    from kuanxin.store.demo import demo_document
+    from kuanxin.store.importer import load_document
+    from tests.unit.test_records import NOW, TODAY
+    load_document(db, demo_document())
+    accounts = Accounts(db)
+    deferral, _ = accounts.submit_request(borrower_id="B1001", loan_id="L1001", kind="deferral", conversation_id="c-1",
+                                          today=TODAY, now=NOW, months=2, reason="失业")
+    installment, _ = accounts.submit_request(borrower_id="B1002", loan_id="L2001", kind="installment",
+                                             conversation_id="c-2", today=TODAY, now=NOW, periods=6, reason="收入减少")
+    accounts.change_pending_request(deferral.id, conversation_id="c-1", now=NOW, months=3)
+    accounts.change_pending_request(installment.id, conversation_id="c-2", now=NOW, periods=12)
+    shown = {entry.target: audit_detail(entry.detail)
+             for entry in AuditLog(db).find(AuditQuery(action="request_changed")).entries}
+    assert shown == {deferral.reference: "延期月数 2 → 3", installment.reference: "分期期数 6 → 12"}
+    assert audit_detail("months None -> 3, periods 6 -> None") == "延期月数 未填 → 3;分期期数 6 → 未填"
+    assert audit_detail("months 2 -> 2, periods None -> None") == "系统自动记录"  # nothing changed: no codes either

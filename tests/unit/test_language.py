@@ -16,6 +16,10 @@ from kuanxin.wechat.render import render_turn
     ("/check_overdue", None), ("", None), ("👍", None), ("id 123x", None),
     # markup is not language
     ("<script>alert(1)</script> 我欠多少", "zh"), ("<b>how much do i owe</b>", "en"), ("&lt;&gt;&amp;", None),
+    # hostile input is not language either: it leaves the conversation as it was
+    ("<script>alert(document.cookie)</script>", None), ("<img src=x onerror=alert('hacked')>", None),
+    ("' OR '1'='1", None), ("1; DROP TABLE borrowers;--", None), ("L1001' UNION SELECT password FROM staff --", None),
+    ("<script>alert(1)", None), ("select the loan please", "en"), ("or not", "en"), ("a" * 5000, None),
 ])
 def test_the_language_a_message_is_written_in(text, written_in):
     assert language.written_in(text) == written_in

@@ -25,6 +25,8 @@ from kuanxin.store.models import (
     AuditEntry,
     Base,
     Borrower,
+    Document,
+    DocumentConsent,
     Escalation,
     OutboxDelivery,
     OutboxEvent,
@@ -34,6 +36,8 @@ from kuanxin.store.models import (
     Reminder,
     ReminderPreference,
     RepaymentPlan,
+    SatisfactionAsk,
+    SatisfactionRatingRecord,
     ScheduleRow,
     SenderBinding,
     ServiceRequest,
@@ -120,7 +124,7 @@ def models_without_checks() -> MetaData:
     for table in Base.metadata.sorted_tables:
         if table.name in ("payments", "inbound_batches", "identity_pending_phones", *migrate.OUTBOX_TABLES,
                           *migrate.PLAN_TABLES, *migrate.CLASS_TABLES, *migrate.PLAN_STAFF_TABLES,
-                          *migrate.PREFERENCE_TABLES):
+                          *migrate.PREFERENCE_TABLES, *migrate.SATISFACTION_TABLES, *migrate.DOCUMENT_TABLES):
             continue
         copy = table.to_metadata(metadata)
         copy.constraints = {c for c in copy.constraints if not isinstance(c, CheckConstraint)}
@@ -146,6 +150,8 @@ def test_a_database_made_by_create_all_before_the_checks_is_upgraded_to_them(tmp
     one_preference_row(database)
     one_offer_row(database)
     one_class_row(database)
+    one_satisfaction_row(database)
+    one_document_row(database)
     assert_vocabularies_enforced(database)
     database.engine.dispose()
 
@@ -239,6 +245,14 @@ VOCABULARY_COLUMNS = [
     ("account_classes", "segment", "ck_account_classes_segment", vocab.Segment),
     ("account_classes", "size", "ck_account_classes_size", vocab.AccountSize),
     ("reminder_preferences", "channel", "ck_reminder_preferences_channel", vocab.ReminderChannel),
+    ("satisfaction_asks", "outcome", "ck_satisfaction_asks_outcome", vocab.SatisfactionOutcome),
+    ("satisfaction_ratings", "rating", "ck_satisfaction_ratings_rating", vocab.SatisfactionRating),
+    ("satisfaction_ratings", "outcome", "ck_satisfaction_ratings_outcome", vocab.SatisfactionOutcome),
+    ("document_consents", "decision", "ck_document_consents_decision", vocab.ConsentDecision),
+    ("document_consents", "channel", "ck_document_consents_channel", vocab.ConsentChannel),
+    ("documents", "purpose", "ck_documents_purpose", vocab.DocumentPurpose),
+    ("documents", "kind", "ck_documents_kind", vocab.DocumentKind),
+    ("documents", "channel", "ck_documents_channel", vocab.BindingChannel),
 ]
 AT = dt.datetime(2026, 12, 1, 2)
 
@@ -272,6 +286,35 @@ def one_row_each(database: Database) -> None:
         one_preference_row(database)
     if "plan_offers" in inspect(database.engine).get_table_names():  # 0013 on
         one_offer_row(database)
+    if "satisfaction_asks" in inspect(database.engine).get_table_names():  # 0015 on
+        one_satisfaction_row(database)
+    if "documents" in inspect(database.engine).get_table_names():  # 0016 on
+        one_document_row(database)
+
+
+def one_document_row(database: Database) -> None:
+    with database.session() as session:
+        consent = DocumentConsent(borrower_id="B1001", decision=vocab.ConsentDecision.GIVEN,
+                                  text_version="documents.consent.v1", text_sha256="0" * 64, language="zh",
+                                  channel=vocab.BindingChannel.WEBCHAT, conversation_id="c1", at=AT)
+        session.add(consent)
+        session.flush()
+        session.add(Document(public_id=f"doc-{consent.id}", borrower_id="B1001", conversation_id="c1",
+                             channel=vocab.BindingChannel.WEBCHAT, purpose=vocab.DocumentPurpose.HARDSHIP,
+                             kind=vocab.DocumentKind.JPEG, received_kind=vocab.DocumentKind.HEIC, size=1,
+                             sha256="0" * 64, object_key=f"key-{consent.id}", consent_id=consent.id, received_at=AT))
+
+
+def one_satisfaction_row(database: Database) -> None:
+    with database.session() as session:
+        ask = SatisfactionAsk(conversation_id="c1", borrower_id="B1001", asker="borrower:B1001", day=AT.date(),
+                              channel="rest", topic="promise_to_pay", outcome=vocab.SatisfactionOutcome.PROMISE,
+                              asked_at=AT)
+        session.add(ask)
+        session.flush()
+        session.add(SatisfactionRatingRecord(ask_id=ask.id, conversation_id="c1", borrower_id="B1001", channel="rest",
+                                             topic="promise_to_pay", outcome=vocab.SatisfactionOutcome.PROMISE,
+                                             rating=vocab.SatisfactionRating.GOOD, created_at=AT))
 
 
 def one_offer_row(database: Database) -> None:
@@ -384,7 +427,8 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
     one_row_each(database)
     with database.engine.begin() as connection:  # 0008 keeps the lender's events, 0011 agreements: empty to go
         for table in ("outbox_deliveries", "outbox_events", *migrate.PLAN_TABLES, "reminder_preferences",
-                      "plan_offers"):
+                      "plan_offers", "satisfaction_comments", "satisfaction_ratings", "satisfaction_asks",
+                      "documents", "document_consents"):
             connection.execute(text(f"DELETE FROM {table}"))
     migrate.downgrade(empty_url, "0004")
     assert migrate.current(empty_url) == "0004"
@@ -393,7 +437,8 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
         checks = {("add_check_constraint", table, name) for table, name in migrate.model_checks()}
         assert {migrate.difference_key(d) for d in migrate.differences(connection)} == (
             checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007 | migrate.ADDED_BY_0008 | migrate.ADDED_BY_0010
-            | migrate.ADDED_BY_0011 | migrate.ADDED_BY_0012 | migrate.ADDED_BY_0013 | migrate.ADDED_BY_0014)
+            | migrate.ADDED_BY_0011 | migrate.ADDED_BY_0012 | migrate.ADDED_BY_0013 | migrate.ADDED_BY_0014
+            | migrate.ADDED_BY_0015 | migrate.ADDED_BY_0016)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE escalations SET reason = 'anything'"))
         connection.execute(text("UPDATE escalations SET reason = 'human'"))
@@ -530,6 +575,30 @@ def test_0011_adds_decisions_agreements_and_plans_and_never_drops_them(empty_url
     assert not set(migrate.PLAN_TABLES) & set(inspect(database.engine).get_table_names())
     with database.session() as session:
         assert session.execute(select(Borrower.phone).where(Borrower.id == "B1001")).scalar_one() == "13812345678"
+    database.engine.dispose()
+
+
+def test_0015_adds_satisfaction_and_never_drops_what_borrowers_said(empty_url):
+    assert migrate.upgrade(empty_url, "0014") == "0014"
+    database = Database(empty_url)
+    load_as_then(database, demo_document())
+    assert migrate.upgrade(empty_url) == migrate.head()
+    assert set(migrate.SATISFACTION_TABLES) <= set(inspect(database.engine).get_table_names())
+    with database.engine.connect() as connection:
+        assert migrate.differences(connection) == []
+    one_satisfaction_row(database)
+    with pytest.raises(IntegrityError, match="uq_satisfaction_asks_asker_day|UNIQUE constraint failed"):
+        with database.session() as session:  # the once-a-day rule is the database's own
+            session.add(SatisfactionAsk(conversation_id="c9", borrower_id="B1001", asker="borrower:B1001",
+                                        day=AT.date(), topic="check_overdue", outcome="answered", asked_at=AT))
+    with pytest.raises(migrate.MigrationError, match="revision 0015 not downgraded.*1 satisfaction questions"):
+        migrate.downgrade(empty_url, "0014")
+    assert migrate.current(empty_url) == migrate.head()  # refused as a whole: nothing changed
+    with database.engine.begin() as connection:
+        for table in ("satisfaction_ratings", "satisfaction_asks"):
+            connection.execute(text(f"DELETE FROM {table}"))
+    migrate.downgrade(empty_url, "0014")
+    assert not set(migrate.SATISFACTION_TABLES) & set(inspect(database.engine).get_table_names())
     database.engine.dispose()
 
 

@@ -3,7 +3,10 @@ conversation, loan and kind; acceptances and the acceptance rate; plans ended ke
 assistant's decisions beside the staff's; and the time from the first message of the session to the plan."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 
 from sqlalchemy import select
 
@@ -63,3 +66,39 @@ def test_plans_offered_accepted_ended_decided_and_the_time_to_a_plan(db, policy)
 
 def test_durations_read_as_staff_say_them():
     assert duration_words(None) == "—" and duration_words(4.46) == "4.5分钟" and duration_words(125) == "2小时5分钟"
+
+
+def test_the_web_reports_csv_holds_every_plan_row_the_page_shows(db, policy):
+    book, _draft, done = accepted(db, policy)  # accepted at 10:00 Beijing in conversation c-1
+    with db.session() as session:
+        session.add(ConversationSession(conversation_id="c-1", started_at=utc_naive(NOW - dt.timedelta(minutes=12)),
+                                        borrower_id="B1007"))
+    book.record_decision(borrower_id="B1001", loan_id="L1001", kind="installment", outcome=DecisionOutcome.REVIEW,
+                         length=24, rules={}, conversation_id="c-3", now=NOW)
+    request, _ = Accounts(db).submit_request(borrower_id="B1001", loan_id="L1001", kind="deferral",
+                                             conversation_id="c-3", today=TODAY, now=NOW, months=2, reason="失业")
+    Casework(db).decide_request(request.reference, BOSS, "reject", "材料不全", NOW)
+
+    view = analytics.build_view(db, TODAY, TODAY)
+    rows = list(csv.reader(io.StringIO(analytics.export_csv(view).decode("utf-8-sig"))))
+    this_period = {code: value for part, _start, _end, _label, value, code in rows[1:] if part == "本期"}
+    page = analytics.html_fragment(view.report, view)
+    plan_table = page[page.index('id="plan-figures"'):page.index("</table>", page.index('id="plan-figures"'))]
+    shown = set(re.findall(r'data-figure="([a-z_.]+)"', plan_table))
+    assert shown == {"plans.offered", "plans.accepted", "plans.kept", "plans.broken", "plans.revoked",
+                     "plans.in_force", "decisions.automated", "decisions.staff", "time_to_plan"}
+    # every one of those rows has its figures in the CSV, with the values the page shows
+    assert this_period["plans.offered"] == "0" and this_period["plans.accepted"] == "1"
+    assert this_period["plans.acceptance"] == "—"  # accepted without an offer recorded: nothing to divide by
+    assert (this_period["plans.completed"], this_period["plans.broken"], this_period["plans.revoked"]) == ("0",) * 3
+    assert this_period["plans.in_force"] == "1"
+    assert [this_period[f"decisions.automated.{o}"] for o in ("approved", "review", "refused")] == ["1", "1", "0"]
+    assert [this_period[f"decisions.staff.{s}"] for s in ("approved", "rejected")] == ["0", "1"]
+    assert (this_period["time_to_plan.median"], this_period["time_to_plan.longest"]) == ("12.0", "12.0")
+    assert "12.0分钟 / 12.0分钟" in page and "1 / 1 / 0" in page and "0 / 1" in page
+    labels = {code: label for part, _s, _e, label, _v, code in rows[1:] if part == "本期"}
+    assert labels["time_to_plan.median"] == "达成协议用时·中位数(分钟)"
+    assert labels["plans.in_force"] == "还款计划·期末履行中"
+    changes = {code: value for part, *_rest, value, code in rows[1:] if part == "变化"}
+    assert changes["time_to_plan.median"] == "—" and changes["decisions.staff.rejected"] == "+1"
+    assert done.plan.status == "in_force"

@@ -29,6 +29,9 @@ def t(text: str) -> dt.time:
     ("早上八点半到十点吧", ("08:30", "10:00")), ("10:00-12:00", ("10:00", "12:00")),
     ("中午12点到1点", ("12:00", "13:00")), ("下午3点以后再发", ("15:00", "21:00")), ("上午", ("08:00", "12:00")),
     ("7pm to 9pm", ("19:00", "21:00")), ("晚上10点以后", ("22:00", "21:00")), ("改成短信提醒", None),
+    # a part of the day refused: the rest of the contact hours, when it is one stretch
+    ("用短信发 晚上别打扰", ("08:00", "18:00")), ("不要在早上发", ("10:00", "21:00")),
+    ("上午不方便", ("12:00", "21:00")), ("中午别发", None), ("don't text me in the evening", ("08:00", "18:00")),
 ])
 def test_the_hours_a_borrower_names(said, window):
     found = window_of(said, HOURS)

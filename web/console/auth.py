@@ -11,6 +11,7 @@ from collections import defaultdict, deque
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from kuanxin.console.staff import Staff, StaffDirectory
 from kuanxin.core import clock, policy, settings
@@ -69,7 +70,7 @@ def require_staff(request: Request) -> tuple[Staff, str]:
 
 async def require_form(request: Request) -> tuple[Staff, str, dict]:
     """For every POST: a session and the form's CSRF token matching it, or 403 before anything happens."""
-    session = signed_in(request)
+    session = await run_in_threadpool(signed_in, request)  # a database read: never on the event loop
     if session is None:
         raise HTTPException(status_code=403, detail="请先登录。")
     form = await read_form(request)  # BadInput (4xx) for anything a browser's form would not send

@@ -48,6 +48,26 @@ def tracker(conversation_id: str) -> dict:
     return _call("GET", _url(conversation_id))
 
 
+def latest_event_times(conversation_ids) -> dict[str, float]:
+    """Each conversation's newest event time, from Rasa itself (its tracker without the events): how the live
+    conversation page sees new messages when Rasa keeps conversations in memory."""
+    found = {}
+    for conversation_id in conversation_ids:
+        latest = _call("GET", _url(conversation_id), params={"include_events": "NONE"}).get("latest_event_time")
+        if isinstance(latest, (int, float)):
+            found[conversation_id] = float(latest)
+    return found
+
+
+def typing_now(conversation_ids) -> set[str]:
+    """Of these conversations, those whose borrower is typing in the web chat (asked of the chat channel; only when
+    there is no Redis to carry it)."""
+    base = settings.current().value("KUANXIN_RASA_URL").rstrip("/")
+    answer = _call("GET", f"{base}/webhooks/webchat/typing", params={"conversation": sorted(conversation_ids)})
+    typing = answer.get("typing")
+    return {c for c in typing if isinstance(c, str)} & set(conversation_ids) if isinstance(typing, list) else set()
+
+
 def pause(conversation_id: str) -> None:
     """Take-over: Rasa keeps recording the borrower's messages but stops answering them."""
     _call("POST", _url(conversation_id, "/events"), json={"event": "pause"})
@@ -64,4 +84,22 @@ def send_staff_reply(conversation_id: str, text: str, staff_name: str) -> None:
     """
     event = {"event": "bot", "text": text, "data": staff_reply_data(staff_name)}
     _call("POST", _url(conversation_id, "/events"), json=event,
+          params={"output_channel": "latest", "execute_side_effects": "true"})
+
+
+def conversation_state(conversation_id: str) -> tuple[str | None, str | None]:
+    """(the borrower verified in the conversation, or None; the form being filled in, or None), from its tracker."""
+    answer = _call("GET", _url(conversation_id), params={"include_events": "NONE"})
+    slots = answer.get("slots") if isinstance(answer.get("slots"), dict) else {}
+    borrower = slots.get("borrower_id") if slots.get("verified") is True else None
+    loop = answer.get("active_loop") if isinstance(answer.get("active_loop"), dict) else {}
+    form = loop.get("name")
+    return (borrower if isinstance(borrower, str) and borrower else None,
+            form if isinstance(form, str) and form else None)
+
+
+def tell(conversation_id: str, text: str) -> None:
+    """A message from the assistant, appended to the transcript and delivered through the borrower's latest
+    channel (what the conversation is told of a document received)."""
+    _call("POST", _url(conversation_id, "/events"), json={"event": "bot", "text": text},
           params={"output_channel": "latest", "execute_side_effects": "true"})

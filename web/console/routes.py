@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from kuanxin.console.audit_log import BORROWER_ID, PAGE_SIZE, AuditLog, AuditQuery
 from kuanxin.console.casework import (
@@ -31,6 +32,7 @@ from kuanxin.console.search import MAX_QUERY, Search, SearchError
 from kuanxin.console.staff import Staff
 from kuanxin.core import clock, policy
 from kuanxin.core.money import yuan
+from kuanxin.core.vocab import DocumentPurpose
 from kuanxin.lending.identity import mask_phone, mask_text
 from kuanxin.lending.overdue import loan_statement
 from kuanxin.store import preferences
@@ -49,6 +51,7 @@ from web.console.auth import (
     set_cookie,
     signed_in,
 )
+from web.console.documents import case_documents
 from web.guard import BadInput, read_form, scrub
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -63,7 +66,8 @@ EscalationId = Annotated[int, PathParam(ge=1, le=ROW_ID)]
 templates.env.globals.update(REASONS=REASONS, ACTIONS=ACTIONS, REQUEST_STATUS=REQUEST_STATUS,
                              REQUEST_KINDS=REQUEST_KINDS, ESCALATION_STATUS=ESCALATION_STATUS,
                              PRIORITIES=PRIORITIES, CHANNELS=CHANNELS, INTENTS=INTENTS,
-                             CLOCK=Labels("clock", [state.value for state in ClockState]))
+                             CLOCK=Labels("clock", [state.value for state in ClockState]),
+                             DOCUMENT_PURPOSES=Labels("document_purpose", DocumentPurpose.values()))
 templates.env.filters["duration"] = duration
 templates.env.globals["words"] = words
 templates.env.filters["audit_detail"] = audit_detail
@@ -97,7 +101,7 @@ templates.env.filters["beijing"] = beijing
 # the pages' scripts (files, not inline: a page holds no script of its own)
 
 ASSETS = Path(__file__).parent / "assets"
-SCRIPTS = ("live.js", "shortcuts.js", "session.js")
+SCRIPTS = ("live.js", "shortcuts.js", "session.js", "conversation.js")
 
 
 @router.get("/assets/{name}")
@@ -135,7 +139,9 @@ async def log_in(request: Request) -> Response:
     rules, address = policy.current().console, request.client.host if request.client else "?"
     if not login_limiter().allow(address, rules.login_attempts_per_minute):
         return login_form(request, "登录尝试过于频繁,请一分钟后再试。", 429)
-    result = directory().log_in(str(form.get("username", "")), str(form.get("password", "")), clock.now(), rules)
+    # the password hash and the database off the event loop: a login must not stall every open page's stream
+    result = await run_in_threadpool(directory().log_in, str(form.get("username", "")),
+                                     str(form.get("password", "")), clock.now(), rules)
     if result.status != "ok":
         login_limiter().failed(address)
     if result.status == "locked":
@@ -270,14 +276,15 @@ def conversation_page(request: Request, escalation_id: int, staff: Staff, csrf: 
         request, "conversation.html", staff, csrf, status_code, error=error, rasa_error=rasa_error,
         escalation=escalation, clock=clock_of(escalation, clock.now(), policy.current().service_clock),
         holdings=holdings, names=StaffNames(casework.staff_names()),
-        turns=transcript.turns(tracker), slots=transcript.filled_slots(tracker),
+        turns=transcript.turns(tracker), slots=transcript.filled_slots(tracker), seen=transcript.latest(tracker),
         paused=transcript.is_paused(tracker), borrower=borrower, today=today,
         statements=[loan_statement(loan, today) for loan in borrower.loans] if borrower else [],
         requests=accounts.requests_of(borrower.id) if borrower else [],
         reminder_preferences=preferences.stated(accounts.db, borrower.id) if borrower else [],
         related=casework.escalations_of(escalation.conversation_id, escalation.borrower_id),
         notes=casework.notes_of(escalation.conversation_id), audit=casework.audit_of(escalation.conversation_id),
-        safety_flags=casework.safety_flags_of(escalation.conversation_id))
+        safety_flags=casework.safety_flags_of(escalation.conversation_id),
+        case_documents=case_documents(accounts, escalation, borrower))
 
 
 @router.post("/escalations/{escalation_id}/{action}", response_class=HTMLResponse)

@@ -65,3 +65,9 @@ def filled_slots(tracker: dict) -> list[tuple[str, str]]:
 
 def is_paused(tracker: dict) -> bool:
     return bool(tracker.get("paused"))
+
+
+def latest(tracker: dict) -> float | None:
+    """The newest event's time: the live page is told when its conversation moves past it (kuanxin.console.live)."""
+    value = tracker.get("latest_event_time")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -49,6 +49,11 @@ header h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .composer { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #dde3e0; }
 .composer textarea { flex: 1; resize: none; border: 1px solid #b9c4bf; border-radius: 8px; padding: 8px; font-size: 15px; }
 .composer button { border: 0; border-radius: 8px; padding: 0 16px; background: var(--kx-color); color: #fff; }
+.composer .attach, .composer .camera { padding: 0 8px; background: #fff; color: var(--kx-color); border: 1px solid var(--kx-color); font-size: 13px; }
+.drop-hint { margin: 0; padding: 10px; text-align: center; border: 2px dashed var(--kx-color); color: var(--kx-color); background: #eef6f2; }
+.consent { max-width: 95%; border: 2px solid var(--kx-color); }
+.consent.answered .quick-replies { display: none; }
+.user.document { font-size: 14px; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; }
   .launcher { right: 12px; bottom: 12px; }

@@ -10,11 +10,13 @@ import { io } from "socket.io-client";
 import { STYLE } from "./style.js";
 import { renderMessage, renderText } from "./render.js";
 import { LANGUAGES, fill, words } from "./texts.js";
+import { Documents, documentsBase } from "./documents.js";
 
 const script = document.currentScript;
 const ACK_TIMEOUT_MS = 30000; // an old server acknowledges nothing: a timeout counts as "try again"
 const MAX_ATTEMPTS = 6; // the first send and up to 5 re-sends, then the retry button
 const DEFAULT_RETRY_SECONDS = 2;
+const TYPING_EVERY_MS = 2000; // "the borrower is typing" (never what) goes to staff at most this often
 const MAX_TOKEN_LENGTH = 4096;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
@@ -55,6 +57,7 @@ function readOptions() {
     color: global.color || data.color || "#1f7a5c",
     token: usableToken(global.token || data.token || ""),
     open: (global.open ?? data.open) === true || data.open === "true",
+    documents: documentsBase(script, global), // the web app that takes documents (the script's origin by default)
   };
 }
 
@@ -75,9 +78,11 @@ class KuanxinChat {
     this.inFlight = null; // {entry, seq} while waiting for an acknowledgement
     this.sendSeq = 0;
     this.retryTimer = null;
+    this.typingSentAt = 0;
     this.language = options.language;
     this.labels = []; // [node, attribute or null, key, values]: the chrome's words, redrawn when the language changes
     this.statusKey = "connecting";
+    this.documents = new Documents(this, options.documents);
     this.build();
     this.connect();
     if (options.open || sessionStorage.getItem(`${this.storageKey}:open`) === "1") this.open(false);
@@ -110,15 +115,46 @@ class KuanxinChat {
     this.input = this.label(el("textarea", { rows: "1", maxlength: "1000" }), "aria-label", "input");
     this.label(this.input, "placeholder", "placeholder");
     this.sendButton = this.label(el("button", { type: "submit" }), null, "send");
-    form.append(this.input, this.sendButton);
+    // documents: a file picker (images and PDFs) and, on a phone, the camera; the server judges the content
+    const picker = el("input", { type: "file", class: "file", multiple: "", hidden: "",
+      accept: "image/jpeg,image/png,image/heic,image/heif,application/pdf,.jpg,.jpeg,.png,.heic,.heif,.pdf" });
+    const camera = el("input", { type: "file", class: "camera-input", accept: "image/*", capture: "environment",
+      hidden: "" });
+    const attach = this.label(el("button", { type: "button", class: "attach" }), null, "attach_button");
+    this.label(attach, "aria-label", "attach");
+    this.label(attach, "title", "attach");
+    const shoot = this.label(el("button", { type: "button", class: "camera" }), null, "camera_button");
+    this.label(shoot, "aria-label", "camera");
+    this.label(shoot, "title", "camera");
+    attach.addEventListener("click", () => picker.click());
+    shoot.addEventListener("click", () => camera.click());
+    for (const input of [picker, camera]) {
+      input.addEventListener("change", () => { this.documents.attach(input.files); input.value = ""; });
+    }
+    form.append(picker, camera, attach, shoot, this.input, this.sendButton);
+    this.dropHint = this.label(el("p", { class: "drop-hint", hidden: "" }), null, "drop");
     this.setStatus("connecting");
-    this.panel.append(header, this.log, this.typing, form);
+    this.panel.append(header, this.log, this.typing, this.dropHint, form);
+    this.panel.addEventListener("dragover", (event) => {
+      if (!event.dataTransfer || !Array.from(event.dataTransfer.types || []).includes("Files")) return;
+      event.preventDefault();
+      this.dropHint.hidden = false;
+    });
+    this.panel.addEventListener("dragleave", (event) => {
+      if (!this.panel.contains(event.relatedTarget)) this.dropHint.hidden = true;
+    });
+    this.panel.addEventListener("drop", (event) => {
+      event.preventDefault();
+      this.dropHint.hidden = true;
+      if (event.dataTransfer) this.documents.attach(event.dataTransfer.files);
+    });
     root.append(this.launcher, this.panel);
 
     this.launcher.addEventListener("click", () => this.open(true));
     this.closeButton.addEventListener("click", () => this.close());
     this.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.close(); });
     form.addEventListener("submit", (event) => { event.preventDefault(); this.sendTyped(); });
+    this.input.addEventListener("input", () => this.sayTyping());
     this.input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.sendTyped(); }
     });
@@ -183,10 +219,21 @@ class KuanxinChat {
     this.addBotMessage(message);
   }
 
+  // Tells the server that the borrower is typing, so staff watching the conversation see it: only that, never the
+  // text; nothing for an empty box, and at most one signal every TYPING_EVERY_MS.
+  sayTyping() {
+    if (!this.ready || !this.input.value.trim()) return;
+    const now = Date.now();
+    if (now - this.typingSentAt < TYPING_EVERY_MS) return;
+    this.typingSentAt = now;
+    this.socket.emit("user_typing");
+  }
+
   sendTyped() {
     const text = this.input.value.trim();
     if (!text) return;
     this.input.value = "";
+    this.typingSentAt = 0; // the next message's first keystroke is told at once
     this.send(text, text);
   }
 
@@ -270,6 +317,24 @@ class KuanxinChat {
     const bubble = el("div", { class: "message user" });
     bubble.append(el("span", { class: "sr-only" }, this.t("me")), renderText(String(text ?? "")));
     this.append(bubble);
+    return bubble;
+  }
+
+  // The consent text for documents, as a message with its two answers; `onAnswer(agreed)` is called once.
+  addConsent(offer, onAnswer) {
+    const bubble = el("div", { class: "message bot consent", role: "group" });
+    bubble.append(el("span", { class: "sr-only" }, this.t("bot")), renderText(String(offer.text ?? "")));
+    const answers = el("div", { class: "quick-replies" });
+    const agree = el("button", { type: "button", class: "agree" }, String(offer.agree ?? ""));
+    const decline = el("button", { type: "button", class: "decline" }, String(offer.decline ?? ""));
+    let answered = false;
+    const answer = (agreed) => { if (!answered) { answered = true; onAnswer(agreed); } };
+    agree.addEventListener("click", () => answer(true));
+    decline.addEventListener("click", () => answer(false));
+    answers.append(agree, decline);
+    bubble.append(answers);
+    this.append(bubble);
+    agree.focus();
     return bubble;
   }
 

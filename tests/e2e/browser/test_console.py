@@ -15,7 +15,8 @@ def test_a_supervisor_takes_over_replies_hands_back_approves_and_resolves(server
     chat.send("13812345678 123X 我逾期了多少钱")
     chat.send("我想延期三个月,因为我失业了")
     chat.page.locator("#kuanxin-chat .quick-replies button", has_text="确认提交").click()
-    expect(chat.bot_messages().last).to_contain_text("YQ20261122-")
+    expect(chat.bot_messages().filter(has_text="YQ20261122-")).to_have_count(1)  # then the satisfaction question
+    expect(chat.bot_messages().last).to_contain_text("评价")
     chat.send("转人工")
     expect(chat.bot_messages().last).to_contain_text("RG20261122-")
     reference = re.search(r"RG\d{8}-\d{4}", chat.bot_messages().last.inner_text()).group(0)

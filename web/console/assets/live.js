@@ -1,5 +1,6 @@
 // The live queue: told by /console/live (server-sent events) that something changed, the page reads itself again and
-// swaps the parts named in its script tag's data-parts; a part the staff member is typing in is left alone.
+// swaps the parts named in its script tag's data-parts; a part the staff member is typing in is left alone (so a
+// reply being written survives a new message from the borrower).
 (function () {
   var script = document.currentScript, parts = (script.dataset.parts || "").split(" ").filter(Boolean);
   if (!window.EventSource || !parts.length) return;
@@ -28,8 +29,11 @@
       if (again) { again = false; redraw(); }
     });
   }
-  var source = new EventSource("/console/live");
+  // a conversation page names its escalation (and the newest event it shows): it also hears its transcript move on
+  var source = new EventSource(script.dataset.stream || "/console/live");
   source.addEventListener("queue", redraw);
+  source.addEventListener("transcript", redraw);
+  window.KuanxinLive = source;  // for the page's own listeners (conversation.js: the borrower typing)
   source.onopen = function () { document.body.dataset.live = "on"; };
   setInterval(redraw, 60000);  // the service clocks move on even when nothing changes
 })();
