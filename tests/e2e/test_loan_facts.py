@@ -90,3 +90,10 @@ def test_settled_borrower_is_told_nothing_is_owed(borrower):
     borrower.verify("13500004444", "0046")
     reply = borrower.say("结清要多少钱")
     assert "【借款L5001(消费贷)】已经结清,不需要再还款" in reply
+
+
+def test_why_a_charge_is_there_is_answered_with_how_it_is_computed(borrower):
+    borrower.verify("13812345678", "123X")
+    reply = borrower.say("为啥有违约金")
+    assert "违约金每期逾期收取一次,每次30.00元" in reply and "违约金合计90.00元" in reply and "合计应还" not in reply
+    assert "我们只通过官方App" in borrower.say("你们是不是骗子") and "400-800-0000" in borrower.replies[0]["text"]
