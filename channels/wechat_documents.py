@@ -9,7 +9,6 @@ sends the document again. What was received is told as a bot message in the tran
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from typing import Any
 
@@ -30,16 +29,6 @@ from kuanxin.wechat.inbound import Incoming
 
 logger = logging.getLogger(__name__)
 CHANNEL = ConsentChannel.WECHAT
-
-
-@functools.lru_cache(maxsize=1)
-def document_storage() -> storage.Storage:
-    return storage.configured()
-
-
-@functools.lru_cache(maxsize=1)
-def sealer() -> Sealer:
-    return Sealer.configured()
 
 
 def consent_words() -> dict[str, str]:
@@ -104,7 +93,7 @@ async def take_document(api: WeChatApi, app: Sanic, incoming: Incoming, language
         return [texts.text("documents.fetch_failed", language, name=name)]
     sent = Upload(borrower, incoming.openid, CHANNEL, target.purpose, target.reference, name, data)
     try:
-        document = await asyncio.to_thread(accept, db, document_storage(), sealer(), sent, rules, clock.now())
+        document = await asyncio.to_thread(accept, db, storage.shared(), Sealer.shared(), sent, rules, clock.now())
     except NoConsent:
         return [texts.text("documents.no_consent", language)]
     except Refused as refused:

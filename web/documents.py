@@ -10,11 +10,11 @@ received (a bot message in the transcript, through Rasa).
 """
 from __future__ import annotations
 
-import functools
 import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from kuanxin.core import clock, settings, texts
@@ -47,16 +47,6 @@ ACCEPT = {"jpeg": "image/jpeg,.jpg,.jpeg", "png": "image/png,.png", "pdf": "appl
           "heic": "image/heic,image/heif,.heic,.heif"}
 HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}  # the lender's page may be elsewhere
 CHANNEL = ConsentChannel.WEBCHAT  # the same value as BindingChannel.WEBCHAT, which documents record
-
-
-@functools.lru_cache(maxsize=1)
-def document_storage() -> storage.Storage:
-    return storage.configured()
-
-
-@functools.lru_cache(maxsize=1)
-def sealer() -> Sealer:
-    return Sealer.configured()
 
 
 def answer(content: dict, status: int = 200) -> JSONResponse:
@@ -108,11 +98,17 @@ def consent_offer(language: str) -> dict[str, str]:
             "decline": texts.text("documents.consent.decline", language)}
 
 
+# Each route reads the form on the event loop; everything after it (Rasa's API, the database, image work, the
+# storage) runs in the thread pool, so an upload never stalls the web app's other requests and streams.
+
 @router.post("/documents/status")
 async def status(request: Request) -> JSONResponse:
     """What the widget needs before the first upload: verified? consented (else the text to show)? limits."""
     fields = await fields_of(request)
-    language = language_of((fields or {}).get("lang"))
+    return await run_in_threadpool(status_of, fields, language_of((fields or {}).get("lang")))
+
+
+def status_of(fields: dict[str, object] | None, language: str) -> JSONResponse:
     session_id = session_of(fields) if fields is not None else None
     if session_id is None:
         return refusal("not_verified", language, 403)
@@ -130,7 +126,10 @@ async def status(request: Request) -> JSONResponse:
 async def give_consent(request: Request) -> JSONResponse:
     """The borrower's answer to the consent text: recorded when given (with the digest of what was shown)."""
     fields = await fields_of(request)
-    language = language_of((fields or {}).get("lang"))
+    return await run_in_threadpool(record_consent, fields, language_of((fields or {}).get("lang")))
+
+
+def record_consent(fields: dict[str, object] | None, language: str) -> JSONResponse:
     session_id = session_of(fields) if fields is not None else None
     if session_id is None or fields is None:
         return refusal("not_verified", language, 403)
@@ -153,8 +152,8 @@ async def upload(request: Request) -> JSONResponse:
     language = language_of(request.query_params.get("lang"))
     name = shown_name(request.query_params.get("name") or "?")
     rules = policies.current().documents
-    length = request.headers.get("content-length")
-    if length is None:
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
         return answer({"ok": False, "reason": "length_required"}, 411)
     declared = request.query_params.get("size", "")  # the widget names a file too large instead of sending it
     if int(length) > rules.max_bytes + MULTIPART_SLACK or (declared.isdigit() and int(declared) > rules.max_bytes):
@@ -162,26 +161,31 @@ async def upload(request: Request) -> JSONResponse:
         return answer({"ok": False, "reason": "too_large", "text": refusal_text(
             Refused("too_large", limit=size_text(rules.max_bytes)), name, rules, language)}, 413)
     fields = await fields_of(request, rules.max_bytes)
+    file = (fields or {}).get("file")
+    if fields is not None and not isinstance(file, UploadFile):
+        return answer({"ok": False, "reason": "no_file"}, 400)
+    data = await file.read(rules.max_bytes + 1) if isinstance(file, UploadFile) else b""
+    name = shown_name(file.filename or name) if isinstance(file, UploadFile) else name
+    return await run_in_threadpool(store_upload, fields, name, data, language)
+
+
+def store_upload(fields: dict[str, object] | None, name: str, data: bytes, language: str) -> JSONResponse:
+    rules = policies.current().documents
     session_id = session_of(fields) if fields is not None else None
     if session_id is None or fields is None:
         return refusal("not_verified", language, 403)
     borrower, form = verified_borrower(session_id)
     if borrower is None:
         return refusal("not_verified", language)
-    file = fields.get("file")
-    if not isinstance(file, UploadFile):
-        return answer({"ok": False, "reason": "no_file"}, 400)
-    name = shown_name(file.filename or name)
     db = database()
     if not consent.has_consent(db, borrower):
         return refusal("no_consent", language)
     target = target_for(db, borrower, session_id, form)
     if target is None:
         return refusal("no_request", language)
-    data = await file.read(rules.max_bytes + 1)
     sent = Upload(borrower, session_id, CHANNEL, target.purpose, target.reference, name, data)
     try:
-        document = accept(db, document_storage(), sealer(), sent, rules, clock.now())
+        document = accept(db, storage.shared(), Sealer.shared(), sent, rules, clock.now())
     except NoConsent:
         return refusal("no_consent", language)
     except Refused as refused:

@@ -3,6 +3,7 @@ file moved under another key does not open). The AES key is derived (HKDF-SHA256
 lives only in the configuration; on a development machine it is made once under var/ like the other secrets."""
 from __future__ import annotations
 
+import functools
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +35,12 @@ class Sealer:
     @classmethod
     def configured(cls) -> Sealer:
         return cls(settings.document_key())
+
+    @staticmethod
+    @functools.lru_cache(maxsize=1)
+    def shared() -> Sealer:
+        """This process's sealer, made once."""
+        return Sealer.configured()
 
     def seal(self, object_key: str, data: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

@@ -4,6 +4,7 @@ other than AWS). Object keys are random (`new_object_key`), so no name says whos
 nothing here is ever served by its key: the console reads, opens and serves it to signed-in staff."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -103,3 +104,9 @@ def configured(env=None) -> Storage:
         return LocalFolder(current.var_dir / "documents")
     parts = urlsplit(where)
     return S3Bucket(parts.netloc, parts.path, str(current.value("KUANXIN_DOCUMENT_STORE_ENDPOINT") or "") or None)
+
+
+@functools.lru_cache(maxsize=1)
+def shared() -> Storage:
+    """This process's configured storage, made once (every route and channel that keeps documents uses it)."""
+    return configured()

@@ -7,7 +7,6 @@ case page, PDFs open in the browser's own viewer.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -31,16 +30,6 @@ HEADERS = {"Cache-Control": "no-store, private", "Pragma": "no-cache", "X-Conten
            "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
-@functools.lru_cache(maxsize=1)
-def document_storage() -> storage.Storage:
-    return storage.configured()
-
-
-@functools.lru_cache(maxsize=1)
-def sealer() -> Sealer:
-    return Sealer.configured()
-
-
 def file_name(document: StoredDocument) -> str:
     return f"{document.purpose}-{document.received_at:%Y%m%d-%H%M%S}.{document.kind}"
 
@@ -52,7 +41,7 @@ async def show_document(request: Request, public_id: str, session=Depends(requir
     if not PUBLIC_ID.fullmatch(public_id):
         return page(request, "error.html", staff, None, 404, message="找不到这份材料。")
     try:
-        document, content = await run_in_threadpool(open_for_staff, database(), document_storage(), sealer(),
+        document, content = await run_in_threadpool(open_for_staff, database(), storage.shared(), Sealer.shared(),
                                                     public_id, staff.username, clock.now())
     except Gone:
         return page(request, "error.html", staff, None, 404, message="找不到这份材料,或已按保存期限删除。")
