@@ -10,6 +10,7 @@ point into the original text and entity spans stay right; whitespace is never a 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +97,26 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
             component.clf.coef_ = np.asfortranarray(coef)
         return component
 
+    def process(self, messages: list[Message]) -> list[Message]:
+        """A message of punctuation alone ("？？？", "。。。") says nothing: no intent is sure of it, so the
+        FallbackClassifier after this one asks the borrower to say it again (instead of "I can't help with that")."""
+        messages = super().process(messages)
+        for message in messages:
+            if only_punctuation(message.get(TEXT) or ""):
+                message.set("intent", {**message.get("intent"), "confidence": 0.0}, add_to_output=True)
+        return messages
+
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         """Rasa's matrix for these messages, built without its detour: Rasa deep-copies and stacks every
         featurizer's token *and* sentence features, one scipy hstack per featurizer, then keeps only the
         sentence ones. Stacking the sentence features once gives the same matrix (tests/unit/test_nlu_speed.py)
         in a fraction of the time (the classifier was the costliest step of a turn: bench.turns)."""
         return vstack([sentence_row(message) for message in messages], format="csr")
+
+
+def only_punctuation(text: str) -> bool:
+    """Punctuation and spaces only (an emoji is a symbol, not punctuation: "👍" still means something)."""
+    return bool(text.strip()) and all(unicodedata.category(char)[0] in "PZ" or char.isspace() for char in text)
 
 
 def _sentence_features(message: Message) -> list[Features]:

@@ -158,6 +158,11 @@ def test_more_abuse_told_after_a_complaint_goes_to_the_same_complaint(borrower, 
         assert [e.reason for e in escalations] == ["collection_abuse"]
 
 
+def test_punctuation_alone_is_asked_again_not_refused(borrower):
+    reply = borrower.say("？？？")
+    assert "帮不上忙" not in reply and "换个说法" in reply, reply
+
+
 def test_request_human_from_inside_a_form_escalates_with_the_borrower(borrower, db):
     borrower.verify("13812345678", "123X")
     borrower.say("我要申请延期")
