@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kuanxin.console.labels import CHANNELS, INTENTS, words
+from kuanxin.core import clock
 from kuanxin.core.vocab import SatisfactionOutcome, SatisfactionRating
 from kuanxin.lending.satisfaction import OTHER_TOPIC, TOPICS
 from kuanxin.store.models import SatisfactionAsk, SatisfactionComment, SatisfactionRatingRecord
@@ -55,9 +56,23 @@ class Group:
         return self.share(SatisfactionRating.GOOD)
 
 
+@dataclass(frozen=True)
+class Comment:
+    """One comment as staff read it: when, how the borrower rated, about what, where (the text already masked)."""
+    at: dt.datetime  # Beijing time
+    rating: str
+    topic: str
+    channel: str
+    text: str
+
+
+LATEST_COMMENTS = 20  # the report lists the period's newest comments; the count covers them all
+
+
 @dataclass
 class SatisfactionFigures:
     total: Group = field(default_factory=Group)
+    comments: list[Comment] = field(default_factory=list)  # the newest LATEST_COMMENTS of the period
     by_topic: dict[str, Group] = field(default_factory=dict)
     by_outcome: dict[str, Group] = field(default_factory=dict)
     by_channel: dict[str, Group] = field(default_factory=dict)
@@ -92,7 +107,20 @@ def satisfaction_figures(session: Session, since: dt.datetime, until: dt.datetim
             if rating is not None:
                 group.ratings[rating] += 1
                 group.comments += comment is not None
+    figures.comments = latest_comments(session, since, until)
     return figures
+
+
+def latest_comments(session: Session, since: dt.datetime, until: dt.datetime) -> list[Comment]:
+    rows = session.execute(
+        select(SatisfactionComment.created_at, SatisfactionRatingRecord.rating, SatisfactionAsk.topic,
+               SatisfactionAsk.channel, SatisfactionComment.comment)
+        .join(SatisfactionAsk, SatisfactionAsk.id == SatisfactionComment.ask_id)
+        .join(SatisfactionRatingRecord, SatisfactionRatingRecord.ask_id == SatisfactionAsk.id)
+        .where(SatisfactionAsk.asked_at >= since, SatisfactionAsk.asked_at < until)
+        .order_by(SatisfactionComment.created_at.desc(), SatisfactionComment.id.desc()).limit(LATEST_COMMENTS)).all()
+    return [Comment(clock.beijing_time(at), rating, topic_group(topic), channel_group(channel), text)
+            for at, rating, topic, channel, text in rows]
 
 
 def topic_words(topic: str) -> str:
@@ -107,9 +135,14 @@ def channel_words(channel: str) -> str:
     return CHANNELS.of(channel)
 
 
+def rating_words(rating: str) -> str:
+    return words(f"satisfaction.rating_{rating}")
+
+
 @dataclass(frozen=True)
 class Words:
     """How the page names each group's code (the template's satisfaction_words)."""
+    rating = staticmethod(rating_words)
     outcome = staticmethod(outcome_words)
     topic = staticmethod(topic_words)
     channel = staticmethod(channel_words)

@@ -181,6 +181,8 @@ def test_the_report_shows_the_figures_by_topic_outcome_and_channel_with_their_de
                   "满意率</dt><dd>评价为「满意」的次数 ÷ 已评价次数。"):
         assert words in page
     assert 'data-figure="satisfaction.csat"' in page and "满意度:询问与评价" in page  # compared, and a trend chart
+    comments = page[page.index('id="satisfaction-comments"'):page.index('id="satisfaction-definitions"')]
+    assert "<td>满意</td>" in comments and "<td>很好</td>" in comments and comments.count("<tr><td>") == 1
     rows = list(csv.reader(io.StringIO(analytics.export_csv(view).decode("utf-8-sig"))))
     this_period = {row[5]: row[4] for row in rows if row[0] == "本期"}
     before = {row[5]: row[4] for row in rows if row[0] == "上期"}
