@@ -8,7 +8,8 @@ the sync of the book, the sync of a day's payments, the nightly class refresh, t
 The sync is timed on the first --sync-sample borrowers (all of them when the book is no larger); the book is
 then made up to --borrowers by copying those synced rows in SQL under new ids, so that the pages and the
 reminders are measured on the whole book. The whole-book sync figure is then the sample's rate scaled up,
-and says so.  Usage: python -m bench.scale [--borrowers N] [--sync-sample N] [--database-url URL]
+and says so. --sync-only stops after the sync figures.
+Usage: python -m bench.scale [--borrowers N] [--sync-sample N] [--payments N] [--sync-only] [--database-url URL]
 """
 from __future__ import annotations
 
@@ -225,6 +226,8 @@ def main() -> int:
     parser.add_argument("--sync-sample", type=int, default=100_000,
                         help="borrowers synced through `kuanxin sync`; the rest are copies of them (see above)")
     parser.add_argument("--payments", type=int, default=50_000)
+    parser.add_argument("--sync-only", action="store_true",
+                        help="only the sync figures: the sample, a day's payments and the sample again")
     parser.add_argument("--database-url", default=os.environ.get(
         "KUANXIN_SCALE_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kuanxin_scale"))
     args = parser.parse_args()
@@ -262,18 +265,8 @@ def main() -> int:
         seconds = timed([kuanxin, "sync", str(payments), "--quiet"], env)
         figures.append(("sync of a day's payments", f"{seconds:.0f} s ({paid / seconds:,.0f} payments/s)",
                         "< 2 min"))
-        seconds = timed([kuanxin, "classes", "refresh", "--force"], env)
-        figures.append(("nightly class refresh (whole book)", f"{seconds:.0f} s", "-"))
-        for page, loads in console_page_loads(args.database_url, env).items():
-            p50 = statistics.median(loads)
-            figures.append((f"GET {page}", f"p95 {p95(loads) * 1000:,.0f} ms (p50 {p50 * 1000:,.0f})", "< 1 s"))
-        seconds = timed([kuanxin, "reminders", "run", "--dry-run"], env)
-        figures.append(("reminders dry run", f"{seconds:.0f} s", "< 2 min"))
-        reminders = [kuanxin, "reminders", "run", "--dry-run"]
-        for how, command in (("", reminders), (" at nice 19", ["nice", "-n", "19", *reminders])):
-            alone, busy = turn_times(args.database_url, env, args.borrowers, command)
-            figures.append((f"a borrower's turn, p50: alone / during reminders{how}",
-                            f"{alone * 1000:.0f} / {busy * 1000:.0f} ms ({busy / alone - 1:+.0%})", "within 10 %"))
+        if not args.sync_only:
+            measure_the_book(args, env, figures)
         seconds = timed([kuanxin, "sync", str(book), "--quiet"], env)
         figures.append(("the synced book again (nothing changed)", f"{seconds:.0f} s", "-"))
     width = max(len(name) for name, _, _ in figures)
@@ -281,6 +274,23 @@ def main() -> int:
     for name, measured, target in figures:
         print(f"{name:{width}}  {measured:>34}  {target}")
     return 0
+
+
+def measure_the_book(args: argparse.Namespace, env: dict[str, str], figures: list[tuple[str, str, str]]) -> None:
+    """The nightly refresh, the console's pages, the reminders and a borrower's turns on the whole book."""
+    kuanxin = str(Path(sys.executable).parent / "kuanxin")
+    seconds = timed([kuanxin, "classes", "refresh", "--force"], env)
+    figures.append(("nightly class refresh (whole book)", f"{seconds:.0f} s", "-"))
+    for page, loads in console_page_loads(args.database_url, env).items():
+        p50 = statistics.median(loads)
+        figures.append((f"GET {page}", f"p95 {p95(loads) * 1000:,.0f} ms (p50 {p50 * 1000:,.0f})", "< 1 s"))
+    seconds = timed([kuanxin, "reminders", "run", "--dry-run"], env)
+    figures.append(("reminders dry run", f"{seconds:.0f} s", "< 2 min"))
+    reminders = [kuanxin, "reminders", "run", "--dry-run"]
+    for how, command in (("", reminders), (" at nice 19", ["nice", "-n", "19", *reminders])):
+        alone, busy = turn_times(args.database_url, env, args.borrowers, command)
+        figures.append((f"a borrower's turn, p50: alone / during reminders{how}",
+                        f"{alone * 1000:.0f} / {busy * 1000:.0f} ms ({busy / alone - 1:+.0%})", "within 10 %"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from kuanxin.store.db import Database
 from kuanxin.store.models import Borrower, Loan, ScheduleRow
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Row
+    from sqlalchemy.engine import Connection, Row
+    from sqlalchemy.orm import Session
 
 BATCH = 500  # borrowers loaded at a time: memory stays flat however large the book is
 
@@ -50,20 +51,32 @@ def borrowers_with_loans(db: Database) -> Iterator[BorrowerRows]:
                                            .order_by(Borrower.id).limit(BATCH)).all()
             if not borrowers:
                 return
-            loans = connection.execute(select(Loan.__table__).where(
-                Loan.borrower_id.in_([b.id for b in borrowers])).order_by(Loan.id)).all()
-            rows = connection.execute(select(ScheduleRow.__table__).where(
-                ScheduleRow.loan_id.in_([loan.id for loan in loans])).order_by(ScheduleRow.loan_id,
-                                                                              ScheduleRow.period)).all()
-        schedules: dict[str, list[Row]] = {}
-        for row in rows:
-            schedules.setdefault(row.loan_id, []).append(row)
-        owned: dict[str, list[LoanRows]] = {}
-        for loan in loans:
-            owned.setdefault(loan.borrower_id, []).append(LoanRows(loan, schedules.get(loan.id, [])))
-        for borrower in borrowers:
-            yield BorrowerRows(borrower.id, borrower.phone, owned.get(borrower.id, []))
+            batch = with_loans(connection, borrowers)
+        yield from batch
         last = borrowers[-1].id
+
+
+def borrowers_by_id(reader: Connection | Session, ids: list[str]) -> list[BorrowerRows]:
+    """These borrowers (at most a few hundred ids) with their loans and schedules, read through `reader`: the
+    sync passes its own session, so the rows it has just written are read as it left them."""
+    borrowers = reader.execute(select(Borrower.id, Borrower.phone).where(Borrower.id.in_(ids))
+                               .order_by(Borrower.id)).all()
+    return with_loans(reader, borrowers) if borrowers else []
+
+
+def with_loans(reader: Connection | Session, borrowers: list[Row]) -> list[BorrowerRows]:
+    loans = reader.execute(select(Loan.__table__).where(
+        Loan.borrower_id.in_([b.id for b in borrowers])).order_by(Loan.id)).all()
+    rows = reader.execute(select(ScheduleRow.__table__).where(
+        ScheduleRow.loan_id.in_([loan.id for loan in loans])).order_by(ScheduleRow.loan_id,
+                                                                      ScheduleRow.period)).all()
+    schedules: dict[str, list[Row]] = {}
+    for row in rows:
+        schedules.setdefault(row.loan_id, []).append(row)
+    owned: dict[str, list[LoanRows]] = {}
+    for loan in loans:
+        owned.setdefault(loan.borrower_id, []).append(LoanRows(loan, schedules.get(loan.id, [])))
+    return [BorrowerRows(borrower.id, borrower.phone, owned.get(borrower.id, [])) for borrower in borrowers]
 
 
 def segment_accounts(db: Database, today: dt.date, policy: SegmentPolicy) -> Iterator[AccountSegment]:

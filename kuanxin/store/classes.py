@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import and_, delete, exists, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -26,7 +27,7 @@ from kuanxin.core.money import to_money
 from kuanxin.core.policy import SEGMENTS, SegmentPolicy
 from kuanxin.core.vocab import AccountSize
 from kuanxin.lending.segments import AccountSegment, SegmentSummary, classify, summary_rows
-from kuanxin.store.book import BATCH, segment_accounts
+from kuanxin.store.book import BATCH, borrowers_by_id, segment_accounts
 from kuanxin.store.db import Database
 from kuanxin.store.models import AccountClass, Borrower, ClassSnapshot, Loan
 
@@ -112,6 +113,18 @@ def refresh_borrowers(session: Session, borrower_ids: Iterable[str], today: dt.d
             select(Borrower).where(Borrower.id.in_(ids[start:start + CHUNK]))
             .options(selectinload(Borrower.loans).selectinload(Loan.schedule))).scalars()
         done += write_classes(session, (classify(borrower, today, rules) for borrower in borrowers), today)
+    return done
+
+
+def refresh_borrower_rows(session: Session, borrower_ids: Iterable[str], today: dt.date,
+                          rules: SegmentPolicy) -> int:
+    """refresh_borrowers read as plain rows (kuanxin/store/book.py), as the nightly refresh reads the book: the
+    sync's own writes are read through its session, without building ORM objects for them."""
+    ids, done = sorted(set(borrower_ids)), 0
+    session.flush()
+    for start in range(0, len(ids), CHUNK):
+        borrowers = borrowers_by_id(session, ids[start:start + CHUNK])
+        done += write_classes(session, (classify(cast(Borrower, b), today, rules) for b in borrowers), today)
     return done
 
 
