@@ -1,15 +1,15 @@
 """A payment that came in through the lender's ledger (push API or `kuanxin sync`) is told at the borrower's next
 message, whatever it says, before the reply: the amount and its day, and what each loan it paid owes now, to the
-cent (kuanxin.lending: the same statement "我逾期了多少钱" answers with). Each payment is told once
-(kuanxin.store.payments.claim_untold_payments), only to a conversation verified as its borrower, and never in
-answer to a message the safety protocol handles.
+cent (kuanxin/outbound/payment_news.py words it). Each payment is told once
+(kuanxin.store.payments.claim_untold_payments), only to a conversation verified as its borrower, and never in answer
+to a message the safety protocol handles. A conversation left open in silence is told sooner, by the web process
+(kuanxin/outbound/payment_news.py OpenConversations); whichever comes first tells it.
 
 Sent as a bot message (BotUttered), not as an action, so the rules that choose the reply see the turn as before.
 """
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 
 from rasa.core.channels.channel import UserMessage
@@ -18,13 +18,8 @@ from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from kuanxin.core import clock, texts
-from kuanxin.core import policy as policies
-from kuanxin.core.formats import Day, Money
-from kuanxin.lending import plans
-from kuanxin.lending.overdue import LoanStatement
+from kuanxin.outbound.payment_news import news_text, told_since
 from kuanxin.store.accounts import Accounts
-from kuanxin.store.agreements import PlanBook
-from kuanxin.store.models import Payment
 from kuanxin.store.payments import claim_untold_payments
 from runtime.safety import INTENT as CRISIS_INTENT
 
@@ -35,32 +30,8 @@ _handle_message_with_tracker = None  # the handler this one wraps (runtime.langu
 def news_of(borrower_id: str, conversation_id: str, language: str) -> str:
     """The payments not yet told to the borrower, claimed as told now, as one message ('' when none)."""
     accounts = Accounts()
-    since = clock.real_utc() - dt.timedelta(days=policies.current().payments.acknowledge_days)
-    payments = claim_untold_payments(accounts.db, borrower_id, since, conversation_id, clock.real_utc())
-    borrower = accounts.borrower_profile(borrower_id) if payments else None
-    if borrower is None:
-        return ""
-    by_loan = {s.loan_id: s for s in plans.statements(borrower, clock.today())}
-    planned = {plan.loan_id for plan in PlanBook(accounts.db).plans_in_force(borrower_id)}
-    lines = [received_line(p, language) for p in payments]
-    for loan_id in dict.fromkeys(p.loan_id for p in payments):
-        if loan_id in by_loan:
-            lines.append(balance_line(by_loan[loan_id], loan_id in planned, language))
-    return "\n".join(lines)
-
-
-def received_line(payment: Payment, language: str) -> str:
-    return texts.text("pay.received", language, day=Day(payment.paid_on), amount=Money(payment.amount))
-
-
-def balance_line(statement: LoanStatement, planned: bool, language: str) -> str:
-    """What the loan owes now: told by its plan, its overdue total, or that nothing is overdue."""
-    loan = texts.text("loan.name", language, loan_id=statement.loan_id, product=statement.product)
-    if planned:
-        return texts.text("pay.received.plan", language, loan=loan)
-    if statement.is_overdue and statement.status != "settled":
-        return texts.text("pay.received.overdue", language, loan=loan, total=Money(statement.total))
-    return texts.text("pay.received.clear", language, loan=loan)
+    payments = claim_untold_payments(accounts.db, borrower_id, told_since(), conversation_id, clock.real_utc())
+    return news_text(accounts, borrower_id, payments, language)
 
 
 async def handle_message_telling_payments(self: MessageProcessor, message: UserMessage,

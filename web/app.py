@@ -17,7 +17,7 @@ from sqlalchemy import exc as sql_errors
 from starlette.exceptions import HTTPException
 
 from kuanxin.lending.privacy import install_log_masking
-from web import agreements, demo_site, documents, guard, lender_api, ready, sms
+from web import agreements, demo_site, documents, guard, lender_api, payment_news, ready, sms
 from web.console import documents as console_documents
 from web.console import events as console_events
 from web.console import insights
@@ -95,6 +95,9 @@ def create_app() -> FastAPI:
     app.include_router(agreements.router)
     app.include_router(documents.router)
     app.include_router(console_documents.router)
+    sweeper = payment_news.Sweeper()  # payments pushed into conversations left open (web/payment_news.py)
+    app.add_event_handler("startup", sweeper.start)
+    app.add_event_handler("shutdown", sweeper.stop)
 
     @app.exception_handler(NotSignedIn)
     async def to_login(_request: Request, _exc: NotSignedIn) -> RedirectResponse:

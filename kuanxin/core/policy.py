@@ -262,6 +262,8 @@ class PaymentPolicy:
     pay_url: str = "{web}/demo/lender/pay?loan={loan}&amount={amount}&expires={expires}&signature={signature}"
     pay_link_hours: int = 24
     acknowledge_days: int = 7  # a payment received this recently is told to the borrower in their next message
+    tell_open_minutes: int = 30  # and pushed at once into a conversation of theirs active this recently (0: never)
+    tell_open_sweep_seconds: int = 5  # how often the web process looks for them (kuanxin/outbound/payment_news.py)
 
 
 def parse_pay_url(raw) -> str:
@@ -280,7 +282,8 @@ def parse_pay_url(raw) -> str:
 
 def parse_payments(raw: dict | None) -> PaymentPolicy:
     raw = raw or {}
-    unknown = set(raw) - {"allocation_order", "pay_link", "acknowledge_days"}
+    unknown = set(raw) - {"allocation_order", "pay_link", "acknowledge_days", "tell_open_minutes",
+                          "tell_open_sweep_seconds"}
     if unknown:
         raise PolicyError(f"payments: unknown setting {', '.join(sorted(map(str, unknown)))}")
     order = raw.get("allocation_order", list(CHARGES))
@@ -290,14 +293,20 @@ def parse_payments(raw: dict | None) -> PaymentPolicy:
         raise PolicyError("payments.allocation_order: interest must come before principal")
     days = Section(raw, "payments").whole("acknowledge_days", 1, 90) if "acknowledge_days" in raw \
         else PaymentPolicy.acknowledge_days
+    minutes = Section(raw, "payments").whole("tell_open_minutes", 0, 240) if "tell_open_minutes" in raw \
+        else PaymentPolicy.tell_open_minutes
+    sweep = Section(raw, "payments").whole("tell_open_sweep_seconds", 1, 60) if "tell_open_sweep_seconds" in raw \
+        else PaymentPolicy.tell_open_sweep_seconds
     if "pay_link" not in raw:
-        return PaymentPolicy(tuple(order), acknowledge_days=days)
+        return PaymentPolicy(tuple(order), acknowledge_days=days, tell_open_minutes=minutes,
+                             tell_open_sweep_seconds=sweep)
     link = Section(raw["pay_link"], "payments.pay_link")
     unknown = set(link.raw) - {"url", "hours"}
     if unknown:
         raise PolicyError(f"payments.pay_link: unknown setting {', '.join(sorted(map(str, unknown)))}")
     return PaymentPolicy(tuple(order), parse_pay_url(link.raw.get("url", PaymentPolicy.pay_url)),
-                         link.whole("hours", 1, 168) if "hours" in link.raw else PaymentPolicy.pay_link_hours, days)
+                         link.whole("hours", 1, 168) if "hours" in link.raw else PaymentPolicy.pay_link_hours, days,
+                         minutes, sweep)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,8 @@ ADDED_BY_0016 = frozenset({("add_table", table) for table in DOCUMENT_TABLES}
                           | {("add_index", index) for index in ("ix_document_consents_borrower",
                                                                 "ix_documents_borrower_id", "ix_documents_conversation",
                                                                 "ix_documents_received_at")})
+# 0017 (issue 19): payments received lately, read by every web process's sweep for payments to tell
+ADDED_BY_0017 = frozenset({("add_index", "ix_payments_received_at")})
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -198,7 +200,7 @@ def _adopt(connection: Connection) -> None:
     checks = frozenset(("add_check_constraint", table, name) for table, name in model_checks())
     adoptable = {frozenset(): "head", checks | ADDED_BY_0006 | ADDED_BY_0007 | ADDED_BY_0008 | ADDED_BY_0010
                  | ADDED_BY_0011 | ADDED_BY_0012 | ADDED_BY_0013 | ADDED_BY_0014
-                 | ADDED_BY_0015 | ADDED_BY_0016:
+                 | ADDED_BY_0015 | ADDED_BY_0016 | ADDED_BY_0017:
                  BEFORE_CHECKS}
     if found in adoptable:
         command.stamp(_config(connection), adoptable[found])

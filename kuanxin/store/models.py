@@ -186,7 +186,8 @@ class Payment(Base):
     """One entry of the lender's payment ledger, once per lender payment id: a payment, or a charge-back
     (a negative amount naming the payment it reverses). Append-only; kept across syncs."""
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_loan_paid_on", "loan_id", "paid_on"),)
+    __table_args__ = (Index("ix_payments_loan_paid_on", "loan_id", "paid_on"),
+                      Index("ix_payments_received_at", "received_at"))  # the sweep for payments to tell (0017)
     id: Mapped[str] = Column(String(64), primary_key=True)  # the lender's payment id
     loan_id: Mapped[str] = Column(String(64), ForeignKey("loans.id"), nullable=False)
     amount: Mapped[Decimal] = Column(Money(), nullable=False)

@@ -438,7 +438,7 @@ def test_0005_downgrades_to_the_schema_without_checks_and_keeps_the_data(empty_u
         assert {migrate.difference_key(d) for d in migrate.differences(connection)} == (
             checks | migrate.ADDED_BY_0006 | migrate.ADDED_BY_0007 | migrate.ADDED_BY_0008 | migrate.ADDED_BY_0010
             | migrate.ADDED_BY_0011 | migrate.ADDED_BY_0012 | migrate.ADDED_BY_0013 | migrate.ADDED_BY_0014
-            | migrate.ADDED_BY_0015 | migrate.ADDED_BY_0016)
+            | migrate.ADDED_BY_0015 | migrate.ADDED_BY_0016 | migrate.ADDED_BY_0017)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE escalations SET reason = 'anything'"))
         connection.execute(text("UPDATE escalations SET reason = 'human'"))

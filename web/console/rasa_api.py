@@ -5,8 +5,9 @@ from urllib.parse import quote
 
 import requests
 
-from kuanxin.core import settings
+from kuanxin.core import settings, texts
 from kuanxin.core.staff_reply import staff_reply_data
+from kuanxin.outbound.payment_news import ConversationState
 
 TIMEOUT_SECONDS = 10
 
@@ -103,3 +104,19 @@ def tell(conversation_id: str, text: str) -> None:
     channel (what the conversation is told of a document received)."""
     _call("POST", _url(conversation_id, "/events"), json={"event": "bot", "text": text},
           params={"output_channel": "latest", "execute_side_effects": "true"})
+
+
+def news_state(conversation_id: str) -> ConversationState:
+    """What decides whether a payment may be pushed into the conversation (kuanxin/outbound/payment_news.py): the
+    borrower it is verified as, whether staff paused it, when it last moved, and its language; one call, no events."""
+    answer = _call("GET", _url(conversation_id), params={"include_events": "NONE"})
+    slots = answer.get("slots") if isinstance(answer.get("slots"), dict) else {}
+    borrower = slots.get("borrower_id") if slots.get("verified") is True else None
+    latest = answer.get("latest_event_time")
+    language = slots.get("language")
+    return ConversationState(
+        verified_borrower=borrower if isinstance(borrower, str) and borrower else None,
+        paused=answer.get("paused") is not False,  # unknown counts as paused: never speak over staff
+        latest_event_time=float(latest) if isinstance(latest, (int, float)) else None,
+        language=language if language in texts.LANGUAGES else texts.DEFAULT_LANGUAGE,
+        channel=answer.get("latest_input_channel") if isinstance(answer.get("latest_input_channel"), str) else None)

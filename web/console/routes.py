@@ -101,7 +101,7 @@ templates.env.filters["beijing"] = beijing
 # the pages' scripts (files, not inline: a page holds no script of its own)
 
 ASSETS = Path(__file__).parent / "assets"
-SCRIPTS = ("live.js", "shortcuts.js", "session.js", "conversation.js")
+SCRIPTS = ("live.js", "shortcuts.js", "session.js", "conversation.js", "alerts.js")
 
 
 @router.get("/assets/{name}")

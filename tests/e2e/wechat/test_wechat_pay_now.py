@@ -27,12 +27,15 @@ def test_the_balance_in_wechat_carries_the_pay_link_in_its_text(servers, platfor
     assert altered.status_code == 403
 
 
-def test_a_payment_pushed_by_the_lender_is_told_in_wechat_at_the_next_message(servers, platform, wechat_api, openid):
+def test_a_payment_pushed_by_the_lender_is_told_in_wechat_at_once(servers, platform, wechat_api, openid):
     say(platform, wechat_api, openid, "我逾期了多少钱")
     say(platform, wechat_api, openid, "13812345678")
     say(platform, wechat_api, openid, "123X")
     paid = {"type": "payment", "id": "P-WX-1", "loan_id": "L1001", "amount": "1084.60",
             "paid_at": "2026-11-22T08:30:00+08:00", "channel": "wechat_pay"}
+    before = len(wechat_api.texts(openid))
     assert push(servers, [paid]).json()["results"][0]["outcome"] == "inserted"
-    told = say(platform, wechat_api, openid, "收到")
+    # the borrower writes nothing: the open conversation is told through a customer-service message
+    told = "\n".join(wechat_api.wait_for_texts(openid, before + 1)[before:])
     assert "已收到您2026年11月22日的还款1,084.60元" in told and "目前还有2,000.00元逾期未还" in told, told
+    assert "已收到您" not in say(platform, wechat_api, openid, "收到")  # and once only

@@ -24,6 +24,7 @@
       });
       var state = document.getElementById("live-state");
       if (state) state.textContent = (state.dataset.updated || "") + new Date().toLocaleTimeString("zh-CN", {hour12: false});
+      document.dispatchEvent(new CustomEvent("kuanxin:redrawn"));  // for alerts.js: what is new on the page
     }).catch(function () {}).then(function () {
       busy = false;
       if (again) { again = false; redraw(); }
