@@ -34,15 +34,22 @@ def two_weeks_of_activity(db, tag: str) -> None:
     """Conversations, escalations of every kind, promises made and kept, reminders sent, on each of the last 14 days
     (more in the second week, so the trend and the comparison have something to show)."""
     today, now = dt.date.fromisoformat(TODAY), clock.now()
+
+    def at(days_ago: int, minutes: int) -> dt.datetime:
+        """A moment on the Beijing day `days_ago` before today, never later than now: counted on that day whatever
+        the time of day (now minus some hours crossed midnight when the tests ran just after it, Beijing time)."""
+        start = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(), tzinfo=clock.BEIJING)
+        return min(start + dt.timedelta(minutes=minutes), now)
+
     accounts = Accounts(db)
     borrowers = ("B1001", "B1002", "B1003", "B1004", "B1005", "B1006")
     with db.session() as session:
         for days_ago in range(14):
-            day_now = now - dt.timedelta(days=days_ago)
+            day_now = at(days_ago, 720)
             busy = 3 + (13 - days_ago) // 3 + days_ago % 2
             for n in range(busy):
                 session.add(ConversationSession(conversation_id=f"demo-{tag}-{days_ago}-{n}",
-                                                started_at=utc_naive(day_now - dt.timedelta(hours=n + 1)),
+                                                started_at=utc_naive(at(days_ago, 60 * (n + 1))),
                                                 borrower_id=borrowers[n % len(borrowers)]))
             for n in range(2):
                 session.add(Reminder(borrower_id=borrowers[(days_ago + n) % len(borrowers)],
@@ -61,7 +68,7 @@ def two_weeks_of_activity(db, tag: str) -> None:
                 conversation_id=f"demo-{tag}-{days_ago}-{n}", borrower_id=borrowers[n], reason=reason,
                 priority="high" if reason == "collection_abuse" else "normal", channel=("webchat", "wechat")[n % 2],
                 summary="借款人希望人工协助处理还款问题", today=today,
-                now=clock.now() - dt.timedelta(days=days_ago, minutes=40 * n + 10))
+                now=at(days_ago, 700 - 40 * n))
 
 
 def small_png(path, name: str):
