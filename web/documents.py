@@ -11,6 +11,7 @@ received (a bot message in the transcript, through Rasa).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -98,6 +99,26 @@ def consent_offer(language: str) -> dict[str, str]:
             "decline": texts.text("documents.consent.decline", language)}
 
 
+@dataclass(frozen=True)
+class Asker:
+    """The browser's conversation and the borrower verified in it (form: the request form being filled in)."""
+    session_id: str
+    borrower: str
+    form: str | None
+
+
+def asker_of(fields: dict[str, object] | None, language: str) -> Asker | JSONResponse:
+    """Who is asking, or the refusal: 403 for a credential that proves no conversation, 200 with the sentence for a
+    conversation not verified (the widget shows it)."""
+    session_id = session_of(fields) if fields is not None else None
+    if session_id is None:
+        return refusal("not_verified", language, 403)
+    borrower, form = verified_borrower(session_id)
+    if borrower is None:
+        return refusal("not_verified", language)
+    return Asker(session_id, borrower, form)
+
+
 # Each route reads the form on the event loop; everything after it (Rasa's API, the database, image work, the
 # storage) runs in the thread pool, so an upload never stalls the web app's other requests and streams.
 
@@ -109,14 +130,11 @@ async def status(request: Request) -> JSONResponse:
 
 
 def status_of(fields: dict[str, object] | None, language: str) -> JSONResponse:
-    session_id = session_of(fields) if fields is not None else None
-    if session_id is None:
-        return refusal("not_verified", language, 403)
-    borrower, _form = verified_borrower(session_id)
-    if borrower is None:
-        return refusal("not_verified", language)
+    asker = asker_of(fields, language)
+    if isinstance(asker, JSONResponse):
+        return asker
     rules = policies.current().documents
-    given = consent.has_consent(database(), borrower)
+    given = consent.has_consent(database(), asker.borrower)
     return answer({"ok": True, "consented": given, **({} if given else {"consent": consent_offer(language)}),
                    "accept": ",".join(ACCEPT[kind] for kind in rules.kinds), "max_bytes": rules.max_bytes,
                    "kinds": kinds_text(rules.kinds, language)})
@@ -130,17 +148,14 @@ async def give_consent(request: Request) -> JSONResponse:
 
 
 def record_consent(fields: dict[str, object] | None, language: str) -> JSONResponse:
-    session_id = session_of(fields) if fields is not None else None
-    if session_id is None or fields is None:
-        return refusal("not_verified", language, 403)
-    borrower, _form = verified_borrower(session_id)
-    if borrower is None:
-        return refusal("not_verified", language)
-    if fields.get("decision") != "given":
+    asker = asker_of(fields, language)
+    if isinstance(asker, JSONResponse):
+        return asker
+    if (fields or {}).get("decision") != "given":
         return refusal("no_consent", language)  # declining records nothing: nothing is kept, nothing is asked again
     try:
-        row = consent.give(database(), borrower, shown_sha256=str(fields.get("sha256") or ""), language=language,
-                           channel=CHANNEL, conversation_id=session_id, now=clock.now())
+        row = consent.give(database(), asker.borrower, shown_sha256=str((fields or {}).get("sha256") or ""),
+                           language=language, channel=CHANNEL, conversation_id=asker.session_id, now=clock.now())
     except consent.StaleConsentText:
         return answer({"ok": False, "reason": "stale_consent", "consent": consent_offer(language)})
     at = f"{clock.beijing_time(row.at):%Y-%m-%d %H:%M}"
@@ -170,20 +185,16 @@ async def upload(request: Request) -> JSONResponse:
 
 
 def store_upload(fields: dict[str, object] | None, name: str, data: bytes, language: str) -> JSONResponse:
-    rules = policies.current().documents
-    session_id = session_of(fields) if fields is not None else None
-    if session_id is None or fields is None:
-        return refusal("not_verified", language, 403)
-    borrower, form = verified_borrower(session_id)
-    if borrower is None:
-        return refusal("not_verified", language)
-    db = database()
-    if not consent.has_consent(db, borrower):
+    asker = asker_of(fields, language)
+    if isinstance(asker, JSONResponse):
+        return asker
+    db, rules = database(), policies.current().documents
+    if not consent.has_consent(db, asker.borrower):
         return refusal("no_consent", language)
-    target = target_for(db, borrower, session_id, form)
+    target = target_for(db, asker.borrower, asker.session_id, asker.form)
     if target is None:
         return refusal("no_request", language)
-    sent = Upload(borrower, session_id, CHANNEL, target.purpose, target.reference, name, data)
+    sent = Upload(asker.borrower, asker.session_id, CHANNEL, target.purpose, target.reference, name, data)
     try:
         document = accept(db, storage.shared(), Sealer.shared(), sent, rules, clock.now())
     except NoConsent:
@@ -191,7 +202,7 @@ def store_upload(fields: dict[str, object] | None, name: str, data: bytes, langu
     except Refused as refused:
         return answer({"ok": False, "reason": refused.reason, "text": refusal_text(refused, name, rules, language)})
     said = received_text(document, name, language)
-    return answer({"ok": True, "text": said, "told": tell(session_id, said)})
+    return answer({"ok": True, "text": said, "told": tell(asker.session_id, said)})
 
 
 def tell(session_id: str, text: str) -> bool:
