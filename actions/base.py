@@ -61,6 +61,22 @@ def slot_before_latest_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def session_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """This conversation session's events (since the latest session start)."""
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "session_started":
+            return events[index + 1:]
+    return events
+
+
+def intent_of(event: dict[str, Any]) -> str | None:
+    """The intent of a user event (None for any other event)."""
+    if event.get("event") != "user":
+        return None
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text
+from actions.base import KuanxinAction, accounts, intent_of, latest_text, session_events
 from actions.escalation import adds_to_a_complaint, escalate
 from actions.texts import language_of, say, text_for
 
@@ -23,13 +23,7 @@ REASON = "frustration"
 
 def times_this_session(tracker: Tracker, intent: str = INTENT) -> int:
     """How many of the borrower's messages in this session had the intent (the latest included)."""
-    count = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            break
-        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == intent:
-            count += 1
-    return count
+    return sum(intent_of(event) == intent for event in session_events(tracker))
 
 
 class ActionRespondToFrustration(KuanxinAction):

@@ -18,18 +18,18 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text
+from actions.base import KuanxinAction, accounts, intent_of, latest_text, session_events
 from actions.texts import say, text_for
 from kuanxin.core import policy as policies
 from kuanxin.core.vocab import SatisfactionOutcome, SatisfactionRating
 from kuanxin.lending import satisfaction
+from kuanxin.lending.safety import CRISIS_INTENT
 from kuanxin.store.satisfaction import Satisfaction
 
 ASK_SLOT = "satisfaction_ask"  # the id of the question asked in this session (not carried over to the next)
 # what runtime/satisfaction.py reads the borrower's next message as: a typed rating, or the optional comment
 QUESTION_OPEN = "satisfaction_question_open"
 COMMENT_OPEN = "satisfaction_comment_open"
-CRISIS_INTENT = "express_crisis"
 # the actions that answer a borrower's question, and the topic (intent) each answers
 ANSWERS = {"action_show_overdue": "check_overdue", "action_explain_consequences": "ask_consequences",
            "action_check_request_status": "check_request_status", "action_loan_facts": "ask_loan_facts",
@@ -43,18 +43,8 @@ def store() -> Satisfaction:
     return Satisfaction(accounts().db)
 
 
-def session_events(tracker: Tracker) -> list[dict[str, Any]]:
-    """This conversation session's events (since the latest session start)."""
-    events = list(tracker.events)
-    for index in range(len(events) - 1, -1, -1):
-        if events[index].get("event") == "session_started":
-            return events[index + 1:]
-    return events
-
-
 def crisis_in_session(tracker: Tracker) -> bool:
-    return any(e.get("event") == "user" and ((e.get("parse_data") or {}).get("intent") or {}).get("name")
-               == CRISIS_INTENT for e in session_events(tracker))
+    return any(intent_of(event) == CRISIS_INTENT for event in session_events(tracker))
 
 
 def answered_topic(tracker: Tracker) -> str | None:

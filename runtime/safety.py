@@ -27,7 +27,7 @@ from kuanxin.core import texts
 from kuanxin.lending import safety
 from runtime.turns import ResendSafeMessage, earlier_answers
 
-INTENT = "express_crisis"
+INTENT = safety.CRISIS_INTENT
 ACTION = "action_safety_protocol"
 DEACTIVATE_LOOP = "action_deactivate_loop"
 logger = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ LEXICON = Path(__file__).resolve().parent / "safety_lexicon.yml"
 MAX_TEXT = 4000  # a message is read this far (channels cut at 2000; this only bounds the work)
 _NOT_WORD = re.compile(r"[\W_]+")  # spaces, punctuation, emoji: everything but letters, digits and CJK
 _NOT_ENGLISH = re.compile(r"[^a-z0-9']+")
+CRISIS_INTENT = "express_crisis"  # what runtime/safety.py makes of a message this module detects
 BLANK = "\u25a1"  # what a harmless phrase is replaced by, so that it joins nothing around it
 
 

@@ -19,6 +19,7 @@ from kuanxin.core.policy import SatisfactionPolicy
 from kuanxin.core.vocab import SatisfactionOutcome, SatisfactionRating
 from kuanxin.core.zh_parse import is_question, normalize_text
 from kuanxin.lending.identity import mask_text
+from kuanxin.lending.safety import CRISIS_INTENT
 
 # the intents an outcome's topic is named by in the report; any other intent counts as "other"
 TOPICS = ("promise_to_pay", "request_installment", "request_deferral", "request_penalty_waiver", "check_overdue",
@@ -67,8 +68,8 @@ def rating_with_comment(text: str) -> tuple[SatisfactionRating | None, str]:
 # matter for staff (a complaint, a dispute, a person, a crisis), a question, a plain yes or no, or something the
 # classifier is sure the assistant handles (a balance, a request…). Those are answered as usual.
 NOT_COMMENTS = {"thank", "goodbye", "deny", "greet", "cancel", "bot_challenge", "request_human",
-                "report_collection_abuse", "dispute_debt", "express_crisis"}
-STAFF_MATTERS = {"request_human", "report_collection_abuse", "dispute_debt", "express_crisis"}
+                "report_collection_abuse", "dispute_debt", CRISIS_INTENT}
+STAFF_MATTERS = {"request_human", "report_collection_abuse", "dispute_debt", CRISIS_INTENT}
 COMMENT_LIKE = {"out_of_scope", "nlu_fallback", "inform", "express_frustration", "affirm", "rate_conversation"}
 SURE = 0.85  # a classification this confident of something the assistant handles is a new request, not a comment
 _SHORT_REPLY = re.compile(r"(?:好|好的|嗯|嗯嗯|哦|噢|行|可以|ok|okay|没|没有|没了|没有了|没什么|没啥|没事|"

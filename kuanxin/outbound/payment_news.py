@@ -23,14 +23,13 @@ from sqlalchemy import delete, select
 from kuanxin.core import clock, texts
 from kuanxin.core import policy as policies
 from kuanxin.core.formats import Day, Money
-from kuanxin.core.money import ZERO
 from kuanxin.lending import plans
 from kuanxin.lending.overdue import LoanStatement
 from kuanxin.store.accounts import Accounts
 from kuanxin.store.agreements import PlanBook
 from kuanxin.store.db import Database
-from kuanxin.store.models import ConversationSession, Loan, Payment, PaymentAcknowledgement, SafetyFlag
-from kuanxin.store.payments import claim_untold_payments
+from kuanxin.store.models import ConversationSession, Payment, PaymentAcknowledgement, SafetyFlag
+from kuanxin.store.payments import borrowers_with_untold_payments, claim_untold_payments
 
 log = logging.getLogger(__name__)
 CONVERSATIONS_PER_BORROWER = 3  # the borrower's most recent conversations looked at: the one they have open is one
@@ -122,14 +121,8 @@ class OpenConversations:
 
     def borrowers_with_news(self, received_since: dt.datetime) -> list[str]:
         """Borrowers with a payment received since then, not charged back and not yet told."""
-        reversed_ids = select(Payment.reverses).where(Payment.reverses.is_not(None))
-        told = select(PaymentAcknowledgement.payment_id)
         with self.db.session() as session:
-            return list(session.execute(
-                select(Loan.borrower_id).join(Payment, Payment.loan_id == Loan.id)
-                .where(Payment.received_at >= received_since, Payment.amount > ZERO, Payment.reverses.is_(None),
-                       Payment.id.not_in(reversed_ids), Payment.id.not_in(told))
-                .distinct().order_by(Loan.borrower_id)).scalars())
+            return borrowers_with_untold_payments(session, received_since)
 
     def tell_borrower(self, borrower_id: str, now: dt.datetime, minutes: int) -> Told | None:
         if self.in_crisis(borrower_id):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from kuanxin.core.money import ZERO
 from kuanxin.core.policy import PaymentPolicy
@@ -129,15 +130,27 @@ def replayed_rows(loan: Any, schedule: list[Any], entries: list[Entry], policy: 
 
 # --- telling the borrower: a payment that arrived is acknowledged once in the conversation --------------------------
 
-def untold_payments(session: Session, borrower_id: str, received_since: dt.datetime) -> list[Payment]:
-    """The borrower's payments received since then (naive UTC), not charged back and not yet told, oldest first."""
+def untold(received_since: dt.datetime) -> tuple[ColumnElement, ...]:
+    """Payments received since then (naive UTC), not charged back and not yet told: news for their borrower."""
     reversed_ids = select(Payment.reverses).where(Payment.reverses.is_not(None))
     told = select(PaymentAcknowledgement.payment_id)
+    return (Payment.amount > ZERO, Payment.reverses.is_(None), Payment.received_at >= received_since,
+            Payment.id.not_in(reversed_ids), Payment.id.not_in(told))
+
+
+def untold_payments(session: Session, borrower_id: str, received_since: dt.datetime) -> list[Payment]:
+    """The borrower's untold payments received since then, oldest first."""
     return list(session.execute(
         select(Payment).join(Loan, Loan.id == Payment.loan_id)
-        .where(Loan.borrower_id == borrower_id, Payment.amount > ZERO, Payment.reverses.is_(None),
-               Payment.received_at >= received_since, Payment.id.not_in(reversed_ids), Payment.id.not_in(told))
+        .where(Loan.borrower_id == borrower_id, *untold(received_since))
         .order_by(Payment.paid_at, Payment.id)).scalars())
+
+
+def borrowers_with_untold_payments(session: Session, received_since: dt.datetime) -> list[str]:
+    """Every borrower with an untold payment received since then, in id order."""
+    return list(session.execute(
+        select(Loan.borrower_id).join(Payment, Payment.loan_id == Loan.id).where(*untold(received_since))
+        .distinct().order_by(Loan.borrower_id)).scalars())
 
 
 def claim_untold_payments(db: Database, borrower_id: str, received_since: dt.datetime, conversation_id: str,
