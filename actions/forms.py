@@ -110,7 +110,8 @@ class FormValidator(KuanxinAction):
             return self.switch(switch_to)  # before leaving: "算了还是分期吧" is a change of mind
         if wants_to_leave(tracker):
             return self.cancel()
-        asked_about = self.by_form.get(switch_to or "")
+        # a question the classifier cannot place ("这个要手续费吗") is about the request in hand
+        asked_about = self.by_form.get(switch_to or (self.form if intent == "nlu_fallback" else ""))
         if asked_about and asked_about.terms_key and is_question(latest_text(tracker)):
             # "分期要另外收手续费吗", in this form or another (the terms hold no account data, so even before identity)
             validator = self if asked_about is type(self) else asked_about()

@@ -52,6 +52,8 @@ def test_reminder_preferences_said_inside_an_agreement_are_kept_and_the_agreemen
     chosen = preferences.current(db, "B1001")
     assert chosen.channel == "sms" and (f"{chosen.window[0]:%H:%M}", f"{chosen.window[1]:%H:%M}") == ("08:00", "18:00")
     assert "明确回复「我同意」" in borrower.say("嗯嗯")  # not acceptance
+    asked = borrower.say("等下 这个要手续费吗")  # "这个": the plan in hand, whatever the classifier made of it
+    assert "不另收利息或手续费" in asked and "回到分期协议" in asked and "没太明白" not in asked, asked
     assert REFERENCE.search(borrower.say("我同意"))
 
 
