@@ -9,6 +9,8 @@ ZERO = Decimal("0.00")
 
 def to_money(value: Decimal | str | int) -> Decimal:
     """Exact conversion to a cent-rounded Decimal; floats are refused because they are not exact."""
+    if type(value) is Decimal and value.is_finite():  # the common case, without a copy (hot in classifying)
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
     if isinstance(value, float):
         raise TypeError("money must not be a float")
     try:

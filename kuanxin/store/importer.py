@@ -90,11 +90,12 @@ class FieldChecker:
         value = self.decimal(record, where, key)
         if value is None:
             return None
-        if value < 0 or (positive and value == 0) or value != to_money(value):
+        money = to_money(value)
+        if value < 0 or (positive and value == 0) or value != money:
             kind = "positive" if positive else "non-negative"
             self.fail(f"{where}.{key}", f"must be a {kind} amount with at most 2 decimals")
             return None
-        return to_money(value)
+        return money
 
     def rate(self, record: dict, where: str, key: str, maximum: str) -> Decimal | None:
         value = self.decimal(record, where, key)

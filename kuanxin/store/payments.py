@@ -45,11 +45,17 @@ def recompute(session: Session, loan_ids: Iterable[str], policy: PaymentPolicy) 
 
 
 def apply_ledger(loan: Loan, payments: list[Payment], policy: PaymentPolicy) -> None:
+    settle(loan, loan.schedule, payments, policy)
+
+
+def settle(loan: Any, schedule: list[Any], payments: list[Any], policy: PaymentPolicy) -> None:
+    """Writes onto the schedule's rows (in period order) what the loan's ledger applied, and the loan's credit:
+    ORM objects, or the sync's rows not yet inserted (kuanxin/store/sync.py settles a new loan before writing it)."""
     terms = [Instalment(row.period, row.due_date, row.principal, row.interest, row.opening_paid or ZERO)
-             for row in loan.schedule]
+             for row in schedule]
     ledger = replay(terms, loan.penalty_daily_rate, loan.late_fee, ledger_entries(payments),
                     policy.allocation_order)
-    for row in loan.schedule:
+    for row in schedule:
         applied = ledger.rows[row.period]
         row.paid, row.paid_penalty, row.paid_late_fee = applied.paid, applied.paid_penalty, applied.paid_late_fee
         row.penalty_accrued, row.accrued_to = applied.penalty_accrued, applied.accrued_to

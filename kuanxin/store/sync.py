@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dateutil import parser as date_parser
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kuanxin.core import clock
@@ -33,11 +35,13 @@ from kuanxin.core.money import to_money
 from kuanxin.core.policy import PaymentPolicy, SegmentPolicy
 from kuanxin.core.policy import current as current_policy
 from kuanxin.lending.identity import mask_id_number
+from kuanxin.lending.segments import classify
 from kuanxin.store import classes
+from kuanxin.store.book import BorrowerRows, LoanRows
 from kuanxin.store.db import Database
 from kuanxin.store.importer import ID_NUMBER, LOAN_STATUSES, PHONE, FieldChecker
 from kuanxin.store.models import Borrower, Loan, Payment, ScheduleRow
-from kuanxin.store.payments import recompute, recompute_rows
+from kuanxin.store.payments import recompute, recompute_rows, settle
 
 KINDS = ("borrower", "loan", "schedule", "payment")
 OUTCOMES = ("inserted", "updated", "unchanged", "rejected")
@@ -46,6 +50,11 @@ BATCH = 1000  # records per transaction
 # set-based writer); False: through the ORM's objects, as before it
 WRITE_ROWS = True
 MAX_REASONS = 100  # rejections kept with their reasons in a summary
+# The planner's statistics of the tables a sync fills are refreshed after this many inserted records, then each
+# time the count doubles: statistics taken when the tables were small had the schedule read by a whole-table
+# scan for every batch (127 ms a batch at 1.4 M rows), and autovacuum's analyze comes too late for a long sync.
+ANALYZE_AFTER = 50_000
+SYNCED_TABLES = ("borrowers", "loans", "schedule_rows", "payments")
 
 
 class Rejected(ValueError):
@@ -123,18 +132,19 @@ class Sync:
         self.db, self.policy, self.source = db, policy, source
         self.segments = segments or current_policy().segments
         self.changed_loans: set[str] = set()  # loans whose ledger or schedule changed: their promises may be kept
+        self.analyzed_at = 0  # records inserted when the statistics were last refreshed
 
     def run(self, records: Iterable[tuple[str, Any]], progress: Callable[[int], None] | None = None) -> Summary:
         summary, batch, done = Summary(), [], 0
         for item in records:
             batch.append(item)
             if len(batch) >= BATCH:
-                done += self._apply_batch(batch, summary)
+                done += self.apply_batch(batch, summary)
                 batch = []
                 if progress:
                     progress(done)
         if batch:
-            done += self._apply_batch(batch, summary)
+            done += self.apply_batch(batch, summary)
             if progress:
                 progress(done)
         return summary
@@ -150,23 +160,38 @@ class Sync:
             self._write(session, known, changed)
         return summary, results
 
-    def _apply_batch(self, batch: list[tuple[str, Any]], summary: Summary) -> int:
+    def apply_batch(self, batch: list[tuple[str, Any]], summary: Summary) -> int:
         with self.db.session() as session:
             changed: set[str] = set()
             known = Known(session, [record for _where, record in batch])
             for where, record in batch:
                 self._apply_one(known, summary, changed, where, record)
             self._write(session, known, changed)
+        self._keep_statistics(summary.total("inserted"))
         return len(batch)
+
+    def _keep_statistics(self, inserted: int) -> None:
+        if inserted - self.analyzed_at < max(ANALYZE_AFTER, self.analyzed_at):
+            return
+        self.analyzed_at = inserted
+        if self.db.engine.dialect.name == "postgresql":
+            with self.db.engine.begin() as connection:
+                connection.execute(text(f"ANALYZE {', '.join(SYNCED_TABLES)}"))
 
     def _write(self, session: Session, known: Known, changed: set[str]) -> None:
         """The batch's rows, the balances of the loans it changed, and those borrowers' classes, in one transaction."""
         touched = {row.id for row in known.new[Borrower]} | {known.loans[loan_id].borrower_id for loan_id in changed}
         if WRITE_ROWS:
+            today = clock.today()
+            fresh = known.settle_new_loans(changed, self.policy)
+            classified = [classify(cast(Borrower, borrower), today, self.segments)
+                          for borrower in known.new_borrowers()]
             known.write_rows(session)
-            recompute_rows(session, changed, self.policy)
+            recompute_rows(session, changed - fresh, self.policy)
             self.changed_loans |= changed
-            classes.refresh_borrower_rows(session, touched, clock.today(), self.segments)
+            classes.write_classes(session, classified, today)
+            classes.refresh_borrower_rows(session, touched - {a.borrower_id for a in classified}, today,
+                                          self.segments)
             return
         known.write(session)
         recompute(session, changed, self.policy)
@@ -201,24 +226,21 @@ class Known:
     """
 
     def __init__(self, session: Session, records: list[Any]):
-        def ids(kind: str, *fields: str) -> set[str]:
-            return {str(r[f]) for r in records if isinstance(r, dict) and r.get("type") == kind
-                    for f in fields if isinstance(r.get(f), (str, int))}
-
-        borrower_ids = ids("borrower", "id") | ids("loan", "borrower_id")
-        phones = ids("borrower", "phone")
-        loan_ids = ids("loan", "id") | ids("schedule", "loan_id") | ids("payment", "loan_id")
-        payment_ids = ids("payment", "id", "reverses")
+        named = referenced_ids(records)
+        borrower_ids, phones = named[("borrower", "id")] | named[("loan", "borrower_id")], named[("borrower", "phone")]
+        loan_ids = named[("loan", "id")] | named[("schedule", "loan_id")] | named[("payment", "loan_id")]
+        payment_ids = named[("payment", "id")] | named[("payment", "reverses")]
         self.borrowers = {b.id: b for b in _rows(session, Borrower, Borrower.id.in_(borrower_ids)
                                                  | Borrower.phone.in_(phones), borrower_ids | phones)}
         self.phone_holders = {b.phone: b.id for b in self.borrowers.values()}
         self.loans = {loan.id: loan for loan in _rows(session, Loan, Loan.id.in_(loan_ids), loan_ids)}
-        schedule_loans = ids("schedule", "loan_id")
+        schedule_loans = named[("schedule", "loan_id")] & self.loans.keys()  # a loan not yet written has no schedule
         self.schedule = {(row.loan_id, row.period): row for row in _rows(
             session, ScheduleRow, ScheduleRow.loan_id.in_(schedule_loans), schedule_loans)}
         self.payments = {p.id: p for p in _rows(session, Payment, Payment.id.in_(payment_ids), payment_ids)}
         self.reversed: dict[str, list[Decimal]] = {}
         self.new: dict[type, list[Any]] = {model: [] for model in (Borrower, Loan, ScheduleRow, Payment)}
+        self.new_schedules: dict[str, list[Any]] = {}  # each new loan's schedule rows, in period order
         for reversal in _rows(session, Payment, Payment.reverses.in_(payment_ids), payment_ids):
             self.reversed.setdefault(reversal.reverses, []).append(reversal.amount)
 
@@ -227,14 +249,39 @@ class Known:
         self.new[row.model if isinstance(row, NewRow) else type(row)].append(row)
         return row
 
+    def settle_new_loans(self, changed: set[str], policy: PaymentPolicy) -> set[str]:
+        """The loans this batch inserts, settled in memory before they are written: their whole schedule and
+        ledger so far are rows of this batch, so replaying them needs no read-back (and no UPDATE after the
+        insert). A loan whose schedule goes on in the next batch is recomputed there from the database."""
+        fresh = {loan_id for loan_id in changed if isinstance(self.loans[loan_id], NewRow)}
+        self.new_schedules = {loan_id: [] for loan_id in fresh}  # read by new_borrowers
+        payments: dict[str, list[Any]] = {loan_id: [] for loan_id in fresh}
+        for row in sorted(self.new[ScheduleRow], key=lambda row: row.period):
+            self.new_schedules.get(row.loan_id, []).append(row)
+        for payment in self.new[Payment]:
+            payments.get(payment.loan_id, []).append(payment)
+        for loan_id in fresh:
+            settle(self.loans[loan_id], self.new_schedules[loan_id], payments[loan_id], policy)
+        return fresh
+
+    def new_borrowers(self) -> list[BorrowerRows]:
+        """The borrowers this batch inserts, with their loans and schedules as settled (a new borrower's every
+        loan is new too): classified without reading back what the batch writes."""
+        loans: dict[str, list[LoanRows]] = {}
+        for loan in self.new[Loan]:
+            loans.setdefault(loan.borrower_id, []).append(LoanRows(loan, self.new_schedules.get(loan.id, [])))
+        return [BorrowerRows(b.id, b.phone, sorted(loans.get(b.id, []), key=lambda loan: loan.id))
+                for b in self.new[Borrower]]
+
     def write_rows(self, session: Session) -> None:
         """The changed rows it read go out through the ORM's flush (an UPDATE of the columns that differ, as
-        _changed_fields left them); the new rows as plain inserts, parents first, one executemany per table:
-        no ORM object of theirs joins the session (the ORM's bookkeeping of a new row cost more than its insert)."""
+        _changed_fields left them); the new rows as plain inserts, parents first, one COPY (PostgreSQL) or
+        executemany per table: no ORM object of theirs joins the session (the ORM's bookkeeping of a new row
+        cost more than its insert)."""
         session.flush()
         for model, rows in self.new.items():
             if rows:
-                session.bulk_insert_mappings(model, [row.values() for row in rows])
+                insert_rows(session, model, [row.values() for row in rows])
             rows.clear()
 
     def write(self, session: Session) -> None:
@@ -244,6 +291,26 @@ class Known:
             session.add_all(rows)
             session.flush()
             rows.clear()
+
+
+# the ids each kind of record names, by field: the rows a batch may touch
+REFERENCES = {"borrower": ("id", "phone"), "loan": ("id", "borrower_id"), "schedule": ("loan_id",),
+              "payment": ("id", "loan_id", "reverses")}
+
+
+def referenced_ids(records: list[Any]) -> dict[tuple[str, str], set[str]]:
+    """{(kind, field): the ids the batch's records of that kind name in that field}, in one pass."""
+    named: dict[tuple[str, str], set[str]] = {(kind, name): set() for kind, names in REFERENCES.items()
+                                              for name in names}
+    for record in records:
+        kind = record.get("type") if isinstance(record, dict) else None
+        if not isinstance(kind, str):
+            continue
+        for name in REFERENCES.get(kind, ()):
+            value = record.get(name)
+            if isinstance(value, (str, int)):
+                named[(kind, name)].add(str(value))
+    return named
 
 
 class NewRow:
@@ -256,6 +323,36 @@ class NewRow:
 
     def values(self) -> dict[str, Any]:
         return {name: value for name, value in self.__dict__.items() if name != "model"}
+
+
+def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Plain inserts: COPY on PostgreSQL (psycopg2; executemany's statements cost several times as much), else
+    one executemany. Rows with the same columns go together."""
+    if session.get_bind().dialect.driver != "psycopg2":
+        session.bulk_insert_mappings(model, rows)
+        return
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    cursor = session.connection().connection.cursor()
+    table = sa_inspect(model).local_table.name
+    for columns, group in groups.items():
+        lines = "".join("\t".join([copy_value(row[name]) for name in columns]) + "\n" for row in group)
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(lines))
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_value(value: Any) -> str:
+    """A value in COPY's text format (str() of a date, time, Decimal or int is already the format's own)."""
+    if value is None:
+        return "\\N"
+    if value.__class__ is str:
+        return value if value.isprintable() and "\\" not in value else value.translate(COPY_ESCAPES)
+    if value.__class__ is bool:
+        return "t" if value else "f"
+    return str(value)
 
 
 def new_row(model: type, values: dict[str, Any]) -> Any:
@@ -347,13 +444,19 @@ def apply_schedule(known: Known, record: dict[str, Any], changed: set[str], sour
     row = known.schedule.get(key)
     if row is None:
         opening = values.get("opening_paid", Decimal("0.00"))
-        known.schedule[key] = known.add(new_row(ScheduleRow, {**values, "paid": opening, "opening_paid": opening}))
+        known.schedule[key] = known.add(new_row(ScheduleRow, {**values, **UNSETTLED, "paid": opening,
+                                                               "opening_paid": opening}))
         outcome = "inserted"
     else:
         outcome = "updated" if _changed_fields(row, values) else "unchanged"
     if outcome != "unchanged":
         changed.add(values["loan_id"])
     return outcome
+
+
+# a new schedule row's ledger figures before its loan's ledger is replayed (the columns' database defaults)
+UNSETTLED = {"paid_penalty": Decimal("0.00"), "paid_late_fee": Decimal("0.00"), "penalty_accrued": Decimal("0.00"),
+             "accrued_to": None, "late_fee_charged": False, "paid_on": None}
 
 
 def apply_payment(known: Known, record: dict[str, Any], changed: set[str], source: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from kuanxin.core import policy as policies
 from kuanxin.store import classes, sync
-from kuanxin.store.models import AccountClass, Loan, ScheduleRow
+from kuanxin.store.models import AccountClass, Borrower, Loan, ScheduleRow
 from kuanxin.store.payments import recompute
 from kuanxin.store.sync import Sync
 from tests.unit.test_sync import BOOK, BORROWER, LOAN, PAYMENT, SCHEDULE, TODAY, total
@@ -134,3 +134,14 @@ def test_the_orm_writer_is_still_there_and_agrees(db, monkeypatch):
         assert sync.recompute_rows(session, ["L9001", "L9002"], policies.current().payments) == 2
         classes.refresh_borrower_rows(session, ["B9001", "B9002"], TODAY, policies.current().segments)
     assert ledger_and_classes(db) == by_orm
+
+
+def test_text_with_copy_s_own_characters_is_stored_as_sent(db, monkeypatch):
+    """New rows go in by COPY on PostgreSQL: a tab, a backslash, a line break or `\\N` in a value stay text."""
+    monkeypatch.setenv("KUANXIN_TODAY", TODAY.isoformat())
+    awkward = "周\t敏 \\N 路\\\\口\r\n二号"
+    summary = run(db, [{**BORROWER, "name": awkward}, {**LOAN, "product": "消费贷\\t"}, *SCHEDULE])
+    assert summary.total("inserted") == 5, summary.reasons
+    with db.session() as session:
+        assert session.get(Borrower, "B9001").name == awkward.strip()
+        assert session.get(Loan, "L9001").product == "消费贷\\t"
