@@ -28,7 +28,7 @@ from actions.render import Composed, loan_title, schedule_block
 from actions.texts import language_of, say, text_for
 from kuanxin.core import clock, links, settings
 from kuanxin.core import policy as policies
-from kuanxin.core.formats import Clauses, Day, Money
+from kuanxin.core.formats import Clauses, Day, Items, Money
 from kuanxin.core.policy import Policy
 from kuanxin.core.vocab import DecisionOutcome, PlanStatus
 from kuanxin.lending import plans
@@ -90,6 +90,24 @@ def offer(tracker: Tracker, kind: str, borrower: Borrower, loan: Loan, length: i
     draft = make(borrower, quote, length, today, policy, language) if decision.approved and quote.decision.eligible \
         else None
     return quote, decision, draft
+
+
+def per_period_text(tracker: Tracker, today: dt.date, policy: Policy) -> str:
+    """"分期的话每期多少": for a verified borrower, each choice's payment on their loan ('' before verification)."""
+    borrower = verified_borrower(tracker)
+    loan = (plans.find_loan(borrower, tracker.get_slot("loan_id")) or plans.default_loan(borrower, today)
+            if borrower is not None else None)
+    if borrower is None or loan is None:
+        return ""
+    in_force = plan_to_replace(loan, today, policy)
+    quotes = [plans.quote_installment(borrower, loan, periods, today, policy, in_force)
+              for periods in plans.installment_period_choices(policy)]
+    choices = [text_for(tracker, "installment.per_period.item", periods=len(q.plan), amount=Money(q.plan[0].amount))
+               for q in quotes if q.plan]
+    if not choices:
+        return ""
+    return text_for(tracker, "installment.per_period", loan=loan_title(loan, language_of(tracker)),
+                    total=Money(quotes[0].owed), choices=Items(choices))
 
 
 def installment_offer(tracker: Tracker, borrower: Borrower, loan: Loan, periods: int, today: dt.date,

@@ -12,11 +12,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, verified_borrower
+from actions.agreements import per_period_text
+from actions.base import KuanxinAction, latest_intent, latest_text, verified_borrower
 from actions.forms import REASK_SLOT
 from actions.texts import language_of, say, text_for
 from kuanxin.core.clock import beijing_date
 from kuanxin.core.formats import Day, Items
+from kuanxin.core.zh_parse import LEGITIMACY_CUE
 from kuanxin.lending import plans
 from kuanxin.store.models import ServiceRequest
 
@@ -55,6 +57,14 @@ class AskSlot(KuanxinAction, ABC):
 
 class AskPhoneNumber(AskSlot):
     slot = "phone_number"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """"我欠多少 顺便问下你们是不是骗子": whether we are who we say is answered before we ask for a phone number."""
+        if (not tracker.get_slot(REASK_SLOT) and latest_intent(tracker) != "ask_legitimacy"
+                and LEGITIMACY_CUE.search(latest_text(tracker))):
+            say(dispatcher, tracker, "legitimacy.answer")
+        return await super().act(dispatcher, tracker, domain)
 
 
 class AskIdLast4(AskSlot):
@@ -101,7 +111,8 @@ class AskInstallmentPeriods(PendingAware):
 
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         periods = plans.installment_period_choices(self.policy())
-        return ({"periods": choice_list(periods)},
+        per_period = "" if tracker.get_slot(REASK_SLOT) else per_period_text(tracker, self.today(), self.policy())
+        return ({"periods": choice_list(periods), "per_period": per_period},
                 [{"title": text_for(tracker, "ask.installment_periods.button", periods=p),
                   "payload": PAYLOADS[language_of(tracker)]["installment_periods"].format(p)} for p in periods])
 

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.agreements import AgreementForm, ask_confirmation, installment_offer, plan_to_replace
+from actions.agreements import AgreementForm, ask_confirmation, installment_offer, per_period_text, plan_to_replace
 from actions.base import KuanxinAction, accounts, activating, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, trigger_text
 from actions.render import BLOCK_SLOT, loan_title, schedule_message
@@ -54,26 +54,7 @@ class ValidateInstallmentForm(AgreementForm, FormValidator):
                 text_for(tracker, "installment.fees.some", per_period=Money(policy.installment.fee_per_period),
                          once=Money(policy.installment.fee_once)))
         return {**self.expected_values(tracker, "installment_periods"), "fees": fees,
-                "decided": self.how_decided(tracker) + self.per_period(tracker)}
-
-    def per_period(self, tracker: Tracker) -> str:
-        """"分期的话每期多少": for a verified borrower, each choice's payment on their own loan ('' before)."""
-        borrower = verified_borrower(tracker)
-        if borrower is None:
-            return ""
-        today, policy = self.today(), self.policy()
-        loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) or plans.default_loan(borrower, today)
-        if loan is None:
-            return ""
-        in_force = plan_to_replace(loan, today, policy)
-        quotes = [plans.quote_installment(borrower, loan, periods, today, policy, in_force)
-                  for periods in plans.installment_period_choices(policy)]
-        choices = [text_for(tracker, "installment.per_period.item", periods=len(q.plan), amount=Money(q.plan[0].amount))
-                   for q in quotes if q.plan]
-        if not choices:
-            return ""
-        return text_for(tracker, "installment.per_period", loan=loan_title(loan, language_of(tracker)),
-                        total=Money(quotes[0].owed), choices=Items(choices))
+                "decided": self.how_decided(tracker) + per_period_text(tracker, self.today(), self.policy())}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"periods": Items(plans.installment_period_choices(self.policy()))}

@@ -763,6 +763,11 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION_RE.search(text) or _EN_QUESTION_RE.search(text))
 
 
+# "你们是不是骗子" asked beside something else ("我欠多少 顺便问下你们是不是骗子"): answered before the identity check
+LEGITIMACY_CUE = re.compile(r"骗子|诈骗|骗人|骗局|冒充|是不是(?:真的|官方|正规)|正规(?:的|平台|公司)?吗|官方的吗"
+                            r"|\b(?:scam\w*|fraud\w*|legit\w*)\b", re.I)
+
+
 # a hardship told beside the request without 因为: "我想延期俩月 孩子生病住院花了不少钱"
 HARDSHIP_CUE = re.compile("失业|没工作|丢了工作|被裁|裁员|降薪|工资|发不出|生病|病了|住院|手术|看病|医院|车祸|受伤|"
                           "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转"

@@ -82,6 +82,14 @@ def test_asked_what_each_payment_would_be_the_form_shows_it_for_every_choice(bor
     assert reply.strip().endswith("您想分几期?(可选3、6、12、24、36期)")
 
 
+def test_asked_before_identity_what_each_payment_would_be_the_question_after_it_shows_them(borrower):
+    assert "手机号" in borrower.say("我想分期 每期多少")
+    borrower.say("13812345678")
+    reply = borrower.say("123X")
+    assert "分几期" in reply and "分6期每期514.10元" in reply and "分3期每期1,028.20元" in reply, reply
+    assert borrower.buttons() == ["3期", "6期", "12期", "24期", "36期"]
+
+
 def test_a_correction_before_confirming_changes_the_plan(borrower, db):
     borrower.verify("13812345678", "123X")  # inside the envelope: the confirmation is the written agreement
     assert "分6期偿还" in borrower.say("分6期")

@@ -97,3 +97,10 @@ def test_why_a_charge_is_there_is_answered_with_how_it_is_computed(borrower):
     reply = borrower.say("为啥有违约金")
     assert "违约金每期逾期收取一次,每次30.00元" in reply and "违约金合计90.00元" in reply and "合计应还" not in reply
     assert "我们只通过官方App" in borrower.say("你们是不是骗子") and "400-800-0000" in borrower.replies[0]["text"]
+
+
+def test_whether_we_are_genuine_asked_beside_the_balance_is_answered_before_the_identity_check(borrower):
+    reply = borrower.say("我欠多少 顺便问下你们是不是骗子")
+    assert "我们只通过官方App" in reply and "手机号" in reply, reply
+    assert reply.index("我们只通过官方App") < reply.index("手机号")
+    assert "合计应还:3,084.60元" in borrower.say("13812345678 123X")
