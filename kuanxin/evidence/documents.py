@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kuanxin.core import texts
 from kuanxin.core.policy import DocumentPolicy
@@ -24,7 +25,7 @@ from kuanxin.evidence.sealing import Sealer
 from kuanxin.evidence.sniff import sniff
 from kuanxin.evidence.storage import Storage, new_object_key
 from kuanxin.store.accounts import utc_naive
-from kuanxin.store.db import Database
+from kuanxin.store.db import Database, serialize
 from kuanxin.store.models import AuditEntry, Document
 
 MAX_NAME = 80  # characters of the borrower's file name repeated back to them (never stored)
@@ -115,15 +116,20 @@ def size_text(size: int) -> str:
     return f"{max(1, round(size / 1024))}KB"
 
 
-def attached_count(db: Database, upload: Upload) -> int:
+def attached_count(session: Session, upload: Upload) -> int:
     """Documents already attached to the same request (or, while it is being filed, in the same conversation)."""
     query = select(func.count(Document.id)).where(Document.borrower_id == upload.borrower_id,
                                                   Document.purpose == str(upload.purpose),
                                                   Document.purged_at.is_(None))
     query = (query.where(Document.reference == upload.reference) if upload.reference
              else query.where(Document.reference.is_(None), Document.conversation_id == upload.conversation_id))
-    with db.session() as session:
-        return int(session.execute(query).scalar_one())
+    return int(session.execute(query).scalar_one())
+
+
+def attachment_key(upload: Upload) -> str:
+    """What uploads counted together serialize on (kuanxin.store.db.serialize)."""
+    where = upload.reference or f"conversation:{upload.conversation_id}"
+    return f"documents:{upload.borrower_id}:{upload.purpose}:{where}"
 
 
 def accept(db: Database, storage: Storage, sealer: Sealer, upload: Upload, rules: DocumentPolicy,
@@ -136,11 +142,16 @@ def accept(db: Database, storage: Storage, sealer: Sealer, upload: Upload, rules
     if consent_id is None:
         raise NoConsent(upload.borrower_id)
     received = sniff(upload.data[:4096]).kind
-    cleaned = check(upload, rules, attached_count(db, upload))
+    with db.session() as session:
+        cleaned = check(upload, rules, attached_count(session, upload))
     object_key = new_object_key()
     storage.put(object_key, sealer.seal(object_key, cleaned.data))
     try:
         with db.session() as session:
+            # counted again where it is written: two uploads at the same instant both passed the count above
+            serialize(session, attachment_key(upload))
+            if attached_count(session, upload) >= rules.max_per_request:
+                raise Refused("too_many", limit=rules.max_per_request)
             row = Document(public_id=secrets.token_urlsafe(24), borrower_id=upload.borrower_id,
                            conversation_id=upload.conversation_id, channel=str(upload.channel),
                            purpose=purpose.value, reference=upload.reference, kind=cleaned.kind.value,

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.future import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,6 +79,16 @@ class Database:
         """One transaction: committed when the block ends, rolled back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+
+def serialize(session: Session, key: str) -> None:
+    """Until the session's transaction ends, other transactions serializing on the same key wait here, so a count
+    read next is still true when the transaction writes: a PostgreSQL advisory lock on the key; on SQLite, the
+    database's one write lock, taken now (a write statement that changes nothing) instead of at the first write."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    else:
+        session.execute(text("UPDATE borrowers SET id = id WHERE 0"))
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import threading
 
 import pytest
 from PIL import Image
@@ -143,6 +144,41 @@ def test_the_count_per_request_comes_from_the_policy(db, store):
     accept(db, store, SEALER, hardship(files.plain_pdf(), reference="YQ20261206-0002"), RULES, NOW)
     accept(db, store, SEALER, hardship(files.plain_pdf(), reference=None, conversation="c9"), RULES, NOW)
     assert len(stored_objects(store)) == RULES.max_per_request + 2
+
+
+def test_uploads_at_the_same_instant_never_exceed_the_count(db, store, monkeypatch):
+    """Eight uploads race for the last place: each passes the first count before any is written (the storage write
+    between them is held until all have counted), and exactly one is kept."""
+    agree(db)
+    for n in range(RULES.max_per_request - 1):
+        accept(db, store, SEALER, hardship(files.plain_pdf(), f"{n}.pdf"), RULES, NOW)
+    racers = 8
+    counted = threading.Barrier(racers, timeout=30)
+    put = store.put
+
+    def put_after_all_counted(key, data):
+        counted.wait()
+        put(key, data)
+
+    monkeypatch.setattr(store, "put", put_after_all_counted)
+    outcomes: list[str] = []
+
+    def upload(n: int) -> None:
+        try:
+            accept(db, store, SEALER, hardship(files.plain_pdf(), f"race{n}.pdf"), RULES, NOW)
+            outcomes.append("kept")
+        except Refused as refused:
+            outcomes.append(refused.reason)
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["kept"] + ["too_many"] * (racers - 1)
+    with db.session() as session:
+        assert len(session.execute(select(Document.id)).all()) == RULES.max_per_request
+    assert len(stored_objects(store)) == RULES.max_per_request  # a refused racer's sealed file is deleted
 
 
 def test_staff_see_the_documents_of_a_case_and_every_view_is_audited(db, store):
