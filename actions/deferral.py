@@ -77,6 +77,7 @@ class ValidateDeferralForm(AgreementForm, FormValidator):
         return {**found, **confirmation}
 
     terms_key = "deferral.terms"
+    credit_key = "deferral.credit"
 
     def terms_values(self, tracker: Tracker) -> dict:
         return {**self.expected_values(tracker, "deferral_months"), "decided": self.how_decided(tracker)}

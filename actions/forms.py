@@ -35,7 +35,7 @@ from actions.base import (
     wants_to_leave,
 )
 from actions.texts import say
-from kuanxin.core.zh_parse import is_question
+from kuanxin.core.zh_parse import CREDIT_CUE, is_question
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 # another request in the middle of a form: the borrower changed their mind
@@ -112,7 +112,10 @@ class FormValidator(KuanxinAction):
             return self.cancel()
         # a question the classifier cannot place ("这个要手续费吗") is about the request in hand
         asked_about = self.by_form.get(switch_to or (self.form if intent == "nlu_fallback" else ""))
-        if asked_about and asked_about.terms_key and is_question(latest_text(tracker)):
+        text = latest_text(tracker)
+        if self.credit_key and CREDIT_CUE.search(text) and is_question(text):
+            say(dispatcher, tracker, self.credit_key)  # "分期会影响征信吗": what this plan does to the record
+        elif asked_about and asked_about.terms_key and is_question(text):
             # "分期要另外收手续费吗", in this form or another (the terms hold no account data, so even before identity)
             validator = self if asked_about is type(self) else asked_about()
             say(dispatcher, tracker, asked_about.terms_key, **validator.terms_values(tracker))
@@ -174,6 +177,8 @@ class FormValidator(KuanxinAction):
 
     # the catalogue text that answers a question about this form's own request, asked inside it
     terms_key: str | None = None
+    # the catalogue text that answers "does this show on my credit report?" asked inside it
+    credit_key: str | None = None
 
     def terms_values(self, tracker: Tracker) -> dict[str, Any]:
         return {}

@@ -47,6 +47,7 @@ class ValidateInstallmentForm(AgreementForm, FormValidator):
         return {**found, **confirmation}
 
     terms_key = "installment.terms"
+    credit_key = "installment.credit"
 
     def terms_values(self, tracker: Tracker) -> dict:
         policy = self.policy()

@@ -763,6 +763,10 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION_RE.search(text) or _EN_QUESTION_RE.search(text))
 
 
+# "分期会影响征信吗": a question about the credit report
+CREDIT_CUE = re.compile(r"征信|信用记录|信用报告|黑名单|\bcredit (?:report|record|score|history)\b", re.I)
+
+
 # "你们是不是骗子" asked beside something else ("我欠多少 顺便问下你们是不是骗子"): answered before the identity check
 LEGITIMACY_CUE = re.compile(r"骗子|诈骗|骗人|骗局|冒充|是不是(?:真的|官方|正规)|正规(?:的|平台|公司)?吗|官方的吗"
                             r"|\b(?:scam\w*|fraud\w*|legit\w*)\b", re.I)

@@ -90,6 +90,16 @@ def test_asked_before_identity_what_each_payment_would_be_the_question_after_it_
     assert borrower.buttons() == ["3期", "6期", "12期", "24期", "36期"]
 
 
+def test_asked_about_the_credit_report_inside_a_plan_the_answer_is_about_the_plan(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分期还款协议" in borrower.say("分6期")
+    reply = borrower.say("等等 分期会影响征信吗")
+    assert "分期不会删除已经发生的逾期记录" in reply and "保留5年" in reply, reply
+    assert "每天增加约" not in reply  # not the general consequences of being overdue
+    assert "回到分期协议" in reply and borrower.buttons() == ["我同意", "取消"]
+    assert REFERENCE.search(borrower.say("我同意"))
+
+
 def test_a_correction_before_confirming_changes_the_plan(borrower, db):
     borrower.verify("13812345678", "123X")  # inside the envelope: the confirmation is the written agreement
     assert "分6期偿还" in borrower.say("分6期")
