@@ -100,6 +100,15 @@ def test_asked_about_the_credit_report_inside_a_plan_the_answer_is_about_the_pla
     assert REFERENCE.search(borrower.say("我同意"))
 
 
+def test_a_request_said_with_its_hardship_is_the_request_with_its_reason(borrower):
+    """The classifier splits "我想延期 现在失业了 没收入" between the request and the hardship: it is the request."""
+    assert "手机号" in borrower.say("我想延期 现在失业了 没收入")
+    borrower.say("13812345678")
+    assert "延期几个月" in borrower.say("123X")
+    summary = borrower.say("3个月")
+    assert "原因:现在失业了,没收入" in summary and "确认提交吗" in summary, summary
+
+
 def test_a_correction_before_confirming_changes_the_plan(borrower, db):
     borrower.verify("13812345678", "123X")  # inside the envelope: the confirmation is the written agreement
     assert "分6期偿还" in borrower.say("分6期")
