@@ -38,20 +38,7 @@ from kuanxin.core import settings
 from kuanxin.core.settings import rasa_store_env
 from kuanxin.ops import preflight
 from kuanxin.wechat.config import check_settings_or_exit
-from runtime import (
-    health,
-    language,
-    nlu,
-    payment_news,
-    privacy,
-    safety,
-    satisfaction,
-    speed,
-    state_history,
-    stores,
-    timings,
-    turns,
-)
+from runtime import health, language, nlu, payment_news, privacy, safety, satisfaction, speed, stores, timings, turns
 
 
 @functools.lru_cache(maxsize=1)
@@ -132,7 +119,6 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     LogisticRegressionClassifier.process = _classify_unless_featureless
     speed.install()
-    state_history.install()  # the policies' state history carried on within a turn, not rebuilt per prediction
     stores.install()
     privacy.install()  # wraps stores' save: what is stored has no full phone or ID number; logs masked
     turns.install()
