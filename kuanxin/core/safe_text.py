@@ -21,6 +21,11 @@ def has_unsafe_characters(value: str) -> bool:
                                                   for c in value)
 
 
+def unstorable(value: str) -> bool:
+    """NUL or a lone surrogate: what no database kuanxin writes to can hold (other control characters it can)."""
+    return "\x00" in value or bool(_SURROGATES.search(value))
+
+
 def clean_text(value: str, limit: int) -> str:
     """The text without control characters or lone surrogates, trimmed and cut to `limit` characters."""
     value = _SURROGATES.sub("", value)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 
 from kuanxin.core.money import to_money
+from kuanxin.core.safe_text import unstorable
 from kuanxin.core.vocab import LoanStatus, RequestStatus, RequestType
 from kuanxin.lending.identity import mask_id_number
 from kuanxin.store import classes
@@ -69,6 +70,9 @@ class FieldChecker:
             return None
         if len(value) > max_len:
             self.fail(f"{where}.{key}", f"longer than {max_len} characters")
+            return None
+        if unstorable(value):
+            self.fail(f"{where}.{key}", "holds a character that cannot be stored (NUL or a lone surrogate)")
             return None
         return value.strip()
 

@@ -145,3 +145,15 @@ def test_text_with_copy_s_own_characters_is_stored_as_sent(db, monkeypatch):
     with db.session() as session:
         assert session.get(Borrower, "B9001").name == awkward.strip()
         assert session.get(Loan, "L9001").product == "消费贷\\t"
+
+
+def test_text_no_database_can_hold_is_rejected_with_its_reason_and_the_rest_written(db, monkeypatch):
+    """A NUL or a lone surrogate (a JSON escape can carry either) once stopped the whole sync at the insert."""
+    monkeypatch.setenv("KUANXIN_TODAY", TODAY.isoformat())
+    summary = run(db, [{**BORROWER, "id": "B0", "name": "周\x00敏"}, {**LOAN, "id": "L0", "product": "消费\ud800贷"},
+                       *BOOK])
+    assert summary.total("rejected") == 2 and summary.total("inserted") == 5
+    reasons = dict(summary.reasons)
+    assert "name: holds a character that cannot be stored" in reasons["line 1"]
+    assert "product: holds a character that cannot be stored" in reasons["line 2"]
+    assert total(db) == Decimal("2396.50")
