@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kuanxin.core.money import ZERO
 from kuanxin.core.policy import PaymentPolicy
-from kuanxin.lending.ledger import Entry, Instalment, replay
+from kuanxin.lending.ledger import Applied, Entry, Instalment, LoanLedger, replay
 from kuanxin.store.db import Database
 from kuanxin.store.models import Loan, Payment, PaymentAcknowledgement, ScheduleRow
 
@@ -51,17 +51,26 @@ def apply_ledger(loan: Loan, payments: list[Payment], policy: PaymentPolicy) -> 
 def settle(loan: Any, schedule: list[Any], payments: list[Any], policy: PaymentPolicy) -> None:
     """Writes onto the schedule's rows (in period order) what the loan's ledger applied, and the loan's credit:
     ORM objects, or the sync's rows not yet inserted (kuanxin/store/sync.py settles a new loan before writing it)."""
+    ledger = replayed(loan, schedule, ledger_entries(payments), policy)
+    for row in schedule:
+        for name, value in ledger_figures(row, ledger.rows[row.period]).items():
+            setattr(row, name, value)
+    loan.credit = ledger.credit
+
+
+def replayed(loan: Any, schedule: list[Any], entries: list[Entry], policy: PaymentPolicy) -> LoanLedger:
+    """The loan's ledger replayed over its schedule rows (kuanxin/lending/ledger.py)."""
     terms = [Instalment(row.period, row.due_date, row.principal, row.interest, row.opening_paid or ZERO)
              for row in schedule]
-    ledger = replay(terms, loan.penalty_daily_rate, loan.late_fee, ledger_entries(payments),
-                    policy.allocation_order)
-    for row in schedule:
-        applied = ledger.rows[row.period]
-        row.paid, row.paid_penalty, row.paid_late_fee = applied.paid, applied.paid_penalty, applied.paid_late_fee
-        row.penalty_accrued, row.accrued_to = applied.penalty_accrued, applied.accrued_to
-        row.late_fee_charged = applied.late_fee_charged
-        row.paid_on = applied.paid_on or (row.paid_on if row.opening_paid else None)
-    loan.credit = ledger.credit
+    return replay(terms, loan.penalty_daily_rate, loan.late_fee, entries, policy.allocation_order)
+
+
+def ledger_figures(row: Any, applied: Applied) -> dict[str, Any]:
+    """A schedule row's ledger columns as the replay left them; a row paid before the ledger began keeps its day."""
+    return {"paid": applied.paid, "paid_penalty": applied.paid_penalty, "paid_late_fee": applied.paid_late_fee,
+            "penalty_accrued": applied.penalty_accrued, "accrued_to": applied.accrued_to,
+            "late_fee_charged": applied.late_fee_charged,
+            "paid_on": applied.paid_on or (row.paid_on if row.opening_paid else None)}
 
 
 def recompute_rows(session: Session, loan_ids: Iterable[str], policy: PaymentPolicy) -> int:
@@ -120,15 +129,9 @@ LEDGER_VALUES = "(%s::integer, %s::numeric, %s::numeric, %s::numeric, %s::numeri
 def replayed_rows(loan: Any, schedule: list[Any], entries: list[Entry], policy: PaymentPolicy,
                   changed: list[dict[str, Any]]) -> Decimal:
     """Adds to `changed` each schedule row whose ledger figures differ from the replay's; the loan's credit."""
-    terms = [Instalment(row.period, row.due_date, row.principal, row.interest, row.opening_paid or ZERO)
-             for row in schedule]
-    ledger = replay(terms, loan.penalty_daily_rate, loan.late_fee, entries, policy.allocation_order)
+    ledger = replayed(loan, schedule, entries, policy)
     for row in schedule:
-        applied = ledger.rows[row.period]
-        figures = {"paid": applied.paid, "paid_penalty": applied.paid_penalty, "paid_late_fee": applied.paid_late_fee,
-                   "penalty_accrued": applied.penalty_accrued, "accrued_to": applied.accrued_to,
-                   "late_fee_charged": applied.late_fee_charged,
-                   "paid_on": applied.paid_on or (row.paid_on if row.opening_paid else None)}
+        figures = ledger_figures(row, ledger.rows[row.period])
         if any(getattr(row, name) != value for name, value in figures.items()):
             changed.append({"id": row.id, **figures})
     return ledger.credit

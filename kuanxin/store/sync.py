@@ -31,7 +31,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kuanxin.core import clock
-from kuanxin.core.money import to_money
+from kuanxin.core.money import ZERO, to_money
 from kuanxin.core.policy import PaymentPolicy, SegmentPolicy
 from kuanxin.core.policy import current as current_policy
 from kuanxin.lending.identity import mask_id_number
@@ -455,8 +455,8 @@ def apply_schedule(known: Known, record: dict[str, Any], changed: set[str], sour
 
 
 # a new schedule row's ledger figures before its loan's ledger is replayed (the columns' database defaults)
-UNSETTLED = {"paid_penalty": Decimal("0.00"), "paid_late_fee": Decimal("0.00"), "penalty_accrued": Decimal("0.00"),
-             "accrued_to": None, "late_fee_charged": False, "paid_on": None}
+UNSETTLED = {"paid_penalty": ZERO, "paid_late_fee": ZERO, "penalty_accrued": ZERO, "accrued_to": None,
+             "late_fee_charged": False, "paid_on": None}
 
 
 def apply_payment(known: Known, record: dict[str, Any], changed: set[str], source: str) -> str:

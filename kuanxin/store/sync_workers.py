@@ -195,22 +195,24 @@ def run(db: Database, policy: PaymentPolicy, segments: SegmentPolicy, records: I
             for item in window:
                 worker, barrier = router.route(item[1])
                 if barrier:
-                    for held, batch in enumerate(pending):
-                        if batch:
-                            workers.send(held, ("batch", batch))
-                            pending[held] = []
+                    send_pending(workers, pending)
                     workers.barrier()
                 pending[worker].append(item)
                 if len(pending[worker]) >= BATCH:
-                    workers.send(worker, ("batch", pending[worker]))
-                    pending[worker] = []
-        for worker, batch in enumerate(pending):
-            if batch:
-                workers.send(worker, ("batch", batch))
+                    send_pending(workers, pending, worker)
+        send_pending(workers, pending)
         results = workers.finish()
     finally:
         workers.stop()
     return merged(summary for summary, _ in results), set().union(*(changed for _, changed in results))
+
+
+def send_pending(workers: Workers, pending: list[list[tuple[str, Any]]], only: int | None = None) -> None:
+    """Each worker's held records (or only this worker's) as one batch; none are held afterwards."""
+    for worker, batch in enumerate(pending):
+        if batch and only in (None, worker):
+            workers.send(worker, ("batch", batch))
+            pending[worker] = []
 
 
 def windows(records: Iterable[tuple[str, Any]]) -> Iterator[list[tuple[str, Any]]]:
