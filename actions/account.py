@@ -14,9 +14,10 @@ from actions.base import KuanxinAction, accounts, the_borrower, verified_borrowe
 from actions.loan_facts import question_text, settlement_addendum
 from actions.paying import add_pay_links
 from actions.render import Composed, loan_title, overdue_summary, percent, promise_line, request_line
-from actions.requests_common import availability_lines, other_options, plans_named, repay_button
+from actions.requests_common import availability_lines, other_options, repay_button
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Day, Money
+from kuanxin.core.zh_parse import plans_named
 from kuanxin.lending import plans
 from kuanxin.lending.overdue import LoanStatement
 

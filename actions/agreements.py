@@ -22,7 +22,6 @@ from actions.base import (
     latest_intent,
     latest_text,
     verified_borrower,
-    wants_to_leave,
 )
 from actions.render import Composed, loan_title, schedule_block
 from actions.texts import language_of, say, text_for
@@ -163,6 +162,7 @@ class AgreementForm:
     kind: str  # installment | deferral
     length_slot: str  # installment_periods | deferral_months
     confirm_slot: str
+    declines: Callable[[Tracker], bool]  # FormValidator.declines: no or leaving, not a change of mind
 
     def how_decided(self, tracker: Tracker) -> str:
         """For the terms: what the assistant may approve on the spot (the policy's envelope), and that the rest goes
@@ -203,7 +203,7 @@ class AgreementForm:
         if accepts(latest_text(tracker)):
             # only the text shown can be accepted: changed meanwhile (a payment came in), it is shown again
             return {self.confirm_slot: True} if draft.sha256 == tracker.get_slot(SHOWN) else {}
-        if latest_intent(tracker) == "deny" or wants_to_leave(tracker):
+        if self.declines(tracker):  # "算了 还是延期吧" is a change of mind, not a no
             return {self.confirm_slot: False}
         return {}
 

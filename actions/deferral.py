@@ -13,10 +13,10 @@ from actions.asks import deferral_months_open
 from actions.base import KuanxinAction, accounts, activating, latest_text, the_borrower, verified_borrower
 from actions.forms import REASK_SLOT, FormValidator, trigger_text
 from actions.render import loan_title
-from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots, plans_named
+from actions.requests_common import SubmitPlanAction, confirm_buttons, loan_slots
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Clauses, Items, LongDay, Money
-from kuanxin.core.zh_parse import HARDSHIP_CUE, find_month_count
+from kuanxin.core.zh_parse import HARDSHIP_CUE, find_month_count, plans_named
 from kuanxin.lending import eligibility, plans
 from kuanxin.lending.overdue import loan_statement
 

@@ -7,9 +7,10 @@ as "延期两个月,因为我失业了" can fill several slots. Then, in this or
 2. leaving (算了 / 不办了 / 先不用) ends the form, at every step (see 4 for a change of mind);
 3. a question the assistant can answer (actions/answers.py) is answered, and the form asks its
    pending question again in one short line;
-4. another request (a change of mind) leaves the form for that request's form; a request for a person,
-   a dispute or an abuse complaint leaves it for action_escalate (the rules in data/rules/forms.yml
-   do this before the form runs; here is the same for a message the rules did not catch);
+4. another request (a change of mind, also when said as leaving: "算了 还是分期吧") leaves the form for that
+   request's form; a request for a person, a dispute or an abuse complaint leaves it for action_escalate (the
+   rules in data/rules/forms.yml do this before the form runs; here is the same for a message the rules did
+   not catch);
 5. anything else gets a re-ask that says what is expected, with an example.
 The form never rejects a message, so nothing falls through to a generic "what else?".
 """
@@ -34,8 +35,9 @@ from actions.base import (
     user_messages,
     wants_to_leave,
 )
+from actions.requests_common import FORMS
 from actions.texts import say
-from kuanxin.core.zh_parse import CREDIT_CUE, is_question
+from kuanxin.core.zh_parse import CREDIT_CUE, is_question, plans_wanted
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 # another request in the middle of a form: the borrower changed their mind
@@ -105,11 +107,12 @@ class FormValidator(KuanxinAction):
         intent = latest_intent(tracker)
         if intent in HAND_OVER_INTENTS:
             return self.switch("action_escalate")
-        switch_to = SWITCH_TO.get(intent or "")
-        if switch_to and switch_to != self.form and tracker.get_slot("verified"):
-            return self.switch(switch_to)  # before leaving: "算了还是分期吧" is a change of mind
+        changed_to = self.changed_to(tracker)
+        if changed_to and tracker.get_slot("verified"):
+            return self.switch(changed_to)  # before leaving: "算了 还是分期吧" is a change of mind
         if wants_to_leave(tracker):
             return self.cancel()
+        switch_to = SWITCH_TO.get(intent or "")
         # a question the classifier cannot place ("这个要手续费吗") is about the request in hand
         asked_about = self.by_form.get(switch_to or (self.form if intent == "nlu_fallback" else ""))
         text = latest_text(tracker)
@@ -133,12 +136,26 @@ class FormValidator(KuanxinAction):
         return [SlotSet(REASK_SLOT, True), SlotSet("requested_slot", requested)]
 
     def digressing(self, tracker: Tracker) -> bool:
-        """The message is about something else (a question, leaving, a person, another request: "那还是分期吧"),
-        so no free-text answer."""
+        """The message is about something else (a question, leaving, a person, another request: "那还是分期吧",
+        "算了 还是分期吧"), so no free-text answer."""
         intent = latest_intent(tracker)
-        return (wants_to_leave(tracker) or intent in HAND_OVER_INTENTS
-                or SWITCH_TO.get(intent or "", self.form) != self.form
+        return (wants_to_leave(tracker) or intent in HAND_OVER_INTENTS or self.changed_to(tracker) is not None
                 or answerable(intent, bool(tracker.get_slot("verified"))))
+
+    def changed_to(self, tracker: Tracker) -> str | None:
+        """Where a change of mind leaves this form for: another request ("那还是分期吧"), or leaving or no said with
+        another plan ("算了 还是分期吧", "不了 还是延期吧": classified as leaving, still a change of mind; a plain
+        "算了", or "算了 不延期了" in the deferral form, leaves)."""
+        intent = latest_intent(tracker)
+        target = SWITCH_TO.get(intent or "")
+        if target in (None, self.form) and (intent == "deny" or wants_to_leave(tracker)):
+            target = next((FORMS[kind] for kind in plans_wanted(latest_text(tracker)) if FORMS[kind] != self.form),
+                          None)
+        return target if target != self.form else None
+
+    def declines(self, tracker: Tracker) -> bool:
+        """No, or leaving, to what the form shows; not a change of mind (that leaves for the other request)."""
+        return (latest_intent(tracker) == "deny" or wants_to_leave(tracker)) and self.changed_to(tracker) is None
 
     def corrects(self, found: dict, tracker: Tracker) -> bool:
         """A new value for anything the summary shows (periods, months, date, amount)."""
@@ -154,12 +171,11 @@ class FormValidator(KuanxinAction):
 
     def confirmation(self, tracker: Tracker, requested: str | None) -> dict:
         """The borrower's yes or no to the summary the form showed."""
-        intent = latest_intent(tracker)
         if requested != self.confirm_slot or activating(tracker):
             return {}
-        if intent == "affirm":
+        if latest_intent(tracker) == "affirm":
             return {self.confirm_slot: True}
-        if intent == "deny" or wants_to_leave(tracker):
+        if self.declines(tracker):
             return {self.confirm_slot: False}
         return {}
 

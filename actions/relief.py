@@ -18,13 +18,13 @@ from actions.requests_common import (
     option_button,
     option_words,
     other_options,
-    plans_named,
 )
 from actions.satisfaction import offer_question
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Money
 from kuanxin.core.money import ZERO
 from kuanxin.core.vocab import SatisfactionOutcome
+from kuanxin.core.zh_parse import plans_named
 from kuanxin.lending import plans
 
 

@@ -1,7 +1,6 @@
 """Pieces the deferral, installment and waiver conversations share."""
 from __future__ import annotations
 
-import re
 from abc import abstractmethod
 from typing import Any
 
@@ -40,13 +39,6 @@ def human_button(tracker: Tracker) -> dict:
 
 def repay_button(tracker: Tracker) -> dict:
     return {"title": text_for(tracker, "button.repayment_methods"), "payload": "/ask_repayment_methods"}
-# a plan named inside a message about something else ("看看欠多少 另外能不能延期", "想延期俩月 孩子住院了")
-REQUEST_CUES = {
-    "deferral": re.compile("延期|推迟|往后推|缓[一两俩几个些]|宽限|晚点还|晚几个月"
-                           r"|\b(?:defer\w*|postpon\w*|delay\w*|extension|extend|more time|grace period)\b", re.I),
-    "installment": re.compile("分期|分[0-9几两俩三六十]+[个期]|分成[0-9几两俩三六十]+"
-                              r"|\b(?:installments?|instalments?|payment plan|split (?:it|the|my)\b)", re.I),
-}
 FORMS = {"deferral": "deferral_form", "installment": "installment_form"}
 
 
@@ -81,10 +73,6 @@ def open_kinds(borrower: Borrower, today, policy, exclude: str = "") -> list[str
 
 def other_options(tracker: Tracker, borrower: Borrower, today, policy, exclude: str = "") -> list[dict]:
     return [option_button(tracker, kind) for kind in open_kinds(borrower, today, policy, exclude)]
-
-
-def plans_named(text: str) -> list[str]:
-    return [kind for kind, cue in REQUEST_CUES.items() if cue.search(text)]
 
 
 def availability_lines(tracker: Tracker, borrower: Borrower, kinds: list[str], today, policy) -> list[str]:

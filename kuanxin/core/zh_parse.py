@@ -767,6 +767,29 @@ def is_question(text: str) -> bool:
 CREDIT_CUE = re.compile(r"征信|信用记录|信用报告|黑名单|\bcredit (?:report|record|score|history)\b", re.I)
 
 
+# a plan named inside a message about something else ("看看欠多少 另外能不能延期", "想延期俩月 孩子住院了")
+REQUEST_CUES = {
+    "deferral": re.compile("延期|推迟|往后推|缓[一两俩几个些]|宽限|晚点还|晚几个月"
+                           r"|\b(?:defer\w*|postpon\w*|delay\w*|extension|extend|more time|grace period)\b", re.I),
+    "installment": re.compile("分期|分[0-9几两俩三六十]+[个期]|分成[0-9几两俩三六十]+"
+                              r"|\b(?:installments?|instalments?|payment plan|split (?:it|the|my)\b)", re.I),
+}
+# what comes before a plan named to refuse it: "不延期了", "别让我分期", "不想再申请延期", "don't want an extension"
+REFUSED_BEFORE = re.compile(r"(?:不|别|没|甭)(?:想|要|用|再|打算|申请|办|考虑|让|给|我)*\s*$"
+                            r"|\b(?:no|not|don'?t(?: want)?)\s+(?:an?\s+|the\s+|to\s+)?$", re.I)
+
+
+def plans_named(text: str) -> list[str]:
+    return [kind for kind, cue in REQUEST_CUES.items() if cue.search(text)]
+
+
+def plans_wanted(text: str) -> list[str]:
+    """The plans a message names other than to refuse them: "算了 还是分期吧" wants an installment plan,
+    "算了 不延期了" no plan at all."""
+    return [kind for kind, cue in REQUEST_CUES.items()
+            if any(not REFUSED_BEFORE.search(text[:match.start()]) for match in cue.finditer(text))]
+
+
 # "你们是不是骗子" asked beside something else ("我欠多少 顺便问下你们是不是骗子"): answered before the identity check
 LEGITIMACY_CUE = re.compile(r"骗子|诈骗|骗人|骗局|冒充|是不是(?:真的|官方|正规)|正规(?:的|平台|公司)?吗|官方的吗"
                             r"|\b(?:scam\w*|fraud\w*|legit\w*)\b", re.I)

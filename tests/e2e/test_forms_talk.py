@@ -185,3 +185,24 @@ def test_a_change_of_mind_moves_to_the_other_request(borrower, db):
     switched = borrower.say("还是申请延期吧")
     assert "延期几个月" in switched and "分几期" not in switched
     assert "原因" in borrower.say("3个月")
+
+
+def test_leaving_words_that_name_the_other_plan_switch_to_it_and_back(borrower, db):
+    borrower.verify("13812345678", "123X")
+    borrower.say("我想延期三个月")
+    assert "原因" in borrower.replies[-1]["text"]
+    switched = borrower.say("算了 还是分期吧")  # classified as leaving: still a change of mind
+    assert "分几期" in switched and "已取消" not in switched, switched
+    back = borrower.say("算了 还是延期吧")
+    assert "延期" in back and "已取消" not in back and "分几期" not in back, back
+    assert "已取消" in borrower.say("算了")  # leaving said alone leaves
+    assert requests_of(db, borrower.sender) == []
+
+
+def test_leaving_words_that_name_the_other_plan_switch_even_at_the_agreement(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分期还款协议" in borrower.say("我想分6期")
+    switched = borrower.say("算了 还是延期吧")
+    assert "延期几个月" in switched and "已取消" not in switched, switched
+    assert "已取消" in borrower.say("算了 不延期了")  # the plan in hand refused: leaving
+    assert requests_of(db, borrower.sender) == []

@@ -14,6 +14,7 @@ from kuanxin.core.zh_parse import (
     normalize_text,
     parse_chinese_number,
     parse_date,
+    plans_wanted,
 )
 
 D = dt.date
@@ -794,3 +795,18 @@ def test_chinese_is_read_as_before_when_a_message_has_no_english():
         assert english_as_chinese(text) == text or text == "APR是多少"
     assert find_month_count("延期两个月") == 2 and find_period_count("分6期") == 6
     assert parse_date("下周五", EN_TODAY) == dt.date(2026, 11, 27)
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("算了 还是分期吧", ["installment"]),
+    ("不要了 分期吧", ["installment"]),
+    ("算了不延期了 还是分期吧", ["installment"]),
+    ("算了 不延期了", []),
+    ("别分期了", []),
+    ("不想再申请延期", []),
+    ("算了", []),
+    ("never mind, a payment plan please", ["installment"]),
+    ("I don't want an extension", []),
+])
+def test_plans_wanted_are_named_and_not_refused(text, wanted):
+    assert plans_wanted(text) == wanted
