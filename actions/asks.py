@@ -13,12 +13,11 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.agreements import per_period_text
-from actions.base import KuanxinAction, latest_intent, latest_text, verified_borrower
+from actions.base import KuanxinAction, verified_borrower
 from actions.forms import REASK_SLOT
 from actions.texts import language_of, say, text_for
 from kuanxin.core.clock import beijing_date
 from kuanxin.core.formats import Day, Items
-from kuanxin.core.zh_parse import LEGITIMACY_CUE
 from kuanxin.lending import plans
 from kuanxin.store.models import ServiceRequest
 
@@ -56,15 +55,10 @@ class AskSlot(KuanxinAction, ABC):
 
 
 class AskPhoneNumber(AskSlot):
-    slot = "phone_number"
+    """"我欠多少 顺便问下你们是不是骗子": whether we are who we say was answered as the check started
+    (actions/forms.py, legitimacy_asked_too)."""
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        """"我欠多少 顺便问下你们是不是骗子": whether we are who we say is answered before we ask for a phone number."""
-        if (not tracker.get_slot(REASK_SLOT) and latest_intent(tracker) != "ask_legitimacy"
-                and LEGITIMACY_CUE.search(latest_text(tracker))):
-            say(dispatcher, tracker, "legitimacy.answer")
-        return await super().act(dispatcher, tracker, domain)
+    slot = "phone_number"
 
 
 class AskIdLast4(AskSlot):

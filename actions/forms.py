@@ -13,6 +13,8 @@ as "延期两个月,因为我失业了" can fill several slots. Then, in this or
    not catch);
 5. anything else gets a re-ask that says what is expected, with an example.
 The form never rejects a message, so nothing falls through to a generic "what else?".
+The message that starts a form may ask something besides: whether we are genuine, and (for a plan) what is owed,
+are answered before the form's first question.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from actions.base import (
 )
 from actions.requests_common import FORMS
 from actions.texts import say
-from kuanxin.core.zh_parse import CREDIT_CUE, is_question, plans_wanted
+from kuanxin.core.zh_parse import CREDIT_CUE, LEGITIMACY_CUE, is_question, plans_wanted
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 # another request in the middle of a form: the borrower changed their mind
@@ -56,6 +58,12 @@ def trigger_text(tracker: Tracker, intent: str) -> str:
     A form another action started ("想延期俩月 孩子住院了", classified as hardship) starts from the
     latest message."""
     return next((text for text, said in user_messages(tracker) if said == intent), None) or latest_text(tracker)
+
+
+def legitimacy_asked_too(tracker: Tracker) -> bool:
+    """The message that starts a form also asks whether we are genuine ("我欠多少 顺便问下你们是不是骗子" starting the
+    identity check, "我想延期 你们是正规的吗" the deferral form): answered before the form's first question."""
+    return latest_intent(tracker) != "ask_legitimacy" and bool(LEGITIMACY_CUE.search(latest_text(tracker)))
 
 
 class FormValidator(KuanxinAction):
@@ -79,6 +87,8 @@ class FormValidator(KuanxinAction):
         requested = tracker.get_slot("requested_slot")
         answering = requested is not None  # not activating: the form has asked something
         values = {slot: tracker.get_slot(slot) for slot in self.slots}
+        if not answering and legitimacy_asked_too(tracker):
+            await answer("ask_legitimacy", dispatcher, tracker, domain)
         if not answering and self.balance_asked_too(tracker):
             await answer("check_overdue", dispatcher, tracker, domain)
         said_before = len(dispatcher.messages)

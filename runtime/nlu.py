@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 
-from kuanxin.core.zh_parse import normalize_text
+from kuanxin.core.zh_parse import normalize_text, plans_wanted
 
 
 @functools.lru_cache(maxsize=8192)
@@ -100,13 +100,15 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         """A message of punctuation alone ("？？？", "。。。") says nothing: no intent is sure of it, so the
         FallbackClassifier after this one asks the borrower to say it again (instead of "I can't help with that").
-        A request said with the hardship behind it is the request (request_with_its_reason)."""
+        A request said with the hardship behind it is the request (request_with_its_reason), and so is a request
+        said beside whether we are genuine (request_beside_legitimacy)."""
         messages = super().process(messages)
         for message in messages:
             if only_punctuation(message.get(TEXT) or ""):
                 message.set("intent", {**message.get("intent"), "confidence": 0.0}, add_to_output=True)
             else:
                 request_with_its_reason(message)
+                request_beside_legitimacy(message)
         return messages
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
@@ -139,6 +141,29 @@ def request_with_its_reason(message: Message) -> None:
     merged = {**request, "confidence": request["confidence"] + reason["confidence"]}
     message.set("intent", merged, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [merged, *ranking[2:]], add_to_output=True)
+
+
+# "我想分期 每期多少 顺便问下你们是正规平台吗" reads as the legitimacy question (its words are the strongest), and the
+# request would be lost: the message is the request, whose form answers the question first (actions/forms.py, by the
+# words: kuanxin.core.zh_parse.LEGITIMACY_CUE), before asking for a phone number or for the plan's terms.
+LEGITIMACY_INTENT = "ask_legitimacy"
+PLAN_REQUESTS = {"deferral": "request_deferral", "installment": "request_installment"}
+
+
+def request_beside_legitimacy(message: Message) -> None:
+    """When the likeliest intent is the legitimacy question and the text asks for one plan (named, not refused), the
+    message is that plan's request, with the question's confidence added (the question leaves the ranking)."""
+    intent = message.get("intent") or {}
+    wanted = plans_wanted(message.get(TEXT) or "")
+    if intent.get("name") != LEGITIMACY_INTENT or len(wanted) != 1:
+        return
+    name = PLAN_REQUESTS[wanted[0]]
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    request = next((r for r in ranking if r["name"] == name), {"name": name, "confidence": 0.0})
+    merged = {**request, "confidence": request["confidence"] + intent["confidence"]}
+    others = [r for r in ranking if r["name"] not in (name, LEGITIMACY_INTENT)]
+    message.set("intent", merged, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [merged, *others], add_to_output=True)
 
 
 def only_punctuation(text: str) -> bool:

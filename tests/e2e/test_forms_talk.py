@@ -206,3 +206,22 @@ def test_leaving_words_that_name_the_other_plan_switch_even_at_the_agreement(bor
     assert "延期几个月" in switched and "已取消" not in switched, switched
     assert "已取消" in borrower.say("算了 不延期了")  # the plan in hand refused: leaving
     assert requests_of(db, borrower.sender) == []
+
+
+def test_a_plan_asked_for_beside_whether_we_are_genuine_gets_the_answer_then_the_identity_check(borrower):
+    reply = borrower.say("你好 我想分期 每期多少 顺便问下你们是正规平台吗")
+    assert "我们只通过官方App" in reply and "手机号" in reply, reply
+    assert reply.index("我们只通过官方App") < reply.index("手机号")
+    resumed = borrower.say("13812345678 123X")
+    assert "分几期" in resumed and "分6期每期514.10元" in resumed and "还有什么可以帮您" not in resumed, resumed
+    assert "我们只通过官方App" not in resumed  # answered once
+
+
+def test_a_deferral_asked_for_beside_whether_we_are_genuine_gets_both_verified_or_not(borrower, another_borrower):
+    reply = borrower.say("我想延期 你们是正规的吗")
+    assert "我们只通过官方App" in reply and "手机号" in reply, reply
+    assert "延期几个月" in borrower.say("13812345678 123X")
+    another_borrower.verify("13812345678", "123X")
+    reply = another_borrower.say("我想延期 你们是正规的吗")
+    assert "我们只通过官方App" in reply and "延期几个月" in reply, reply
+    assert reply.index("我们只通过官方App") < reply.index("延期几个月")

@@ -6,12 +6,12 @@ import pytest
 from rasa.shared.nlu.constants import INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from runtime.nlu import request_with_its_reason
+from runtime.nlu import request_beside_legitimacy, request_with_its_reason
 
 
-def classified(*ranking: tuple[str, float]) -> Message:
+def classified(*ranking: tuple[str, float], text: str = "…") -> Message:
     entries = [{"name": name, "confidence": confidence} for name, confidence in ranking]
-    return Message(data={"text": "…", "intent": entries[0], INTENT_RANKING_KEY: entries})
+    return Message(data={"text": text, "intent": entries[0], INTENT_RANKING_KEY: entries})
 
 
 @pytest.mark.parametrize("first, second", [(("request_deferral", 0.52), ("state_hardship", 0.48)),
@@ -34,4 +34,26 @@ def test_anything_else_is_left_as_classified(ranking):
     message = classified(*ranking)
     before = (dict(message.get("intent")), list(message.get(INTENT_RANKING_KEY)))
     request_with_its_reason(message)
+    assert (message.get("intent"), message.get(INTENT_RANKING_KEY)) == before
+
+
+@pytest.mark.parametrize("text, intent", [("你好 我想分期 每期多少 顺便问下你们是正规平台吗", "request_installment"),
+                                           ("我想延期 你们是正规的吗", "request_deferral")])
+def test_a_plan_asked_for_beside_whether_we_are_genuine_is_the_request(text, intent):
+    message = classified(("ask_legitimacy", 0.7), ("greet", 0.2), (intent, 0.1), text=text)
+    request_beside_legitimacy(message)
+    assert message.get("intent") == {"name": intent, "confidence": pytest.approx(0.8)}
+    assert [entry["name"] for entry in message.get(INTENT_RANKING_KEY)] == [intent, "greet"]
+
+
+@pytest.mark.parametrize("text, ranking", [
+    ("你们是不是骗子", [("ask_legitimacy", 0.9)]),  # no plan named
+    ("分期还是延期好 你们是正规的吗", [("ask_legitimacy", 0.9)]),  # two plans: which one is not said
+    ("别让我分期 你们是骗子吧", [("ask_legitimacy", 0.9)]),  # a plan refused
+    ("我想分期 你们是正规的吗", [("request_installment", 0.6), ("ask_legitimacy", 0.4)]),  # already the request
+])
+def test_the_legitimacy_question_without_one_plan_wanted_is_left_as_classified(text, ranking):
+    message = classified(*ranking, text=text)
+    before = (dict(message.get("intent")), list(message.get(INTENT_RANKING_KEY)))
+    request_beside_legitimacy(message)
     assert (message.get("intent"), message.get(INTENT_RANKING_KEY)) == before
