@@ -91,9 +91,9 @@ def offer(tracker: Tracker, kind: str, borrower: Borrower, loan: Loan, length: i
     return quote, decision, draft
 
 
-def per_period_text(tracker: Tracker, today: dt.date, policy: Policy) -> str:
-    """"分期的话每期多少": for a verified borrower, each choice's payment on their loan ('' before verification)."""
-    borrower = verified_borrower(tracker)
+def per_period_text(tracker: Tracker, borrower: Borrower | None, today: dt.date, policy: Policy) -> str:
+    """"分期的话每期多少": for the verified borrower (verified_borrower), each choice's payment on their loan
+    ('' before verification)."""
     loan = (plans.find_loan(borrower, tracker.get_slot("loan_id")) or plans.default_loan(borrower, today)
             if borrower is not None else None)
     if borrower is None or loan is None:

@@ -19,7 +19,7 @@ from actions.texts import language_of, say, text_for
 from kuanxin.core.clock import beijing_date
 from kuanxin.core.formats import Day, Items
 from kuanxin.lending import plans
-from kuanxin.store.models import ServiceRequest
+from kuanxin.store.models import Borrower, ServiceRequest
 
 # what a choice button sends: words the form's parser reads (kuanxin.core.zh_parse), in the conversation's language,
 # so a tap never reads as a message in the other language (runtime/language.py)
@@ -46,9 +46,12 @@ class AskSlot(KuanxinAction, ABC):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        values, buttons = self.choices(tracker)
-        say(dispatcher, tracker, question_key(tracker, self.slot), buttons=buttons, **values)
+        self.ask(dispatcher, tracker, *self.choices(tracker))
         return []
+
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict[str, Any],
+            buttons: list[dict]) -> None:
+        say(dispatcher, tracker, question_key(tracker, self.slot), buttons=buttons, **values)
 
     def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
         return {}, []
@@ -71,21 +74,26 @@ class AskDeferralReason(AskSlot):
 
 class PendingAware(AskSlot, ABC):
     """Asks for a plan's terms, first saying so when a request of that kind is already pending on the loan:
-    the borrower is changing it, not filing another."""
+    the borrower is changing it, not filing another. The borrower's profile is read once, for both."""
 
     kind: str
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        pending = None if tracker.get_slot(REASK_SLOT) else pending_on_loan(tracker, self.kind)
+        borrower = verified_borrower(tracker)
+        pending = None if tracker.get_slot(REASK_SLOT) else pending_on_loan(tracker, borrower, self.kind)
         if pending is not None:
             say(dispatcher, tracker, f"request.pending_note.{self.kind}", reference=pending.reference,
                 months=pending.months, periods=pending.periods, day=Day(beijing_date(pending.created_at)))
-        return await super().act(dispatcher, tracker, domain)
+        self.ask(dispatcher, tracker, *self.choices_for(tracker, borrower))
+        return []
+
+    @abstractmethod
+    def choices_for(self, tracker: Tracker, borrower: Borrower | None) -> tuple[dict[str, Any], list[dict]]:
+        """The question's values and buttons for this borrower (verified_borrower, None before verification)."""
 
 
-def pending_on_loan(tracker: Tracker, kind: str) -> ServiceRequest | None:
-    borrower = verified_borrower(tracker)
+def pending_on_loan(tracker: Tracker, borrower: Borrower | None, kind: str) -> ServiceRequest | None:
     loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
     return plans.pending_request(borrower, loan, kind) if borrower and loan else None
 
@@ -93,8 +101,8 @@ def pending_on_loan(tracker: Tracker, kind: str) -> ServiceRequest | None:
 class AskDeferralMonths(PendingAware):
     slot, kind = "deferral_months", "deferral"
 
-    def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
-        months = deferral_months_open(tracker, self.today(), self.policy())
+    def choices_for(self, tracker: Tracker, borrower: Borrower | None) -> tuple[dict[str, Any], list[dict]]:
+        months = deferral_months_open(tracker, borrower, self.today(), self.policy())
         return ({"months": choice_list(months)},
                 [{"title": text_for(tracker, "ask.deferral_months.button", months=m),
                   "payload": PAYLOADS[language_of(tracker)]["deferral_months"].format(m)} for m in months])
@@ -103,9 +111,10 @@ class AskDeferralMonths(PendingAware):
 class AskInstallmentPeriods(PendingAware):
     slot, kind = "installment_periods", "installment"
 
-    def choices(self, tracker: Tracker) -> tuple[dict[str, Any], list[dict]]:
+    def choices_for(self, tracker: Tracker, borrower: Borrower | None) -> tuple[dict[str, Any], list[dict]]:
         periods = plans.installment_period_choices(self.policy())
-        per_period = "" if tracker.get_slot(REASK_SLOT) else per_period_text(tracker, self.today(), self.policy())
+        per_period = "" if tracker.get_slot(REASK_SLOT) else per_period_text(tracker, borrower, self.today(),
+                                                                             self.policy())
         return ({"periods": choice_list(periods), "per_period": per_period},
                 [{"title": text_for(tracker, "ask.installment_periods.button", periods=p),
                   "payload": PAYLOADS[language_of(tracker)]["installment_periods"].format(p)} for p in periods])
@@ -118,8 +127,8 @@ class AskPromiseDate(AskSlot):
         return {"days": self.policy().promise_max_days_ahead}, []
 
 
-def deferral_months_open(tracker: Tracker, today, policy) -> list[int]:
-    borrower = verified_borrower(tracker)
+def deferral_months_open(tracker: Tracker, borrower: Borrower | None, today, policy) -> list[int]:
+    """The months the borrower (verified_borrower) can choose on the loan in hand (the policy's range without one)."""
     loan = plans.find_loan(borrower, tracker.get_slot("loan_id")) if borrower else None
     if loan is None:
         return list(range(policy.deferral.min_months, policy.deferral.max_months + 1))

@@ -83,7 +83,8 @@ class ValidateDeferralForm(AgreementForm, FormValidator):
         return {**self.expected_values(tracker, "deferral_months"), "decided": self.how_decided(tracker)}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
-        return {"months": Items(deferral_months_open(tracker, self.today(), self.policy()))}
+        return {"months": Items(deferral_months_open(tracker, verified_borrower(tracker), self.today(),
+                                                       self.policy()))}
 
 
 class ActionAskDeferralConfirm(KuanxinAction):

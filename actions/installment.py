@@ -55,7 +55,8 @@ class ValidateInstallmentForm(AgreementForm, FormValidator):
                 text_for(tracker, "installment.fees.some", per_period=Money(policy.installment.fee_per_period),
                          once=Money(policy.installment.fee_once)))
         return {**self.expected_values(tracker, "installment_periods"), "fees": fees,
-                "decided": self.how_decided(tracker) + per_period_text(tracker, self.today(), self.policy())}
+                "decided": self.how_decided(tracker) + per_period_text(tracker, verified_borrower(tracker),
+                                                                       self.today(), policy)}
 
     def expected_values(self, tracker: Tracker, slot: str) -> dict:
         return {"periods": Items(plans.installment_period_choices(self.policy()))}
