@@ -42,6 +42,8 @@ SETTINGS = (
     Setting("KUANXIN_TIME", "time", "", "pins the time of day (tests, demos)"),
     Setting("KUANXIN_RASA_TOKEN", "secret", "(made once under var/)", "Rasa's HTTP API token"),
     Setting("KUANXIN_WEBCHAT_SECRET", "secret", "(made once under var/)", "key of the borrower tokens (HS256)"),
+    Setting("KUANXIN_ACTIONS", "actions", "in-process",
+            "where the custom actions run: in-process (in Rasa's process) or server (an action server beside it)"),
     Setting("KUANXIN_RASA_URL", "url", "http://127.0.0.1:5005", "Rasa, as the web app reaches it"),
     Setting("KUANXIN_PUBLIC_CHAT_URL", "url", "", "Rasa, as a borrower's browser reaches it"),
     Setting("KUANXIN_PUBLIC_WEB_URL", "url", "http://localhost:8000",
@@ -115,6 +117,12 @@ def _web_urls(value: str) -> tuple[str, ...]:
     return urls
 
 
+def _actions_mode(value: str) -> str:
+    if value not in ("in-process", "server"):
+        raise ValueError
+    return value
+
+
 def _object_store(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "s3" or not parts.netloc:
@@ -132,6 +140,7 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "url": (_url, "a URL with its scheme (postgresql://, redis://, http://)"),
     "urls": (_web_urls, "http(s) URLs separated by commas"),
     "store": (_object_store, "s3://bucket/prefix (or empty for the local folder)"),
+    "actions": (_actions_mode, "in-process or server"),
 }
 
 
@@ -201,9 +210,19 @@ def _settings_of(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     return Settings(dict(snapshot))
 
 
+_last_seen: list[Any] = [None, None]  # a copy of the environment as os.environ holds it, and its settings
+
+
 def current() -> Settings:
-    """This process's settings: made once per environment, so changing a variable (tests do) is seen."""
-    return _settings_of(tuple((k, v) for k, v in os.environ.items() if k.startswith("KUANXIN_")))
+    """This process's settings: made once per environment, so changing a variable (tests do) is seen.
+
+    A turn asks for them a dozen times; reading every variable of the environment each time (decoding each
+    name and value) was 0.3 ms of a turn, so the environment as os.environ keeps it is compared instead."""
+    raw = os.environ._data  # type: ignore[attr-defined]  # compared in C, nothing decoded
+    if _last_seen[0] != raw:
+        _last_seen[:] = [dict(raw), _settings_of(tuple((k, v) for k, v in os.environ.items()
+                                                       if k.startswith("KUANXIN_")))]
+    return _last_seen[1]
 
 
 def of(env: Mapping[str, str] | None) -> Settings:

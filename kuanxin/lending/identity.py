@@ -33,6 +33,8 @@ _RUN = re.compile(rf"[0-9A-Za-z]+(?:{_SEP}[0-9A-Za-z]+)*")
 # a whole ID number as typed, also in groups (110101 19900307 123X, 110101-1990-0307-123X): masked wherever seen
 _ID18_TYPED = re.compile(rf"(?<![0-9A-Za-z])[0-9](?:{_SEP}?[0-9]){{16}}{_SEP}?[0-9Xx](?![0-9A-Za-z])")
 _NOT_ID_CHAR = re.compile(r"[^0-9Xx]")
+_DIGIT = re.compile(r"[0-9]")
+FEWEST_DIGITS = 11  # in anything mask_text masks: a phone number has 11, an ID number 17 and a check character
 # a phone number with the ID tail typed straight after it, country code or not: its phone part is masked
 _GLUED_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86|0086)?(1[3-9][0-9]{9})[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
 _WORD = re.compile(r"[0-9A-Za-z]+")
@@ -228,7 +230,11 @@ def mask_text(text: str) -> str:
     also as people type them (138 1234 5678, +86…, １３８…, 幺三八…, 110101 19900307 123X). An ID tail
     alone (123X) stays: four characters identify nobody, and the account database keeps them too."""
     text = text or ""
+    if len(text) < FEWEST_DIGITS:  # most strings of a tracker: nothing to look for
+        return text
     view = digits_to_ascii(text.translate(_FULL_WIDTH))  # character for character: spans carry over
+    if len(_DIGIT.findall(view)) < FEWEST_DIGITS:
+        return text
     masks = []
     for m in _ID18_TYPED.finditer(view):
         masks.append((m.start(), m.end(), mask_id_number(_NOT_ID_CHAR.sub("", m[0]).upper())))
