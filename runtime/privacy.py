@@ -2,7 +2,9 @@
 
 Every tracker Rasa saves, from any channel or the HTTP API, passes through FailSafeTrackerStore.save
 (Rasa wraps whatever store endpoints*.yml configures in one); here it is given a copy whose events are
-redacted by kuanxin.lending.privacy (what the borrower typed, what was said, slot values). The turn
+redacted by kuanxin.lending.privacy (what the borrower typed, what was said, slot values): the events
+added since the tracker was read from the store, the ones read having been masked as they were saved (a
+store written before kuanxin masked is masked by `kuanxin privacy mask-stored`). The turn
 itself runs on the tracker as it was, so a number typed in this message is read in full by the
 actions; the next turn reads the stored, masked form (actions/identity.py keeps the phone number it
 still needs server-side, for minutes). Log records are masked as they are made, structlog events
@@ -34,15 +36,34 @@ def redacted(event: Event) -> Event:
     return event if stored == as_dict else Event.from_parameters(stored)
 
 
+# how many of a tracker's first events were read from the store: masked when they were saved, so not again
+# (a turn's save looked at every event of the conversation: a twentieth of a turn, profiled under bench.turns)
+READ_FROM_STORE = "_kuanxin_read_from_store"
+
+
 def redacted_tracker(tracker: DialogueStateTracker) -> DialogueStateTracker:
     """A copy of the tracker for the store (the turn keeps the original); the tracker itself when nothing
     needs masking."""
-    events = [redacted(event) for event in tracker.events]
-    if all(new is old for new, old in zip(events, tracker.events, strict=True)):
+    events = list(tracker.events)
+    stored = tracker.__dict__.get(READ_FROM_STORE, 0)
+    added = events[stored:]
+    masked = [redacted(event) for event in added]
+    if all(new is old for new, old in zip(masked, added, strict=True)):
         return tracker
-    stored = copy.copy(tracker)
-    stored.events = deque(events, tracker.events.maxlen)
-    return stored
+    copied = copy.copy(tracker)
+    copied.events = deque(events[:stored] + masked, tracker.events.maxlen)
+    return copied
+
+
+def _marking_what_was_stored(retrieve: Any) -> Any:
+    async def retrieve_marked(self: FailSafeTrackerStore, sender_id: str) -> DialogueStateTracker | None:
+        tracker = await retrieve(self, sender_id)
+        if tracker is not None:
+            tracker.__dict__[READ_FROM_STORE] = len(tracker.events)
+        return tracker
+
+    retrieve_marked.marks = True  # type: ignore[attr-defined]
+    return retrieve_marked
 
 
 def _saving_redacted(save: Any) -> Any:
@@ -86,6 +107,8 @@ def install() -> None:
     """Once, after runtime.stores (whose save this wraps), before Rasa's command line configures logging."""
     if not getattr(FailSafeTrackerStore.save, "redacts", False):
         FailSafeTrackerStore.save = _saving_redacted(FailSafeTrackerStore.save)
+    if not getattr(FailSafeTrackerStore.retrieve, "marks", False):
+        FailSafeTrackerStore.retrieve = _marking_what_was_stored(FailSafeTrackerStore.retrieve)
     rasa_log_utils.configure_structlog = _configure_structlog_masked
     command_line = sys.modules.get("rasa.__main__")  # it imports the function by name
     if command_line is not None:

@@ -133,6 +133,24 @@ def test_the_store_keeps_no_full_number_and_the_turn_reads_them_whole(stores):
     assert json.loads(rows(transcripts)[-1].data)["text"] == "换个号 139****1111"
 
 
+def test_only_the_events_added_since_the_store_was_read_are_looked_at_again(stores, monkeypatch):
+    from runtime import privacy as runtime_privacy
+    _db, store, transcripts = stores
+    save(store, conversation("c3", NOW.timestamp()))
+    back = asyncio.run(store.retrieve("c3"))
+    said = {"name": "inform", "confidence": 0.9}
+    back.update(UserUttered("新号码 13900001111", said, timestamp=NOW.timestamp() + 60))
+    back.update(SlotSet("phone_number", "13900001111", timestamp=NOW.timestamp() + 61))
+    looked_at = []
+    monkeypatch.setattr(runtime_privacy, "redacted", lambda event: looked_at.append(event) or
+                        runtime_privacy.Event.from_parameters(runtime_privacy.redacted_event(event.as_dict())))
+    save(store, back)
+    assert looked_at == list(back.events)[-2:]
+    written = [json.loads(row.data) for row in rows(transcripts, "c3")][-2:]
+    assert (written[0]["text"], written[1]["value"]) == ("新号码 139****1111", "139****1111")
+    assert back.latest_message.text == "新号码 13900001111"  # the turn's own tracker keeps what was typed
+
+
 def test_nothing_to_mask_saves_the_tracker_itself():
     from runtime.privacy import redacted_tracker
     tracker = DialogueStateTracker.from_events("c2", [ActionExecuted("action_listen"), UserUttered("你好")],
