@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 
-from kuanxin.core.zh_parse import normalize_text, plans_wanted
+from kuanxin.core.zh_parse import SOMEONE_ELSE_CUE, normalize_text, plans_wanted
 
 
 @functools.lru_cache(maxsize=8192)
@@ -154,9 +154,10 @@ def request_beside_legitimacy(message: Message) -> None:
     """When the likeliest intent is the legitimacy question and the text asks for one plan (named, not refused), the
     message is that plan's request, with the question's confidence added (the question leaves the ranking)."""
     intent = message.get("intent") or {}
-    wanted = plans_wanted(message.get(TEXT) or "")
-    if intent.get("name") != LEGITIMACY_INTENT or len(wanted) != 1:
-        return
+    text = message.get(TEXT) or ""
+    wanted = plans_wanted(text)
+    if intent.get("name") != LEGITIMACY_INTENT or len(wanted) != 1 or SOMEONE_ELSE_CUE.search(text):
+        return  # "有人打电话让我分期 是不是骗子": someone else's offer, checked; no request of the borrower's
     name = PLAN_REQUESTS[wanted[0]]
     ranking = message.get(INTENT_RANKING_KEY) or []
     request = next((r for r in ranking if r["name"] == name), {"name": name, "confidence": 0.0})

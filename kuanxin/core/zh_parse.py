@@ -795,6 +795,11 @@ LEGITIMACY_CUE = re.compile(r"骗子|诈骗|骗人|骗局|冒充|是不是(?:真
                             r"|\b(?:scam\w*|fraud\w*|legit\w*)\b", re.I)
 
 
+# the plan was someone else's offer, not the borrower's request: "有人打电话让我分期 是不是骗子" is a scam check
+SOMEONE_ELSE_CUE = re.compile(r"有人|别人|陌生人|对方|自称|冒充|打电话|打来|来电|短信|微信上|加我|让我|叫我|要我|劝我"
+                              r"|\b(?:someone|somebody|they told|called me|texted me)\b", re.I)
+
+
 # a hardship told beside the request without 因为: "我想延期俩月 孩子生病住院花了不少钱"
 HARDSHIP_CUE = re.compile("失业|没工作|丢了工作|被裁|裁员|降薪|工资|发不出|生病|病了|住院|手术|看病|医院|车祸|受伤|"
                           "生意|赔了|亏了|倒闭|破产|疫情|离婚|怀孕|生孩子|去世|没钱|没收入|收入|困难|周转"

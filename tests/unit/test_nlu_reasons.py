@@ -50,6 +50,9 @@ def test_a_plan_asked_for_beside_whether_we_are_genuine_is_the_request(text, int
     ("你们是不是骗子", [("ask_legitimacy", 0.9)]),  # no plan named
     ("分期还是延期好 你们是正规的吗", [("ask_legitimacy", 0.9)]),  # two plans: which one is not said
     ("别让我分期 你们是骗子吧", [("ask_legitimacy", 0.9)]),  # a plan refused
+    ("有人打电话让我分期 是不是骗子", [("ask_legitimacy", 0.9)]),  # someone else's offer: a scam check
+    ("收到短信说可以延期 是你们发的吗 正规吗", [("ask_legitimacy", 0.9)]),
+    ("自称你们客服的人让我先转钱办延期 是诈骗吧", [("ask_legitimacy", 0.9)]),
     ("我想分期 你们是正规的吗", [("request_installment", 0.6), ("ask_legitimacy", 0.4)]),  # already the request
 ])
 def test_the_legitimacy_question_without_one_plan_wanted_is_left_as_classified(text, ranking):
