@@ -89,7 +89,7 @@ services:
 e2e: $(MODEL) $(WIDGET) browser a11y
 	$(BIN)/pytest -q tests/e2e
 
-# Two Rasa instances and two action servers behind nginx, on PostgreSQL and Redis (issue 6).
+# Two Rasa instances (each running its actions) behind nginx, on PostgreSQL and Redis (issue 6).
 test-cluster: $(MODEL) nginx services
 	$(BIN)/pytest -q tests/cluster
 
@@ -112,7 +112,7 @@ bench-scale: $(STAMP)
 bench-cluster: $(MODEL) nginx services
 	$(PY) -m bench.cluster
 
-# The production shape on this machine: PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx on :8080.
+# The production shape on this machine: PostgreSQL, Redis, 2 Rasa instances behind nginx on :8080.
 CLUSTER_ENV := KUANXIN_DATABASE_URL=$${KUANXIN_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/kuanxin} \
 	KUANXIN_TRACKER_STORE_URL=$${KUANXIN_TRACKER_STORE_URL:-postgresql://postgres@127.0.0.1:5432/kuanxin_conversations} \
 	KUANXIN_REDIS_URL=$${KUANXIN_REDIS_URL:-redis://127.0.0.1:6379/0}

@@ -2,5 +2,5 @@
 from actions import timings
 from kuanxin.lending.privacy import install_log_masking
 
-install_log_masking()  # the action server imports this package first: its log never prints a full number
+install_log_masking()  # an action server imports this package first: its log never prints a full number
 timings.install()  # per-stage timings for the benchmark, only when KUANXIN_STAGE_TIMINGS is set

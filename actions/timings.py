@@ -1,4 +1,5 @@
-"""The action server's side of the per-stage timings (runtime.timings has the Rasa side and the why).
+"""The actions' side of the per-stage timings, in Rasa's process or an action server's (runtime.timings has
+Rasa's side and the why).
 
 With KUANXIN_STAGE_TIMINGS naming a folder, each action call appends one JSON line to
 `actions-<pid>.jsonl`: its sender id and action name, the executor's whole time, the tracker parse,

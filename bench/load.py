@@ -103,8 +103,7 @@ def main() -> None:
     env = dict(os.environ, KUANXIN_DATABASE_URL=url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3")
     servers = Servers(free_port(), free_port(), uuid.uuid4().hex, latest_model(PROJECT_ROOT / "models"), env,
                       rasa_module="rasa" if args.stock_rasa else "runtime.main")
-    logs = (open(workdir / "actions.log", "w"), open(workdir / "rasa.log", "w"))
-    servers.start(logs)
+    servers.start(servers.logs_in(workdir))
     endpoint = f"{servers.rasa_url}/webhooks/rest/webhook"
     try:
         picks = random.Random(7).sample(range(args.borrowers), k=min(args.borrowers, args.conversations + 10))

@@ -198,7 +198,7 @@ def turn_times(url: str, env: dict[str, str], borrowers: int, reminders: list[st
     """p50 of one borrower's turns (seconds) on the book: alone, then while reminders dry runs run back to back."""
     workdir = Path(tempfile.mkdtemp(prefix="kuanxin-scale-turns-"))
     servers = Servers(free_port(), free_port(), uuid.uuid4().hex, latest_model(PROJECT_ROOT / "models"), env)
-    servers.start((open(workdir / "actions.log", "w"), open(workdir / "rasa.log", "w")))
+    servers.start(servers.logs_in(workdir))
     endpoint = f"{servers.rasa_url}/webhooks/rest/webhook"
     picks = random.Random(11).sample(range(borrowers), 42)
     try:

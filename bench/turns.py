@@ -1,20 +1,22 @@
 """Where one borrower's turn spends its time: per-stage breakdown of real turns over HTTP.
 
-Starts the action server and Rasa (as bench.load does: free ports, a fresh SQLite database with the
-demo and synthetic borrowers) with KUANXIN_STAGE_TIMINGS set, so both processes record each turn's
-stages (runtime.timings, actions.timings); then one borrower at a time holds bench.load's 8-message
-conversation CONVERSATIONS times over the REST channel. Prints the p50 of each message, then the
-breakdown of the turns that ran an action which read the account database (channel/HTTP, the
-conversation lock, tracker store read and write, each NLU component, the policies, the action
-server's round trip and, inside it, the action's own time and its database time), p50 of each stage
+Starts Rasa, with the actions in its process or an action server beside it (--actions; as bench.load does:
+free ports, a fresh SQLite database with the demo and synthetic borrowers) with KUANXIN_STAGE_TIMINGS set,
+so Rasa and the actions record each turn's stages (runtime.timings, actions.timings); then one borrower at
+a time holds bench.load's 8-message conversation CONVERSATIONS times over the REST channel. Prints the p50 of
+each message, then the breakdown of the turns that ran an action which read the account database (channel/HTTP, the
+conversation lock, tracker store read and write, each NLU component, the policies, the action call
+and, inside it, the action's own time and its database time), p50 of each stage
 over those turns, and the p50 of those turns as the client saw them.
 
 With --against DIR (another tree of kuanxin, e.g. `git archive <commit> | tar -x -C DIR`), a second pair
 of servers runs that tree's code beside this one, each with its own database, and the conversations
 alternate between the two (this tree, then that one, and so on), so a machine whose speed drifts
-slows both alike; both breakdowns are printed side by side.
+slows both alike; both breakdowns are printed one after the other. `--against .` compares this tree with itself,
+e.g. with `--against-actions server`.
 
-Usage: python -m bench.turns [--conversations 30] [--borrowers 2000] [--model FILE] [--against DIR]
+Usage: python -m bench.turns [--conversations 30] [--borrowers 2000] [--model FILE] [--actions in-process|server]
+                             [--against DIR] [--against-actions in-process|server]
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from kuanxin.store.db import Database
 from kuanxin.store.importer import load_document
 
 Turn = dict[str, Any]
+MODES = ("in-process", "server")  # KUANXIN_ACTIONS: in Rasa's process (runtime.actions_in_process), or over HTTP
 
 
 async def hold_conversations(url: str, borrowers: list[int]) -> list[Turn]:
@@ -103,9 +106,9 @@ def breakdown(turn: Turn) -> dict[str, float]:
         "policy: graph nodes, all predictions": sum(policy_nodes.values()),
         "policy: graph runner": s["policy"] - sum(policy_nodes.values()),
         "action: request body (tracker state, domain)": s["remote action: request body"],
-        "action: HTTP, JSON and action server framework":
+        "action: the call (HTTP or thread), JSON, executor":
             s["remote action: HTTP round trip"] - calls["executor"],
-        "action: tracker parse (action server)": calls["tracker parse"],
+        "action: tracker parse (rasa-sdk)": calls["tracker parse"],
         "action: own code, outside the database": calls["executor"] - calls["tracker parse"] - calls["db transactions"],
         "action: database transactions (besides SQL)": calls["db transactions"] - calls["db statements"],
         "action: SQL statements": calls["db statements"],
@@ -157,7 +160,8 @@ class TreeServers(Servers):
         return [["env", "-C", str(self.tree), *command] for command in super().commands()]
 
 
-def started(name: str, workdir: Path, borrowers: int, model: Path, tree: Path | None) -> tuple[Servers, Path]:
+def started(name: str, workdir: Path, borrowers: int, model: Path, tree: Path | None,
+            actions: str) -> tuple[Servers, Path]:
     """A pair of servers with their own account database and timings folder, started."""
     url = f"sqlite:///{workdir / f'{name}.db'}"
     db = Database(url)
@@ -165,10 +169,10 @@ def started(name: str, workdir: Path, borrowers: int, model: Path, tree: Path | 
     load_document(db, synthetic_accounts(borrowers))
     timings = workdir / f"timings-{name}"
     env = dict(os.environ, KUANXIN_DATABASE_URL=url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
-               KUANXIN_STAGE_TIMINGS=str(timings))
+               KUANXIN_STAGE_TIMINGS=str(timings), KUANXIN_ACTIONS=actions)
     ports = (free_port(), free_port(), uuid.uuid4().hex, model, env)
     servers = TreeServers(tree, *ports) if tree else Servers(*ports)
-    servers.start((open(workdir / f"{name}-actions.log", "w"), open(workdir / f"{name}-rasa.log", "w")))
+    servers.start(servers.logs_in(workdir, prefix=f"{name}-"))
     return servers, timings
 
 
@@ -188,14 +192,19 @@ def main() -> None:
     parser.add_argument("--borrowers", type=int, default=2000, help="synthetic borrowers in the database")
     parser.add_argument("--model", type=Path, default=None, help="the model (default: the newest in models/)")
     parser.add_argument("--against", type=Path, default=None, help="another tree, run beside this one")
+    parser.add_argument("--actions", choices=MODES, default="in-process", help="where this tree runs the actions")
+    parser.add_argument("--against-actions", choices=MODES, default="in-process",
+                        help="where the other tree runs them (a tree older than KUANXIN_ACTIONS: server)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kuanxin-turns-"))
     model = (args.model or latest_model(PROJECT_ROOT / "models")).resolve()
-    trees = [("this tree", None)] + ([(f"{args.against}", args.against.resolve())] if args.against else [])
+    trees = [(f"this tree, actions: {args.actions}", None, args.actions)]
+    if args.against:
+        trees.append((f"{args.against}, actions: {args.against_actions}", args.against.resolve(), args.against_actions))
     pairs = []
     try:
-        for n, (_, tree) in enumerate(trees):
-            pairs.append(started(f"tree{n}", workdir, args.borrowers, model, tree))
+        for n, (_, tree, actions) in enumerate(trees):
+            pairs.append(started(f"tree{n}", workdir, args.borrowers, model, tree, actions))
         picks = random.Random(7).sample(range(args.borrowers), k=args.conversations + 2)
         held = alternate([f"{servers.rasa_url}/webhooks/rest/webhook" for servers, _ in pairs], picks)
     finally:
@@ -204,7 +213,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"SQLite, {args.borrowers + 6} borrowers; {args.conversations} conversations of "
           f"{len(conversation(0))} messages, one borrower at a time, stage timings on")
-    for (name, _), (_, timings), turns in zip(trees, pairs, held, strict=True):
+    for (name, _, _), (_, timings), turns in zip(trees, pairs, held, strict=True):
         warm = 2 * len(conversation(0))
         turns = joined(turns, read_lines(timings, "rasa"), read_lines(timings, "actions"))[warm:]
         print(f"\n== {name}\n{report(turns)}")

@@ -2,8 +2,8 @@
 
 - `GET /live`: the process answers (its event loop turns).
 - `GET /ready`: it can take turns now: the model is loaded, the conversation store and the lock store
-  answer, and its action server answers. 503 with the failing parts otherwise; the supervisor and
-  nginx (or Kubernetes) send traffic only to ready instances.
+  answer, and its actions are loaded (in its process) or its action server answers. 503 with the failing
+  parts otherwise; the supervisor and nginx (or Kubernetes) send traffic only to ready instances.
 - Every request whose address carries control characters or lone surrogates, or whose body is larger
   than MAX_REQUEST_BYTES, is refused with a 400/413 before any route (and so before the tracker
   store) sees it.
@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from kuanxin.core import texts
 from kuanxin.core.safe_text import has_unsafe_characters, valid_sender_id
+from runtime import actions_in_process
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ async def _action_server_answers() -> bool:
     endpoint = os.environ.get("KUANXIN_ACTION_ENDPOINT", "")
     if not endpoint:
         return True
+    if endpoint == actions_in_process.URL:
+        return actions_in_process.loaded()
     url = endpoint.rsplit("/webhook", 1)[0] + "/health"
 
     def get() -> bool:

@@ -19,7 +19,9 @@
    environment, never from the command line (where `ps` would show it).
 5. Speed, measured turn by turn (bench.turns): Rasa's work repeated on every turn for nothing is done once
    (runtime.speed), the classifier builds its feature matrix in one step (runtime.nlu), and an action's
-   answer is checked event by event against that event's own kind (below), the full check kept for errors.
+   answer is checked event by event against that event's own kind (below), the full check kept for errors;
+   the rule policy reads its rules once (runtime.rule_keys); with the action endpoint `in-process` the actions
+   run in this process (runtime.actions_in_process).
 """
 from __future__ import annotations
 
@@ -38,7 +40,21 @@ from kuanxin.core import settings
 from kuanxin.core.settings import rasa_store_env
 from kuanxin.ops import preflight
 from kuanxin.wechat.config import check_settings_or_exit
-from runtime import health, language, nlu, payment_news, privacy, safety, satisfaction, speed, stores, timings, turns
+from runtime import (
+    actions_in_process,
+    health,
+    language,
+    nlu,
+    payment_news,
+    privacy,
+    rule_keys,
+    safety,
+    satisfaction,
+    speed,
+    stores,
+    timings,
+    turns,
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -109,6 +125,8 @@ def _with_health_routes(create_app):
         app = create_app(*args, **kwargs)
         health.add_routes(app)
         app.register_listener(speed.close_sessions, "after_server_stop")
+        if os.environ.get("KUANXIN_ACTION_ENDPOINT") == actions_in_process.URL:
+            app.register_listener(actions_in_process.start, "before_server_start")
         return app
     return create
 
@@ -119,6 +137,8 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     LogisticRegressionClassifier.process = _classify_unless_featureless
     speed.install()
+    rule_keys.install()
+    actions_in_process.install()  # an action endpoint whose url is `in-process`: actions run here
     stores.install()
     privacy.install()  # wraps stores' save: what is stored has no full phone or ID number; logs masked
     turns.install()

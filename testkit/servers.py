@@ -1,4 +1,4 @@
-"""Real servers for whole conversations: the action server, Rasa and the web app on free ports, over HTTP.
+"""Real servers for whole conversations: Rasa (with its actions, or an action server), the web app on free ports.
 
 The account database is a fresh SQLite file loaded with the shipped demo accounts, and every
 process runs with KUANXIN_TODAY pinned, so amounts and dates in replies are exact.
@@ -43,7 +43,8 @@ def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | 
                   action_proxy: ActionProxy | None = None) -> Servers:
     """Every server on free ports, on this database, with today pinned; logs kept beside the database.
 
-    With an action proxy, Rasa calls the action server through it (so a test can slow actions down).
+    The actions run in Rasa's process (KUANXIN_ACTIONS' default); with an action proxy, on an action server that
+    Rasa calls through the proxy (so a test can slow actions down).
     """
     env = dict(os.environ, KUANXIN_DATABASE_URL=database_url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
                KUANXIN_WEBCHAT_SECRET=WEBCHAT_SECRET, KUANXIN_DEMO_PAGES="1",
@@ -51,9 +52,8 @@ def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | 
     action_port = action_proxy.target_port if action_proxy else free_port()
     servers = Servers(free_port(), action_port, TOKEN, MODEL, env, web_port=free_port(),
                       action_endpoint=f"{action_proxy.url}/webhook" if action_proxy else None)
-    logs = [open(workdir / f"{name}.log", "w") for name in servers.names()]  # events too, with a lender webhook
     try:
-        servers.start(logs)
+        servers.start(servers.logs_in(workdir))  # events too, with a lender webhook
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}\n{(workdir / 'rasa.log').read_text()[-3000:]}") from None
     return servers

@@ -302,8 +302,9 @@ def redis_prefix(env: Mapping[str, str] | None = None) -> str:
     return of(env).redis_prefix
 
 
-# Connections per process; with N Rasa and M action-server instances plus the web app, PostgreSQL needs
-# N x (SQL_POOL_SIZE + SQL_MAX_OVERFLOW) + (M + 1) x (pool + overflow) connections: 2 + 2 + 1 use 60 of 100.
+# Connections per process; with N Rasa instances (each running its actions, so with an account-database pool too)
+# plus the web app, PostgreSQL needs N x (SQL_POOL_SIZE + SQL_MAX_OVERFLOW + pool + overflow) + (pool + overflow)
+# connections: 2 instances and the web app use 60 of 100 (the same with separate action servers, M of them).
 RASA_POOL = {"SQL_POOL_SIZE": "10", "SQL_MAX_OVERFLOW": "5"}
 
 

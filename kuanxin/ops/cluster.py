@@ -256,8 +256,8 @@ class Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "tmp").mkdir(exist_ok=True)
         try:
-            for i, instance in enumerate(self.instances):
-                instance.launch([self._log(f"actions-{i}"), self._log(f"rasa-{i}")])
+            for instance in self.instances:
+                instance.launch([self._log(name) for name in instance.names()])
             for name, command in self.shared_commands():
                 self.supervisor.start(Child(name, command, self.web_env, self._log(name)))
             for instance in self.instances:

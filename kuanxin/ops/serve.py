@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from kuanxin.core import settings
 from kuanxin.core.settings import PROJECT_ROOT, rasa_store_env, rasa_token, redis_url, var_dir, webchat_secret
 from kuanxin.ops.preflight import prepare_stores
 from kuanxin.outbound.target import sends_events
@@ -35,7 +36,7 @@ RESTART_FIRST_DELAY = 0.5  # seconds before a dead child is started again; doubl
 RESTART_MAX_DELAY = 10.0
 STEADY_AFTER = 30.0  # a child up this long that dies starts the back-off again from RESTART_FIRST_DELAY
 SUPERVISE_INTERVAL = 0.5
-ROLES = ("actions", "rasa", "web", "events")  # the order of Servers.commands()
+IN_PROCESS = "in-process"  # the action endpoint that runs the actions in Rasa's process (runtime.actions_in_process)
 
 
 def free_port() -> int:
@@ -221,7 +222,8 @@ def supervise(group, stop: threading.Event | None = None, interval: float = SUPE
 
 
 class Servers:
-    """The action server, Rasa and (with a web port) the web app as supervised child processes.
+    """Rasa, the action server (unless the actions run in Rasa's process, KUANXIN_ACTIONS) and (with a web port)
+    the web app as supervised child processes.
 
     start() starts them and waits until each answers (raising with the reason when one does not);
     supervise_once() starts again the ones that died; stop() stops them all.
@@ -231,13 +233,16 @@ class Servers:
                  rasa_module: str = "runtime.main", web_port: int | None = None,
                  action_endpoint: str | None = None, label: str = ""):
         self.rasa_port, self.action_port, self.web_port = rasa_port, action_port, web_port
-        self.rasa_module = rasa_module  # "rasa" runs stock Rasa, for comparisons
+        self.rasa_module = rasa_module  # "rasa" runs stock Rasa, for comparisons (it has no in-process actions)
         self.token, self.model = token, model
         self.label = label  # "-0" names this pair's processes rasa-0 and actions-0 in the log (a cluster)
+        base = dict(env or os.environ)
         # action_endpoint: where Rasa calls the action server, when something sits in between (tests)
-        self.env = dict(env or os.environ, KUANXIN_ACTION_ENDPOINT=action_endpoint or f"{self.actions_url}/webhook",
-                        KUANXIN_RASA_URL=self.rasa_url, KUANXIN_RASA_TOKEN=token,
-                        RASA_TELEMETRY_ENABLED="false")
+        self.actions_in_process = (not action_endpoint and rasa_module != "rasa"
+                                   and settings.of(base).value("KUANXIN_ACTIONS") == IN_PROCESS)
+        endpoint = IN_PROCESS if self.actions_in_process else action_endpoint or f"{self.actions_url}/webhook"
+        self.env = dict(base, KUANXIN_ACTION_ENDPOINT=endpoint, KUANXIN_RASA_URL=self.rasa_url,
+                        KUANXIN_RASA_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
         self.env.update(rasa_store_env(self.env))  # PostgreSQL tracker store and Redis locks when configured
         if web_port and not self.env.get("KUANXIN_PUBLIC_WEB_URL"):  # where the agreement links point
             self.env["KUANXIN_PUBLIC_WEB_URL"] = f"http://127.0.0.1:{web_port}"
@@ -255,16 +260,22 @@ class Servers:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def commands(self) -> list[list[str]]:
+    def roles(self) -> list[tuple[str, list[str]]]:
+        """Each process to run: its role (actions, rasa, web, events) and its command line."""
         python = str(Path(sys.executable).parent / "python")
         actions = [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
         rasa = [python, "-m", self.rasa_module, "run", "--model", str(self.model), "--port", str(self.rasa_port),
                 *self._api_options(), "--cors", "*",
                 "--endpoints", self.env.get("KUANXIN_ENDPOINTS", "endpoints.yml"),
                 "--credentials", self.env.get("KUANXIN_CREDENTIALS", "credentials.yml")]
-        web = [web_command(self.web_port)] if self.web_port else []
-        # `kuanxin serve` (with the web app) sends the lender's events too; a cluster runs one deliverer itself
-        return [actions, rasa] + web + ([deliverer_command()] if web and sends_events(self.env) else [])
+        roles = ([] if self.actions_in_process else [("actions", actions)]) + [("rasa", rasa)]
+        if self.web_port:  # `kuanxin serve` sends the lender's events too; a cluster runs one deliverer itself
+            roles += [("web", web_command(self.web_port))] + ([("events", deliverer_command())]
+                                                              if sends_events(self.env) else [])
+        return roles
+
+    def commands(self) -> list[list[str]]:
+        return [command for _role, command in self.roles()]
 
     def _api_options(self) -> list[str]:
         # runtime.main gives the HTTP API its token from KUANXIN_RASA_TOKEN (never --auth-token: `ps` shows
@@ -272,7 +283,11 @@ class Servers:
         return [] if self.rasa_module == "rasa" else ["--enable-api"]
 
     def names(self) -> list[str]:
-        return [f"{role}{self.label}" for role in ROLES[:len(self.commands())]]
+        return [f"{role}{self.label}" for role, _command in self.roles()]
+
+    def logs_in(self, folder: Path, prefix: str = "") -> list[IO]:
+        """A log file per process in `folder`, named after it (rasa.log, actions.log…), for start()."""
+        return [open(folder / f"{prefix}{name}.log", "w") for name in self.names()]  # noqa: SIM115 - theirs to close
 
     @property
     def procs(self) -> list[subprocess.Popen | None]:
@@ -281,10 +296,10 @@ class Servers:
 
     @property
     def rasa(self) -> Child:
-        return self.supervisor.children[1]
+        return self.supervisor.children[self.names().index(f"rasa{self.label}")]
 
     def health_urls(self) -> list[str]:
-        urls = [f"{self.actions_url}/health", f"{self.rasa_url}/"]
+        urls = ([] if self.actions_in_process else [f"{self.actions_url}/health"]) + [f"{self.rasa_url}/"]
         return urls + ([f"{self.web_url}/health"] if self.web_port else [])
 
     def start(self, logs: list[IO] | tuple[IO, ...] | None = None, timeout: float = 300) -> None:

@@ -34,7 +34,7 @@ def make_engine(url: str) -> Engine:
 
 
 def _pool_size() -> dict[str, Any]:
-    # each action server, web app and Rasa process has its own pool: see settings.RASA_POOL for the sum
+    # each Rasa process (its actions), action server and web app has its own pool: see settings.RASA_POOL for the sum
     configured = settings.current()
     return {"pool_size": configured.value("KUANXIN_DB_POOL_SIZE"),
             "max_overflow": configured.value("KUANXIN_DB_MAX_OVERFLOW")}

@@ -301,13 +301,14 @@ def test_kuanxin_serve_supervises_a_deliverer_only_when_a_webhook_is_set(tmp_pat
     def servers(env):
         return Servers(5005, 5055, "t", tmp_path / "model.tar.gz", env, web_port=8000)
     plain = servers({"PATH": "/usr/bin"})
-    assert plain.names() == ["actions", "rasa", "web"]
+    assert plain.names() == ["rasa", "web"]  # the actions in Rasa's process, the default
+    assert servers({"PATH": "/usr/bin", "KUANXIN_ACTIONS": "server"}).names() == ["actions", "rasa", "web"]
     webhook = {"KUANXIN_LENDER_WEBHOOK_URLS": "https://lender.example/e", "KUANXIN_LENDER_WEBHOOK_SECRET": SECRET}
     sending = servers({"PATH": "/usr/bin", **webhook})
-    assert sending.names() == ["actions", "rasa", "web", "events"]
+    assert sending.names() == ["rasa", "web", "events"]
     assert sending.commands()[-1][1:] == ["-m", "kuanxin.ops.cli", "events", "deliver"]
     # a cluster's instances (no web app) run none: the cluster runs one beside the web app
-    assert Servers(5005, 5055, "t", tmp_path / "m", sending.env).names() == ["actions", "rasa"]
+    assert Servers(5005, 5055, "t", tmp_path / "m", sending.env).names() == ["rasa"]
     stores = {"KUANXIN_TRACKER_STORE_URL": "postgresql://u@127.0.0.1:5432/c", "KUANXIN_REDIS_URL": "redis://h:6379/0"}
     for env, shared in ((stores, ["web"]), ({**stores, **webhook}, ["web", "events"])):
         cluster = Cluster(2, 8080, env, tmp_path, "t" * 16, tmp_path / "model.tar.gz")
