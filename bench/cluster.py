@@ -1,7 +1,8 @@
 """Cluster benchmark: the same load against one Rasa instance and against two, both behind nginx.
 
 Production's shape on this machine: PostgreSQL tracker store and account database, Redis lock store,
-each instance a Rasa + action server pair, nginx hashing conversations to instances. The account
+each instance a Rasa running its actions (or, with KUANXIN_ACTIONS=server, beside an action server), nginx hashing
+conversations to instances. The account
 database holds the demo accounts plus BORROWERS synthetic ones; CONVERSATIONS conversations of
 bench.load's 8 messages run CONCURRENCY at a time. Usage: python -m bench.cluster [--concurrency 16]
 """

@@ -15,8 +15,12 @@ alternate between the two (this tree, then that one, and so on), so a machine wh
 slows both alike; both breakdowns are printed one after the other. `--against .` compares this tree with itself,
 e.g. with `--against-actions server`.
 
+`--client-only` leaves the stage timings off and prints what the client saw, so a tree from before them can be the
+other one (`--against-model` gives its own model, trained on its own data).
+
 Usage: python -m bench.turns [--conversations 30] [--borrowers 2000] [--model FILE] [--actions in-process|server]
-                             [--against DIR] [--against-actions in-process|server]
+                             [--against DIR] [--against-actions in-process|server] [--against-model FILE]
+                             [--client-only]
 """
 from __future__ import annotations
 
@@ -125,6 +129,26 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f}"
 
 
+# the messages of bench.load's conversation whose actions read the account database (as the stage timings show:
+# the identity check's three, the statement, the request status, the repayment methods, the satisfaction offer)
+READING_MESSAGES = range(2, 8)
+
+
+def client_report(turns: list[Turn]) -> str:
+    """What the client saw, without stage timings (a tree from before them can be compared)."""
+    texts = conversation(0)
+    lines = ["p50 of each message (ms, as the client saw it):"]
+    for index, text in enumerate(texts):
+        label = "phone" if index == 3 else "ID tail" if index == 4 else text
+        seen = [t["client"] for t in turns if t["index"] == index]
+        lines.append(f"  {index} {label:<14} {ms(statistics.median(seen))}")
+    reading = [t["client"] for t in turns if t["index"] in READING_MESSAGES]
+    lines.append(f"\nmessages {READING_MESSAGES.start}-{READING_MESSAGES.stop - 1} (their actions read the account "
+                 f"database): {len(reading)}, p50 {ms(statistics.median(reading)).strip()} ms "
+                 f"(all turns: p50 {ms(statistics.median(t['client'] for t in turns)).strip()} ms)")
+    return "\n".join(lines)
+
+
 def report(turns: list[Turn]) -> str:
     lines = ["p50 of each message (ms, as the client saw it):"]
     texts = conversation(0)
@@ -161,15 +185,15 @@ class TreeServers(Servers):
 
 
 def started(name: str, workdir: Path, borrowers: int, model: Path, tree: Path | None,
-            actions: str) -> tuple[Servers, Path]:
-    """A pair of servers with their own account database and timings folder, started."""
+            actions: str, stages: bool = True) -> tuple[Servers, Path]:
+    """A pair of servers with their own account database and timings folder (unless not `stages`), started."""
     url = f"sqlite:///{workdir / f'{name}.db'}"
     db = Database(url)
     db.create_schema()
     load_document(db, synthetic_accounts(borrowers))
     timings = workdir / f"timings-{name}"
     env = dict(os.environ, KUANXIN_DATABASE_URL=url, KUANXIN_TODAY=TODAY, TF_CPP_MIN_LOG_LEVEL="3",
-               KUANXIN_STAGE_TIMINGS=str(timings), KUANXIN_ACTIONS=actions)
+               KUANXIN_STAGE_TIMINGS=str(timings) if stages else "", KUANXIN_ACTIONS=actions)
     ports = (free_port(), free_port(), uuid.uuid4().hex, model, env)
     servers = TreeServers(tree, *ports) if tree else Servers(*ports)
     servers.start(servers.logs_in(workdir, prefix=f"{name}-"))
@@ -195,16 +219,20 @@ def main() -> None:
     parser.add_argument("--actions", choices=MODES, default="in-process", help="where this tree runs the actions")
     parser.add_argument("--against-actions", choices=MODES, default="in-process",
                         help="where the other tree runs them (a tree older than KUANXIN_ACTIONS: server)")
+    parser.add_argument("--against-model", type=Path, default=None, help="the other tree's model (default: --model)")
+    parser.add_argument("--client-only", action="store_true",
+                        help="no stage timings: only what the client saw (for a tree older than them)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kuanxin-turns-"))
     model = (args.model or latest_model(PROJECT_ROOT / "models")).resolve()
-    trees = [(f"this tree, actions: {args.actions}", None, args.actions)]
+    trees = [(f"this tree, actions: {args.actions}", None, args.actions, model)]
     if args.against:
-        trees.append((f"{args.against}, actions: {args.against_actions}", args.against.resolve(), args.against_actions))
+        trees.append((f"{args.against}, actions: {args.against_actions}", args.against.resolve(), args.against_actions,
+                      (args.against_model or model).resolve()))
     pairs = []
     try:
-        for n, (_, tree, actions) in enumerate(trees):
-            pairs.append(started(f"tree{n}", workdir, args.borrowers, model, tree, actions))
+        for n, (_, tree, actions, tree_model) in enumerate(trees):
+            pairs.append(started(f"tree{n}", workdir, args.borrowers, tree_model, tree, actions, not args.client_only))
         picks = random.Random(7).sample(range(args.borrowers), k=args.conversations + 2)
         held = alternate([f"{servers.rasa_url}/webhooks/rest/webhook" for servers, _ in pairs], picks)
     finally:
@@ -212,9 +240,13 @@ def main() -> None:
             servers.stop()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"SQLite, {args.borrowers + 6} borrowers; {args.conversations} conversations of "
-          f"{len(conversation(0))} messages, one borrower at a time, stage timings on")
-    for (name, _, _), (_, timings), turns in zip(trees, pairs, held, strict=True):
+          f"{len(conversation(0))} messages, one borrower at a time, stage timings "
+          f"{'off' if args.client_only else 'on'}")
+    for (name, *_), (_, timings), turns in zip(trees, pairs, held, strict=True):
         warm = 2 * len(conversation(0))
+        if args.client_only:
+            print(f"\n== {name}\n{client_report(turns[warm:])}")
+            continue
         turns = joined(turns, read_lines(timings, "rasa"), read_lines(timings, "actions"))[warm:]
         print(f"\n== {name}\n{report(turns)}")
 

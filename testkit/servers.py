@@ -20,6 +20,9 @@ import requests
 
 from kuanxin.core.settings import PROJECT_ROOT
 from kuanxin.ops.serve import Servers, free_port
+from kuanxin.store.db import Database
+from kuanxin.store.demo import demo_document
+from kuanxin.store.importer import load_document
 from testkit.http import QuietHandler
 
 TODAY = "2026-11-22"
@@ -57,6 +60,17 @@ def start_servers(workdir: Path, database_url: str, extra_env: dict[str, str] | 
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}\n{(workdir / 'rasa.log').read_text()[-3000:]}") from None
     return servers
+
+
+def demo_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> Servers:
+    """Servers of their own on a fresh SQLite account database holding the demo book (`.database`)."""
+    url = f"sqlite:///{workdir / 'accounts.db'}"
+    database = Database(url)
+    database.create_schema()
+    load_document(database, demo_document())
+    running = start_servers(workdir, url, extra_env)
+    running.database = database  # type: ignore[attr-defined]
+    return running
 
 
 class ActionProxy:

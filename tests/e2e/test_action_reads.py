@@ -17,20 +17,14 @@ from kuanxin.core import policy
 from kuanxin.store.accounts import Accounts
 from kuanxin.store.agreements import PlanBook
 from kuanxin.store.db import Database
-from kuanxin.store.demo import demo_document
-from kuanxin.store.importer import load_document
-from testkit.servers import TODAY, Borrower, start_servers
+from testkit.servers import TODAY, Borrower, demo_servers
 
 
 @pytest.fixture(scope="module")
 def counted(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("action-reads")
-    url = f"sqlite:///{workdir / 'accounts.db'}"
-    database = Database(url)
-    database.create_schema()
-    load_document(database, demo_document())
-    running = start_servers(workdir, url, {"KUANXIN_STAGE_TIMINGS": str(workdir / "timings")})
-    running.database, running.timings = database, workdir / "timings"
+    running = demo_servers(workdir, {"KUANXIN_STAGE_TIMINGS": str(workdir / "timings")})
+    running.timings = workdir / "timings"
     try:
         yield running
     finally:

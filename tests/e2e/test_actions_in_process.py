@@ -8,10 +8,9 @@ import re
 
 import pytest
 
-from kuanxin.store.db import Database
 from kuanxin.store.demo import demo_document
 from kuanxin.store.importer import load_document
-from testkit.servers import Borrower, start_servers
+from testkit.servers import Borrower, demo_servers
 
 CONVERSATIONS = [
     ["你好", "我逾期了多少钱", "1381234567", "13812345678", "12", "123X", "在哪里还款", "谢谢"],
@@ -25,13 +24,7 @@ VARYING = re.compile(r"[A-Z]{2}\d{8}-[0-9A-Z]+|https?://\S+")
 
 @pytest.fixture(scope="module")
 def in_process_servers(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("in-process")
-    url = f"sqlite:///{workdir / 'accounts.db'}"
-    database = Database(url)
-    database.create_schema()
-    load_document(database, demo_document())
-    running = start_servers(workdir, url)
-    running.database = database
+    running = demo_servers(tmp_path_factory.mktemp("in-process"))
     try:
         yield running
     finally:
