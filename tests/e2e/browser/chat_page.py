@@ -28,6 +28,10 @@ class ChatPage:
         self.page.locator("#kuanxin-chat textarea").press("Enter")
         expect(self.bot_messages()).not_to_have_count(before)
         expect(self.page.locator("#kuanxin-chat .typing")).to_be_hidden()
+        # the whole turn answered: the first answer hides the typing dots, and a turn of several answers (identity
+        # checked, then the statement) sends the rest a little later; the server acknowledges the message after
+        # its last answer
+        expect(self.unsent()).to_have_count(0)
 
     def bot_messages(self):
         return self.page.locator("#kuanxin-chat .message.bot")
