@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 
+from kuanxin.core.language import blank_markup
 from kuanxin.core.zh_parse import SOMEONE_ELSE_CUE, normalize_text, plans_wanted
 
 
@@ -61,7 +62,7 @@ class PlainJiebaTokenizer(JiebaTokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         import jieba
 
-        text = same_length_plain(message.get(attribute) or "")
+        text = blank_markup(same_length_plain(message.get(attribute) or ""))
         mandarin = colloquial_words()
         tokens = [Token(mandarin.get(word, word), start, end)
                   for word, start, end in jieba.tokenize(text) if word.strip()]

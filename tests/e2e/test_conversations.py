@@ -192,3 +192,10 @@ def test_bad_input_gets_a_polite_answer_and_leaks_nothing(borrower, servers, tex
     assert reply.strip(), "every message gets an answer"
     assert "Traceback" not in reply and not AMOUNT.search(reply) and "L1001" not in reply
     assert "root:" not in reply
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script> 我想分期", "我想分期<br>每期多少", "<b>我想分期</b>"])
+def test_markup_around_a_request_is_read_past(borrower, text):
+    ask = borrower.say(text)  # the installment request's identity check, not "I did not understand"
+    assert "手机号" in ask and not AMOUNT.search(ask)
+    assert "分期" in borrower.say("13812345678") + borrower.say("123X")

@@ -46,3 +46,13 @@ def test_words_with_a_mandarin_meaning_are_left_alone():
 def test_an_amount_with_eights_stays_one_number():
     assert [w for w, _s, _e in tokens_of("还1880块")] == ["还", "1880", "块"]
     assert [w for w, _s, _e in tokens_of("88")] == ["拜拜"]
+
+
+def test_markup_beside_words_is_not_a_token_and_markup_alone_stays():
+    text = "<script>alert(1)</script> 我想分期"
+    tokens = tokens_of(text)
+    assert [w for w, _s, _e in tokens] == [w for w, _s, _e in tokens_of("我想分期")]
+    assert all(text[start:end] == word for word, start, end in tokens)  # offsets into the original text
+    link = [w for w, _s, _e in tokens_of('<a href="x">点我</a>&nbsp;还款')]
+    assert link == [w for w, _s, _e in tokens_of("点我 还款")]
+    assert "script" in [w for w, _s, _e in tokens_of("<script>alert(1)</script>")]  # out_of_scope learns it
