@@ -104,6 +104,9 @@ class ValidateWaiverForm(FormValidator):
     def terms_values(self, tracker: Tracker) -> dict:
         return {"decision_time": self.policy().words(language_of(tracker)).decision_time}
 
+    def not_understood(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
+        say(dispatcher, tracker, "waiver.not_understood")  # nothing to change here, unlike a plan's periods or months
+
 
 def pending_lines(tracker: Tracker, scope: plans.WaiverScope) -> list[str]:
     language = language_of(tracker)
