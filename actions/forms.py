@@ -39,12 +39,12 @@ from actions.base import (
 )
 from actions.requests_common import FORMS
 from actions.texts import say
-from kuanxin.core.zh_parse import CREDIT_CUE, LEGITIMACY_CUE, is_question, plans_wanted
+from kuanxin.core.zh_parse import CREDIT_CUE, DECISION_TIME_CUE, LEGITIMACY_CUE, is_question, plans_wanted
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 # another request in the middle of a form: the borrower changed their mind
 SWITCH_TO = {"request_deferral": "deferral_form", "request_installment": "installment_form",
-             "promise_to_pay": "promise_form", "request_penalty_waiver": "action_request_waiver"}
+             "promise_to_pay": "promise_form", "request_penalty_waiver": "waiver_form"}
 REQUEST_INTENT = {form: intent for intent, form in SWITCH_TO.items()}
 # "我想知道欠多少 还有能不能分期": the balance asked in the same breath as a request is shown before the form asks
 OWED_CUE = re.compile(r"欠(?:了|款|我们|你们)?(?:多少|几)|还欠|逾期(?:了)?多少|how much (?:do )?i owe", re.I)
@@ -128,6 +128,8 @@ class FormValidator(KuanxinAction):
         text = latest_text(tracker)
         if self.credit_key and CREDIT_CUE.search(text) and is_question(text):
             say(dispatcher, tracker, self.credit_key)  # "分期会影响征信吗": what this plan does to the record
+        elif self.decision_time_key and DECISION_TIME_CUE.search(text):
+            say(dispatcher, tracker, self.decision_time_key, **self.terms_values(tracker))  # "要多久能批下来"
         elif asked_about and asked_about.terms_key and is_question(text):
             # "分期要另外收手续费吗", in this form or another (the terms hold no account data, so even before identity)
             validator = self if asked_about is type(self) else asked_about()
@@ -205,6 +207,8 @@ class FormValidator(KuanxinAction):
     terms_key: str | None = None
     # the catalogue text that answers "does this show on my credit report?" asked inside it
     credit_key: str | None = None
+    # the catalogue text that answers "how long until it is decided?" asked inside it (given terms_values)
+    decision_time_key: str | None = None
 
     def terms_values(self, tracker: Tracker) -> dict[str, Any]:
         return {}

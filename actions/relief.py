@@ -1,4 +1,5 @@
-"""Hardship and penalty waivers: acknowledge, offer exactly what this borrower can apply for, record waivers."""
+"""Hardship and penalty waivers: acknowledge, offer exactly what this borrower can apply for, show a waiver request
+and file it once the borrower confirms."""
 from __future__ import annotations
 
 import re
@@ -8,11 +9,21 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, latest_text, the_borrower
-from actions.forms import trigger_text
+from actions.base import (
+    KuanxinAction,
+    accounts,
+    activating,
+    latest_text,
+    reset_request_slots,
+    the_borrower,
+    user_messages,
+    verified_borrower,
+)
+from actions.forms import REASK_SLOT, FormValidator, trigger_text
 from actions.render import loan_title
 from actions.requests_common import (
     FORMS,
+    confirm_buttons,
     human_button,
     open_kinds,
     option_button,
@@ -21,7 +32,7 @@ from actions.requests_common import (
 )
 from actions.satisfaction import offer_question
 from actions.texts import language_of, say, text_for
-from kuanxin.core.formats import Money
+from kuanxin.core.formats import Items, Money
 from kuanxin.core.money import ZERO
 from kuanxin.core.vocab import SatisfactionOutcome
 from kuanxin.core.zh_parse import plans_named
@@ -59,31 +70,120 @@ def asks_principal_cut(text: str) -> bool:
     return bool(PRINCIPAL_ONLY.search(text)) and not CHARGES.search(text)
 
 
-class ActionRequestWaiver(KuanxinAction):
+def asked_for_waiver(tracker: Tracker) -> str | None:
+    """What the borrower said when asking for the waiver (kept as its reason); None when another form's change of
+    mind or a button started it."""
+    return next((text for text, intent in user_messages(tracker) if intent == "request_penalty_waiver"), None)
+
+
+class ValidateWaiverForm(FormValidator):
+    """A penalty waiver (减免罚息) is shown before it is filed: the loans, their penalty and late fees, and who
+    decides; it is filed only once the borrower confirms. "本金能不能少还点" is explained instead, and a waiver already
+    pending is reported, never filed twice (action_submit_waiver, as the deferral and installment forms end in
+    theirs)."""
+
+    form = "waiver_form"
+    slots = ("confirm_request",)
+
+    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, values: dict,
+                   requested: str | None) -> dict:
+        borrower = verified_borrower(tracker)
+        if borrower is None:
+            return {"request_blocked": True}
+        if activating(tracker):
+            principal_only = asks_principal_cut(trigger_text(tracker, "request_penalty_waiver"))
+            if principal_only or not plans.waiver_scope(borrower, self.today()).to_file:
+                return {"request_blocked": True}
+            return {}
+        return self.confirmation(tracker, requested)
+
+    terms_key = "waiver.terms"
+    credit_key = "waiver.credit"
+    decision_time_key = "waiver.terms"
+
+    def terms_values(self, tracker: Tracker) -> dict:
+        return {"decision_time": self.policy().words(language_of(tracker)).decision_time}
+
+    def not_understood(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
+        say(dispatcher, tracker, "waiver.not_understood")  # nothing to change here, unlike a plan's periods or months
+
+
+def pending_lines(tracker: Tracker, scope: plans.WaiverScope) -> list[str]:
+    language = language_of(tracker)
+    return [text_for(tracker, "waiver.loan_line.pending", loan=loan_title(loan, language), reference=request.reference,
+                     penalty=Money(statement.penalty), late_fees=Money(statement.late_fees))
+            for loan, statement, request in scope.pending]
+
+
+class ActionAskWaiverConfirm(KuanxinAction):
     def name(self) -> str:
-        return "action_request_waiver"
+        return "action_ask_waiver_form_confirm_request"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        borrower, today, policy = the_borrower(tracker), self.today(), self.policy()
-        reason = trigger_text(tracker, "request_penalty_waiver")
-        if asks_principal_cut(reason):
-            self.explain_principal(dispatcher, tracker, borrower)
+        scope = plans.waiver_scope(the_borrower(tracker), self.today())
+        language = language_of(tracker)
+        if tracker.get_slot(REASK_SLOT):
+            say(dispatcher, tracker, "waiver.confirm.short",
+                loans=Items(loan_title(loan, language) for loan, _statement in scope.to_file),
+                buttons=confirm_buttons(tracker))
             return []
-        loans = [loan for loan in plans.overdue_loans(borrower, today) if loan.status == "active"]
+        lines = [text_for(tracker, "waiver.confirm.line", loan=loan_title(loan, language),
+                          penalty=Money(statement.penalty), late_fees=Money(statement.late_fees))
+                 for loan, statement in scope.to_file]
+        say(dispatcher, tracker, "waiver.confirm", lines="\n".join(lines + pending_lines(tracker, scope)),
+            decision_time=self.policy().words(language).decision_time, buttons=confirm_buttons(tracker))
+        return []
+
+
+class ActionSubmitWaiver(KuanxinAction):
+    """Ends the waiver form: explains the principal, reports a pending waiver, cancels, or files what was confirmed."""
+
+    def name(self) -> str:
+        return "action_submit_waiver"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        borrower = verified_borrower(tracker)
+        if borrower is None:
+            say(dispatcher, tracker, "waiver.nothing", buttons=[human_button(tracker)])
+        elif tracker.get_slot("request_blocked"):
+            self.nothing_to_file(dispatcher, tracker, borrower)
+        elif not tracker.get_slot("confirm_request"):
+            dispatcher.utter_message(response="utter_request_cancelled")
+        else:
+            return reset_request_slots() + self.file(dispatcher, tracker, borrower)
+        return reset_request_slots()
+
+    def nothing_to_file(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower) -> None:
+        if asks_principal_cut(trigger_text(tracker, "request_penalty_waiver")):
+            self.explain_principal(dispatcher, tracker, borrower)
+            return
+        pending = pending_lines(tracker, plans.waiver_scope(borrower, self.today()))
+        if pending:
+            say(dispatcher, tracker, "waiver.pending", lines="\n".join(pending),
+                decision_time=self.policy().words(language_of(tracker)).decision_time)
+        else:
+            say(dispatcher, tracker, "waiver.nothing", buttons=[human_button(tracker)])
+
+    def file(self, dispatcher: CollectingDispatcher, tracker: Tracker, borrower) -> list[EventType]:
+        """The borrower confirmed: a request for each loan shown (recomputed now: a payment meanwhile counts)."""
+        today, language = self.today(), language_of(tracker)
+        scope = plans.waiver_scope(borrower, today)
+        reason = asked_for_waiver(tracker)
         lines = []
-        for loan in loans:
+        for loan, _statement in scope.to_file:
             result = plans.submit_waiver(accounts(), borrower, loan, reason, tracker.sender_id, today, self.now())
             if result.request:
                 statement = result.quote.statement
                 lines.append(text_for(tracker, "waiver.loan_line" if result.created else "waiver.loan_line.pending",
-                                      loan=loan_title(loan, language_of(tracker)), reference=result.request.reference,
+                                      loan=loan_title(loan, language), reference=result.request.reference,
                                       penalty=Money(statement.penalty), late_fees=Money(statement.late_fees)))
         if not lines:
             say(dispatcher, tracker, "waiver.nothing", buttons=[human_button(tracker)])
             return []
-        say(dispatcher, tracker, "waiver.recorded", lines="\n".join(lines),
-            decision_time=policy.words(language_of(tracker)).decision_time)
+        say(dispatcher, tracker, "waiver.recorded", lines="\n".join(lines + pending_lines(tracker, scope)),
+            decision_time=self.policy().words(language).decision_time)
         return offer_question(dispatcher, tracker, SatisfactionOutcome.REQUEST, "request_penalty_waiver", today,
                               self.now())
 

@@ -766,6 +766,13 @@ def is_question(text: str) -> bool:
 # "分期会影响征信吗": a question about the credit report
 CREDIT_CUE = re.compile(r"征信|信用记录|信用报告|黑名单|\bcredit (?:report|record|score|history)\b", re.I)
 
+# "要多久能批下来", "审核要几天": how long until a request is decided (a question by its own words)
+_WHEN = r"(?:多久|多长时间|几天|几个工作日|什么时候|啥时候|何时)"
+_DECIDED = r"(?:批|审|通过|结果|下来|答复|回复|处理)"
+DECISION_TIME_CUE = re.compile(rf"{_WHEN}.{{0,6}}{_DECIDED}|{_DECIDED}.{{0,6}}{_WHEN}"
+                               r"|\bhow long\b.{0,40}\b(?:approv\w*|review\w*|decid\w*|decision|take)\b"
+                               r"|\bwhen will\b.{0,40}\b(?:approv\w*|review\w*|decid\w*|know)\b", re.I)
+
 
 # a plan named inside a message about something else ("看看欠多少 另外能不能延期", "想延期俩月 孩子住院了")
 REQUEST_CUES = {

@@ -209,6 +209,31 @@ def _record(accounts: Accounts, borrower: Borrower, loan: Loan, quote: Quote, co
     return Submission(quote, request, created)
 
 
+@dataclass(frozen=True)
+class WaiverScope:
+    """What a penalty-waiver request would concern, shown to the borrower before anything is filed."""
+
+    to_file: list[tuple[Loan, LoanStatement]]  # active overdue loans with penalty or late fees and no waiver pending
+    pending: list[tuple[Loan, LoanStatement, ServiceRequest]]  # loans whose waiver staff are already reviewing
+
+
+def waiver_scope(borrower: Borrower, today: dt.date) -> WaiverScope:
+    """The loans a waiver request would be filed for now, and those with one already pending (reported, never
+    filed twice). Only active loans: a loan with staff or in a plan is not waived by the assistant."""
+    to_file: list[tuple[Loan, LoanStatement]] = []
+    pending: list[tuple[Loan, LoanStatement, ServiceRequest]] = []
+    for loan in overdue_loans(borrower, today):
+        if loan.status != "active":
+            continue
+        statement = loan_statement(loan, today)
+        already = pending_request(borrower, loan, "waiver")
+        if already is not None:
+            pending.append((loan, statement, already))
+        elif statement.penalty > 0 or statement.late_fees > 0:
+            to_file.append((loan, statement))
+    return WaiverScope(to_file, pending)
+
+
 def submit_waiver(accounts: Accounts, borrower: Borrower, loan: Loan, reason: str | None,
                   conversation_id: str, today: dt.date, now: dt.datetime) -> Submission:
     """A penalty-waiver request is always only recorded: staff decide, and principal is never waived."""

@@ -63,6 +63,7 @@ def test_a_day_of_pushes_conversations_and_syncs_loses_nothing_and_counts_every_
     assert "高优先级" in li.say("你们催收的天天打电话骂我,还打给我同事说我欠钱")
     zhou.verify("139 0000 9999", "123x")
     assert "本金不能减免" in zhou.say("罚息和违约金能免掉吗 实在太多了")
+    assert "已为您登记减免申请" in zhou.say("确认")
     before = conversation_side(db)
     assert len(before["promises"]) == 1 and len(before["escalations"]) == 1 and len(before["requests"]) == 1
 

@@ -121,6 +121,22 @@ def test_open_options_reflect_each_demo_borrower(db, policy):
     assert kinds("B1006") == ["waiver"]                       # deferral this year, plan pending
 
 
+def test_a_waiver_concerns_active_overdue_loans_with_charges_and_reports_one_pending(db):
+    accounts = demo_accounts(db)
+
+    def scope(borrower_id):
+        found = plans.waiver_scope(accounts.borrower_profile(borrower_id), TODAY)
+        return ([(loan.id, str(s.penalty), str(s.late_fees)) for loan, s in found.to_file],
+                [(loan.id, request.reference) for loan, _s, request in found.pending])
+    assert scope("B1001") == ([("L1001", "44.60", "90.00")], [])
+    assert scope("B1004") == ([], [])  # in litigation: not the assistant's to file
+    assert scope("B1005") == ([], [])  # settled
+    borrower = accounts.borrower_profile("B1001")
+    filed = plans.submit_waiver(accounts, borrower, plans.find_loan(borrower, "L1001"), "罚息太多", "c1", TODAY, NOW)
+    assert filed.created
+    assert scope("B1001") == ([], [("L1001", filed.request.reference)])
+
+
 def test_a_bound_sender_names_its_borrower_until_unbound_or_expired(db):
     accounts = demo_accounts(db)
     assert accounts.bound_borrower("openid-1", NOW) is None

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from kuanxin.core.zh_parse import (
+    DECISION_TIME_CUE,
     PHONE_NUMBER_RE,
     digits_to_ascii,
     find_amount,
@@ -741,6 +742,15 @@ def test_typical_message_fills_every_figure():
 ])
 def test_a_question_is_told_from_an_answer(text, asks):
     assert is_question(text) is asks
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("要多久能批下来", True), ("审核要几天", True), ("啥时候有结果", True), ("这个多长时间能审完", True),
+    ("how long does the review take", True), ("when will i know", True),
+    ("逾期了多久了", False), ("还清了征信多久能恢复", False), ("延期多久都行", False), ("确认", False),
+])
+def test_a_question_about_how_long_a_decision_takes(text, asks):
+    assert bool(DECISION_TIME_CUE.search(text)) is asks
 
 
 # --------------------------------------------------------------------------- English (zh_parse.english_as_chinese)
