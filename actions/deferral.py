@@ -55,7 +55,7 @@ class ValidateDeferralForm(AgreementForm, FormValidator):
         if borrower is None:
             return {"request_blocked": True}
         starting = activating(tracker)
-        text = trigger_text(tracker, "request_deferral") if starting else latest_text(tracker)
+        text = trigger_text(tracker, "request_deferral", plan="deferral") if starting else latest_text(tracker)
         found, loan = loan_slots("deferral", borrower, values["loan_id"], text, self.today(), self.policy())
         if loan is None:
             return found

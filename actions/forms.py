@@ -28,13 +28,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ANSWERS, answer, answerable
 from actions.base import (
+    MAX_TEXT,
     KuanxinAction,
     activating,
+    intent_of,
     latest_intent,
     latest_text,
     reset_request_slots,
+    session_events,
     slot_before_latest_message,
-    user_messages,
     wants_to_leave,
 )
 from actions.requests_common import FORMS
@@ -52,12 +54,38 @@ IMPLIED_SLOTS = {"loan_id"}  # filled again on every message when only one loan 
 REASK_SLOT = "form_reask"  # the next question is a short re-ask (actions/asks.py)
 
 
-def trigger_text(tracker: Tracker, intent: str) -> str:
-    """The text of the latest message with this intent: what the borrower first asked for.
+def request_messages(tracker: Tracker, handler: str) -> list[tuple[str, str | None]]:
+    """(text, intent) of the borrower messages of the request in hand, newest first: those of this conversation
+    session since the request's form last ended before its latest start. So the identity check
+    between a request and its form is inside ("我想延期三个月" → phone → ID digits → the form), and an earlier
+    request of the same kind, cancelled or done, is not."""
+    events = session_events(tracker)
+    active, started, ends = None, None, []
+    for index, event in enumerate(events):
+        if event.get("event") == "active_loop":
+            name = event.get("name")
+            if name == handler:
+                started = index
+            elif active == handler:
+                ends.append(index)
+            active = name
+    since = max((index for index in ends if started is None or index < started), default=-1)
+    return [((event.get("text") or "")[:MAX_TEXT], intent_of(event))
+            for event in reversed(events[since + 1:]) if event.get("event") == "user"]
 
-    A form another action started ("想延期俩月 孩子住院了", classified as hardship) starts from the
-    latest message."""
-    return next((text for text, said in user_messages(tracker) if said == intent), None) or latest_text(tracker)
+
+def trigger_text(tracker: Tracker, intent: str, plan: str | None = None) -> str:
+    """The text of the latest message of the request in hand with this intent: what the borrower asked for.
+
+    For a plan (`plan`: deferral | installment) without one, the latest message of the request that wants it
+    ("我下个月5号还2000 剩下的分6期", a promise whose form goes on to the plan; "算了 还是延期吧", a change of mind).
+    Otherwise, as for a form another action started ("想延期俩月 孩子住院了", classified as hardship), the latest
+    message."""
+    messages = request_messages(tracker, SWITCH_TO.get(intent, intent))
+    found = next((text for text, said in messages if said == intent), None)
+    if found is None and plan is not None:
+        found = next((text for text, _ in messages if plan in plans_wanted(text)), None)
+    return found or latest_text(tracker)
 
 
 def legitimacy_asked_too(tracker: Tracker) -> bool:

@@ -31,7 +31,7 @@ class ValidateInstallmentForm(AgreementForm, FormValidator):
         if borrower is None:
             return {"request_blocked": True}
         starting = activating(tracker)
-        text = trigger_text(tracker, "request_installment") if starting else latest_text(tracker)
+        text = trigger_text(tracker, "request_installment", plan="installment") if starting else latest_text(tracker)
         found, loan = loan_slots("installment", borrower, values["loan_id"], text, self.today(), self.policy())
         if loan is None:
             return found

@@ -11,20 +11,28 @@ from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KuanxinAction, accounts, activating, latest_text, reset_request_slots, verified_borrower
-from actions.forms import REASK_SLOT, FormValidator, trigger_text
+from actions.base import (
+    KuanxinAction,
+    accounts,
+    activating,
+    latest_text,
+    reset_request_slots,
+    verified_borrower,
+    wants_to_leave,
+)
+from actions.forms import REASK_SLOT, FormValidator, request_messages, trigger_text
 from actions.paying import add_pay_links, promised_split
 from actions.render import Composed, loan_title, percent
-from actions.requests_common import confirm_buttons
+from actions.requests_common import FORMS, confirm_buttons
 from actions.satisfaction import offer_question
 from actions.texts import language_of, say, text_for
 from kuanxin.core.formats import Items, LongDay, Money
 from kuanxin.core.money import ZERO, to_money
 from kuanxin.core.vocab import SatisfactionOutcome
-from kuanxin.core.zh_parse import find_amount, parse_date
+from kuanxin.core.zh_parse import find_amount, parse_date, plan_after_promise
 from kuanxin.lending import plans
 
 
@@ -37,6 +45,13 @@ def promised_amount(tracker: Tracker, borrower, today: dt.date) -> Decimal:
     return to_money(said) if said else overdue_total(borrower, today)
 
 
+def plan_asked_after(tracker: Tracker, today: dt.date) -> str | None:
+    """The plan (deferral | installment) the promise's own message asked for the rest ("我下个月5号还2000
+    剩下的能分期吗"): taken up once the promise is confirmed, so neither half is lost."""
+    return next(filter(None, (plan_after_promise(text, today)
+                              for text, _intent in request_messages(tracker, "promise_form"))), None)
+
+
 class ValidatePromiseForm(FormValidator):
     form = "promise_form"
     slots = ("promise_date", "confirm_request")
@@ -47,6 +62,9 @@ class ValidatePromiseForm(FormValidator):
         if borrower is None or overdue_total(borrower, self.today()) == ZERO:
             return {"request_blocked": True}
         text = trigger_text(tracker, "promise_to_pay") if activating(tracker) else latest_text(tracker)
+        plan = plan_asked_after(tracker, self.today()) if activating(tracker) else None
+        if plan:  # the promise is confirmed first; the borrower hears that the plan follows
+            say(dispatcher, tracker, "promise.plan_follows", plan=text_for(tracker, f"request.label.{plan}"))
         found = self.confirmation(tracker, requested)
         day = parse_date(text, self.today())
         problem = self.date_problem(tracker, day) if day else None
@@ -125,6 +143,8 @@ class ActionSubmitPromise(KuanxinAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         borrower = verified_borrower(tracker)
+        # the plan asked for the rest in the promise's message follows, unless the borrower left
+        plan = None if wants_to_leave(tracker) else plan_asked_after(tracker, self.today())
         if tracker.get_slot("request_blocked") or borrower is None:
             say(dispatcher, tracker, "promise.nothing_overdue")
         elif not tracker.get_slot("confirm_request"):
@@ -141,6 +161,14 @@ class ActionSubmitPromise(KuanxinAction):
             add_pay_links(recorded, tracker, [(loan_title(statement, language), statement.loan_id, amount)
                                               for statement, amount in split], self.policy())
             dispatcher.utter_message(**recorded.message())
+            if plan:
+                say(dispatcher, tracker, "promise.plan_next.counted", plan=text_for(tracker, f"request.label.{plan}"),
+                    owed=Money(overdue_total(borrower, self.today())), day=LongDay(day), amount=Money(promise.amount))
+                return [*reset_request_slots(), FollowupAction(FORMS[plan])]
             return reset_request_slots() + offer_question(dispatcher, tracker, SatisfactionOutcome.PROMISE,
                                                           "promise_to_pay", self.today(), self.now())
+        if plan:  # not recorded, the plan still follows; with nothing overdue its form says so for the plan too
+            if not tracker.get_slot("request_blocked"):
+                say(dispatcher, tracker, "promise.plan_next", plan=text_for(tracker, f"request.label.{plan}"))
+            return [*reset_request_slots(), FollowupAction(FORMS[plan])]
         return reset_request_slots()

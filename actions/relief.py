@@ -16,10 +16,9 @@ from actions.base import (
     latest_text,
     reset_request_slots,
     the_borrower,
-    user_messages,
     verified_borrower,
 )
-from actions.forms import REASK_SLOT, FormValidator, trigger_text
+from actions.forms import REASK_SLOT, FormValidator, request_messages, trigger_text
 from actions.render import loan_title
 from actions.requests_common import (
     FORMS,
@@ -73,7 +72,8 @@ def asks_principal_cut(text: str) -> bool:
 def asked_for_waiver(tracker: Tracker) -> str | None:
     """What the borrower said when asking for the waiver (kept as its reason); None when another form's change of
     mind or a button started it."""
-    return next((text for text, intent in user_messages(tracker) if intent == "request_penalty_waiver"), None)
+    return next((text for text, intent in request_messages(tracker, "waiver_form")
+                 if intent == "request_penalty_waiver"), None)
 
 
 class ValidateWaiverForm(FormValidator):

@@ -27,8 +27,9 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 
+from kuanxin.core import clock
 from kuanxin.core.language import blank_markup
-from kuanxin.core.zh_parse import SOMEONE_ELSE_CUE, normalize_text, plans_wanted
+from kuanxin.core.zh_parse import SOMEONE_ELSE_CUE, normalize_text, plan_after_promise, plans_wanted
 
 
 @functools.lru_cache(maxsize=8192)
@@ -102,7 +103,8 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         """A message of punctuation alone ("？？？", "。。。") says nothing: no intent is sure of it, so the
         FallbackClassifier after this one asks the borrower to say it again (instead of "I can't help with that").
         A request said with the hardship behind it is the request (request_with_its_reason), and so is a request
-        said beside whether we are genuine (request_beside_legitimacy)."""
+        said beside whether we are genuine (request_beside_legitimacy). A promise said before a plan asked for the rest
+        is the promise, whose form then goes on to the plan (promise_beside_plan)."""
         messages = super().process(messages)
         for message in messages:
             if only_punctuation(message.get(TEXT) or ""):
@@ -110,6 +112,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
             else:
                 request_with_its_reason(message)
                 request_beside_legitimacy(message)
+                promise_beside_plan(message)
         return messages
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
@@ -159,11 +162,34 @@ def request_beside_legitimacy(message: Message) -> None:
     wanted = plans_wanted(text)
     if intent.get("name") != LEGITIMACY_INTENT or len(wanted) != 1 or SOMEONE_ELSE_CUE.search(text):
         return  # "有人打电话让我分期 是不是骗子": someone else's offer, checked; no request of the borrower's
-    name = PLAN_REQUESTS[wanted[0]]
+    read_as(message, PLAN_REQUESTS[wanted[0]])
+
+
+# "我下个月5号还2000 剩下的能分期吗" reads as the installment request (its words are the strongest), and the promise
+# would be lost: the message is the promise, whose form confirms and records it, then goes on to the plan asked for
+# (actions/promise.py, by the words: kuanxin.core.zh_parse.plan_after_promise), before or after the identity check.
+PROMISE_INTENT = "promise_to_pay"
+
+
+def promise_beside_plan(message: Message) -> None:
+    """When the likeliest intent is a plan request and the text promises a day and an amount before asking for the
+    plan, the message is the promise, with the request's confidence added (the request leaves the ranking)."""
+    intent = message.get("intent") or {}
+    if intent.get("name") not in PLAN_REQUESTS.values():
+        return
+    if plan_after_promise(message.get(TEXT) or "", clock.today()) is None:
+        return
+    read_as(message, PROMISE_INTENT)
+
+
+def read_as(message: Message, name: str) -> None:
+    """The message is `name`, with the likeliest intent's confidence added to its own (that intent leaves the
+    ranking)."""
+    intent = message.get("intent") or {}
     ranking = message.get(INTENT_RANKING_KEY) or []
-    request = next((r for r in ranking if r["name"] == name), {"name": name, "confidence": 0.0})
-    merged = {**request, "confidence": request["confidence"] + intent["confidence"]}
-    others = [r for r in ranking if r["name"] not in (name, LEGITIMACY_INTENT)]
+    chosen = next((r for r in ranking if r["name"] == name), {"name": name, "confidence": 0.0})
+    merged = {**chosen, "confidence": chosen["confidence"] + intent["confidence"]}
+    others = [r for r in ranking if r["name"] not in (name, intent.get("name"))]
     message.set("intent", merged, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [merged, *others], add_to_output=True)
 

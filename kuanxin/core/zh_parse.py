@@ -797,6 +797,27 @@ def plans_wanted(text: str) -> list[str]:
             if any(not REFUSED_BEFORE.search(text[:match.start()]) for match in cue.finditer(text))]
 
 
+# "每月5号还2000能分期吗": a plan's own payments, not a promise beside it
+_EVERY_PERIOD_RE = re.compile(r"每\s?(?:个\s?)?(?:月|期|周|星期|礼拜)"
+                              r"|\b(?:every|each|per|a) (?:month|period|week)\b", re.I)
+
+
+def plan_after_promise(text: str, today: dt.date) -> str | None:
+    """The plan asked for after a promise in the same message: "我下个月5号还2000 剩下的能分期吗" promises a
+    day and an amount, then wants an installment plan (for the rest). The words before the plan must name
+    both a day and an amount, and not a plan's own payments ("每月5号还2000能分期吗"). None without a promise,
+    or without one plan wanted."""
+    wanted = plans_wanted(text)
+    if len(wanted) != 1:
+        return None
+    kind = wanted[0]
+    first = next(m for m in REQUEST_CUES[kind].finditer(text) if not REFUSED_BEFORE.search(text[:m.start()]))
+    before = text[:first.start()]
+    if _EVERY_PERIOD_RE.search(before) or parse_date(before, today) is None or find_amount(before) is None:
+        return None
+    return kind
+
+
 # "你们是不是骗子" asked beside something else ("我欠多少 顺便问下你们是不是骗子"): answered before the identity check
 LEGITIMACY_CUE = re.compile(r"骗子|诈骗|骗人|骗局|冒充|是不是(?:真的|官方|正规)|正规(?:的|平台|公司)?吗|官方的吗"
                             r"|\b(?:scam\w*|fraud\w*|legit\w*)\b", re.I)

@@ -1,12 +1,13 @@
 """A request said with the hardship behind it (runtime/nlu.py request_with_its_reason): a close call between the two
-is the request; a hardship with a request far behind, or a request beside anything else, is left as classified."""
+is the request; a hardship with a request far behind, or a request beside anything else, is left as classified.
+A promise said before a plan asked for the rest (promise_beside_plan) is the promise."""
 from __future__ import annotations
 
 import pytest
 from rasa.shared.nlu.constants import INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from runtime.nlu import request_beside_legitimacy, request_with_its_reason
+from runtime.nlu import promise_beside_plan, request_beside_legitimacy, request_with_its_reason
 
 
 def classified(*ranking: tuple[str, float], text: str = "…") -> Message:
@@ -59,4 +60,26 @@ def test_the_legitimacy_question_without_one_plan_wanted_is_left_as_classified(t
     message = classified(*ranking, text=text)
     before = (dict(message.get("intent")), list(message.get(INTENT_RANKING_KEY)))
     request_beside_legitimacy(message)
+    assert (message.get("intent"), message.get(INTENT_RANKING_KEY)) == before
+
+
+@pytest.mark.parametrize("text, plan_request", [("我下个月5号还2000 剩下的能分期吗", "request_installment"),
+                                                 ("15号先还1000 剩下的申请延期行吗", "request_deferral")])
+def test_a_promise_said_before_a_plan_for_the_rest_is_the_promise(text, plan_request):
+    message = classified((plan_request, 0.6), ("promise_to_pay", 0.3), ("greet", 0.1), text=text)
+    promise_beside_plan(message)
+    assert message.get("intent") == {"name": "promise_to_pay", "confidence": pytest.approx(0.9)}
+    assert [entry["name"] for entry in message.get(INTENT_RANKING_KEY)] == ["promise_to_pay", "greet"]
+
+
+@pytest.mark.parametrize("text, ranking", [
+    ("我想分期", [("request_installment", 0.9)]),  # no promise
+    ("每个月5号还2000能分期吗", [("request_installment", 0.9)]),  # the plan's own payments
+    ("我下个月5号还2000 剩下的能分期吗", [("promise_to_pay", 0.6), ("request_installment", 0.4)]),  # already it
+    ("下个月5号还2000 你们是骗子吧", [("ask_legitimacy", 0.9)]),  # not a plan request
+])
+def test_anything_but_a_promise_before_a_plan_is_left_as_classified(text, ranking):
+    message = classified(*ranking, text=text)
+    before = (dict(message.get("intent")), list(message.get(INTENT_RANKING_KEY)))
+    promise_beside_plan(message)
     assert (message.get("intent"), message.get(INTENT_RANKING_KEY)) == before

@@ -820,3 +820,31 @@ def test_chinese_is_read_as_before_when_a_message_has_no_english():
 ])
 def test_plans_wanted_are_named_and_not_refused(text, wanted):
     assert plans_wanted(text) == wanted
+
+
+@pytest.mark.parametrize("text, plan", [
+    ("我下个月5号还2000 剩下的能分期吗", "installment"),
+    ("15号先还1000,剩余的申请延期可以吗", "deferral"),
+    ("月底我能还五百块 其他的分6期吧", "installment"),
+    ("下周五还1500 剩下的我不想分期 想延期", "deferral"),  # the plan refused is not the one wanted
+])
+def test_a_plan_asked_after_a_promise_is_found(text, plan):
+    from kuanxin.core.zh_parse import plan_after_promise
+
+    assert plan_after_promise(text, SUNDAY) == plan
+
+
+@pytest.mark.parametrize("text", [
+    "我想分期",
+    "15号还1000",  # a promise alone
+    "我下个月5号还 剩下的能分期吗",  # no amount: not a promise said whole
+    "还2000 剩下的分期",  # no day
+    "每个月5号还2000能分期吗",  # the plan's own payments
+    "分期的话下个月5号还2000吗",  # the plan asked first: its terms, not a promise
+    "下个月5号还2000 不分期了",  # no plan wanted
+    "下个月5号还2000 分期还是延期好",  # which plan is not said
+])
+def test_no_plan_after_a_promise_is_found_in_anything_else(text):
+    from kuanxin.core.zh_parse import plan_after_promise
+
+    assert plan_after_promise(text, SUNDAY) is None
