@@ -8,7 +8,8 @@ RASA := $(BIN)/rasa
 STAMP := $(VENV)/.kuanxin-installed
 MODEL := models/kuanxin.tar.gz
 WIDGET := widget/dist/kuanxin-chat.js
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
+# the pipeline's own components (runtime/nlu.py: tokenizer, classifier) count as inputs too
+TRAINING_INPUTS := config.yml domain.yml runtime/nlu.py runtime/colloquial_zh.yml $(shell find data -type f 2>/dev/null)
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1

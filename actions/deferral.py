@@ -78,6 +78,7 @@ class ValidateDeferralForm(AgreementForm, FormValidator):
 
     terms_key = "deferral.terms"
     credit_key = "deferral.credit"
+    decision_time_key = "deferral.terms"  # "要多久能批下来": who decides, and how soon
 
     def terms_values(self, tracker: Tracker) -> dict:
         return {**self.expected_values(tracker, "deferral_months"), "decided": self.how_decided(tracker)}

@@ -48,6 +48,7 @@ class ValidateInstallmentForm(AgreementForm, FormValidator):
 
     terms_key = "installment.terms"
     credit_key = "installment.credit"
+    decision_time_key = "installment.terms"  # "要多久能批下来": who decides, and how soon
 
     def terms_values(self, tracker: Tracker) -> dict:
         policy = self.policy()

@@ -1,7 +1,8 @@
 """Which request a borrower's document is attached to: a verified borrower may attach documents only to something
 open (or being filed) in the conversation's account: a pending deferral or installment request (hardship), a pending
 waiver request, an open dispute, or a case open with staff about a payment (payment query). The newest one wins;
-a deferral or installment form being filled in right now counts as a hardship request being filed."""
+a deferral or installment form being filled in right now counts as a hardship request being filed, and the penalty
+waiver's confirmation as a waiver request being filed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,8 @@ REQUEST_PURPOSES = {RequestType.DEFERRAL: DocumentPurpose.HARDSHIP, RequestType.
                     RequestType.WAIVER: DocumentPurpose.WAIVER}
 ESCALATION_PURPOSES = {EscalationReason.DISPUTE: DocumentPurpose.DISPUTE,
                        EscalationReason.HUMAN: DocumentPurpose.PAYMENT_QUERY}
-FILING_FORMS = {"deferral_form": DocumentPurpose.HARDSHIP, "installment_form": DocumentPurpose.HARDSHIP}
+FILING_FORMS = {"deferral_form": DocumentPurpose.HARDSHIP, "installment_form": DocumentPurpose.HARDSHIP,
+                "waiver_form": DocumentPurpose.WAIVER}
 
 
 @dataclass(frozen=True)

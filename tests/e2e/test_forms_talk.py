@@ -28,6 +28,15 @@ def test_a_question_inside_the_installment_form_is_answered_then_the_form_goes_o
     assert "共需还款3,084.60元" in borrower.say("6期")
 
 
+def test_how_long_a_decision_takes_asked_inside_a_plan_is_answered_by_the_plan(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "分几期" in borrower.say("我想分期")
+    reply = borrower.say("要多久能批下来")
+    assert "3个工作日内" in reply and "申请进度" not in reply, reply  # the plan's terms, not a status check
+    assert reply.strip().endswith("您想分几期?(可选3、6、12、24、36期)")
+    assert requests_of(db, borrower.sender) == []
+
+
 def test_a_question_inside_the_identity_form_is_answered_and_the_check_goes_on(borrower):
     assert "手机号" in borrower.say("我要查一下欠款")
     reply = borrower.say("逾期了会有什么后果")

@@ -75,3 +75,12 @@ def test_a_principal_cut_is_explained_and_nothing_is_asked_or_filed(borrower, db
     reply = borrower.say("本金能不能少还点 给我减一半")
     assert "本金不能减免" in reply and ASKED not in reply, reply
     assert waivers_of(db, "B1003") == []
+
+
+def test_small_talk_at_the_confirmation_neither_files_nor_cancels(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert ASKED in borrower.say("罚息可以减一点吗")
+    aside = borrower.say("今天天气不错")
+    assert ASKED in last_line(aside) and "已取消" not in aside and "不办了" not in aside, aside
+    assert waivers_of(db, "B1001") == []
+    assert WAIVER_REFERENCE.search(borrower.say("确认"))

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from kuanxin.core.policy import DocumentPolicy
-from kuanxin.core.vocab import AuditAction, ConsentDecision
+from kuanxin.core.vocab import AuditAction, ConsentDecision, DocumentPurpose
 from kuanxin.evidence import consent
 from kuanxin.evidence.cleaning import Refused
 from kuanxin.evidence.documents import (
@@ -28,6 +28,7 @@ from kuanxin.evidence.documents import (
 )
 from kuanxin.evidence.sealing import Sealer
 from kuanxin.evidence.storage import LocalFolder
+from kuanxin.evidence.targets import Target, target_for
 from kuanxin.store.models import AuditEntry, Document, DocumentConsent
 from tests.unit import evidence_files as files
 from tests.unit.evidence_files import GPS_IFD
@@ -262,3 +263,10 @@ def test_a_deletion_request_deletes_the_borrowers_files_and_keeps_what_was_recei
         entry = session.execute(select(AuditEntry).where(AuditEntry.action == AuditAction.PRIVACY_DELETE)).scalar_one()
     assert entry.detail.endswith("2 attached documents deleted")
     assert privacy.delete_borrower(db, None, "B1001", "cli:test", NOW, storage=store).documents == 0
+
+
+def test_a_document_sent_while_a_request_is_being_filed_supports_that_request(db):
+    for form, purpose in (("deferral_form", DocumentPurpose.HARDSHIP), ("installment_form", DocumentPurpose.HARDSHIP),
+                          ("waiver_form", DocumentPurpose.WAIVER)):
+        assert target_for(db, "B-none", "conversation-1", form) == Target(purpose, None)
+    assert target_for(db, "B-none", "conversation-1", None) is None  # nothing open, nothing being filed
