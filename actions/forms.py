@@ -41,7 +41,14 @@ from actions.base import (
 )
 from actions.requests_common import FORMS
 from actions.texts import say
-from kuanxin.core.zh_parse import CREDIT_CUE, DECISION_TIME_CUE, LEGITIMACY_CUE, is_question, plans_wanted
+from kuanxin.core.zh_parse import (
+    CREDIT_CUE,
+    DECISION_TIME_CUE,
+    LEGITIMACY_CUE,
+    is_question,
+    plan_after_promise,
+    plans_wanted,
+)
 
 HAND_OVER_INTENTS = {"request_human", "report_collection_abuse", "dispute_debt"}
 # another request in the middle of a form: the borrower changed their mind
@@ -119,6 +126,8 @@ class FormValidator(KuanxinAction):
             await answer("ask_legitimacy", dispatcher, tracker, domain)
         if not answering and self.balance_asked_too(tracker):
             await answer("check_overdue", dispatcher, tracker, domain)
+        if answering and self.promise_said_first(tracker):
+            return self.switch(SWITCH_TO["promise_to_pay"])  # its form records it, then takes up the plan again
         said_before = len(dispatcher.messages)
         found = await self.fill(dispatcher, tracker, values, requested)
         corrected = requested == self.confirm_slot and self.corrects(found, tracker)
@@ -132,6 +141,12 @@ class FormValidator(KuanxinAction):
         reask = answering and missing == requested and requested not in found and not corrected
         return ([SlotSet(k, v) for k, v in found.items()]
                 + [SlotSet(REASK_SLOT, reask), SlotSet("requested_slot", missing)])
+
+    def promise_said_first(self, tracker: Tracker) -> bool:
+        """Inside a plan's form, a promise with a plan for the rest ("下个月5号先还2000 剩下的分6期", read as the
+        promise: runtime/nlu.py promise_beside_plan): the periods alone would lose the promise."""
+        return (self.form in FORMS.values() and latest_intent(tracker) == "promise_to_pay"
+                and plan_after_promise(latest_text(tracker), self.today()) is not None)
 
     def balance_asked_too(self, tracker: Tracker) -> bool:
         """The message that asked for this request also asked what is owed (a verified borrower only)."""

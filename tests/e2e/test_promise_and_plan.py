@@ -46,6 +46,18 @@ def test_a_promise_and_a_plan_for_the_rest_in_one_message_are_both_taken_up(borr
     assert len(promises_of(db, borrower.sender)) == 1
 
 
+def test_a_promise_said_inside_the_plan_form_is_recorded_and_the_plan_goes_on(borrower, db):
+    borrower.verify("13812345678", "123X")
+    assert "您想分几期" in borrower.say("我想分期")
+    reply = borrower.say("这样吧 12月5号我先还1500 剩下的分6期")
+    assert "先还1,500.00元" in reply and "分期还款协议" not in reply, reply
+    recorded = borrower.say("确认")
+    assert PROMISE_REFERENCE.search(recorded) and "您想分几期" in recorded, recorded
+    [promise] = promises_of(db, borrower.sender)
+    assert (promise.promised_date.isoformat(), str(promise.amount)) == ("2026-12-05", "1500.00")
+    assert "分6期偿还" in borrower.say("6期")
+
+
 def test_a_promise_and_a_plan_asked_before_the_identity_check_are_both_taken_up_after_it(borrower, db):
     assert "手机号" in borrower.say("下个月5号我先还2000块 剩下的分期行不行")
     reply = borrower.say("13812345678 123X")
