@@ -793,8 +793,17 @@ def plans_named(text: str) -> list[str]:
 def plans_wanted(text: str) -> list[str]:
     """The plans a message names other than to refuse them: "算了 还是分期吧" wants an installment plan,
     "算了 不延期了" no plan at all."""
-    return [kind for kind, cue in REQUEST_CUES.items()
-            if any(not REFUSED_BEFORE.search(text[:match.start()]) for match in cue.finditer(text))]
+    return list(_where_wanted(text))
+
+
+def _where_wanted(text: str) -> dict[str, int]:
+    """Each plan the message wants (plans_wanted), with where it is first named other than to refuse it."""
+    found = {}
+    for kind, cue in REQUEST_CUES.items():
+        at = next((m.start() for m in cue.finditer(text) if not REFUSED_BEFORE.search(text[:m.start()])), None)
+        if at is not None:
+            found[kind] = at
+    return found
 
 
 # "每月5号还2000能分期吗": a plan's own payments, not a promise beside it
@@ -807,12 +816,11 @@ def plan_after_promise(text: str, today: dt.date) -> str | None:
     day and an amount, then wants an installment plan (for the rest). The words before the plan must name
     both a day and an amount, and not a plan's own payments ("每月5号还2000能分期吗"). None without a promise,
     or without one plan wanted."""
-    wanted = plans_wanted(text)
+    wanted = _where_wanted(text)
     if len(wanted) != 1:
         return None
-    kind = wanted[0]
-    first = next(m for m in REQUEST_CUES[kind].finditer(text) if not REFUSED_BEFORE.search(text[:m.start()]))
-    before = text[:first.start()]
+    [(kind, at)] = wanted.items()
+    before = text[:at]
     if _EVERY_PERIOD_RE.search(before) or parse_date(before, today) is None or find_amount(before) is None:
         return None
     return kind

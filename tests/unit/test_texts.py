@@ -17,9 +17,9 @@ from kuanxin.core.settings import PROJECT_ROOT
 
 SOURCES = [*sorted((PROJECT_ROOT / "actions").glob("*.py")), *sorted((PROJECT_ROOT / "channels").glob("*.py")),
            *sorted((PROJECT_ROOT / "runtime").glob("*.py"))]
-# say(dispatcher, tracker, "key", …) / text_for(tracker, "key", …) / texts.text("key", …)
-LITERAL_KEY = re.compile(r"(?:say\(\s*\w+,\s*\w+,|text_for\(\s*\w+,|texts\.text\(|terms_key = )"
-                         r"\s*\"([a-z_][\w.]*)\"")
+# say(dispatcher, tracker, "key", …) / text_for(tracker, "key", …) / texts.text("key", …) / a form's terms_key = "key"
+LITERAL_KEY = re.compile(r"(?:say\(\s*\w+,\s*\w+,|text_for\(\s*\w+,|texts\.text\("
+                         r"|(?:terms|credit|decision_time)_key = )\s*\"([a-z_][\w.]*)\"")
 # keys built from a slot or a kind: f"ask.{slot}", f"plan.available.no.{kind}", …
 BUILT_KEYS = {
     "ask.{slot}": ["phone_number", "id_last4", "deferral_months", "deferral_reason", "installment_periods",
